@@ -25,9 +25,14 @@ class Stream(enum.IntEnum):
     MIX = 6  # choice of the source in dataset mixtures
 
 
-def sample_rng(seed: int, index: int, stream: int) -> np.random.Generator:
-    """Return the generator of one stream of one sample: ``SeedSequence(seed, spawn_key=(stream, index))``."""
-    if seed < 0 or index < 0 or stream < 0:
-        raise ValueError(f"seed, index and stream must be >= 0, got {seed}, {index}, {stream}")
-    sequence = np.random.SeedSequence(int(seed), spawn_key=(int(stream), int(index)))
+def sample_rng(seed: int, index: int, stream: int, *part: int) -> np.random.Generator:
+    """The generator of one stream of one sample: ``SeedSequence(seed, spawn_key=(stream, index))``.
+
+    ``part`` extends the key for draws that must not depend on each other (the texture of object
+    ``k`` is keyed ``(TEXTURE, index, k)``, so it does not change when another object is skipped).
+    """
+    key = (int(stream), int(index), *(int(p) for p in part))
+    if int(seed) < 0 or min(key) < 0:
+        raise ValueError(f"seed, index, stream and parts must be >= 0, got {seed}, {key}")
+    sequence = np.random.SeedSequence(int(seed), spawn_key=key)
     return np.random.Generator(np.random.PCG64(sequence))

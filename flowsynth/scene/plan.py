@@ -1,0 +1,155 @@
+"""A scene plan: everything random about one sample, drawn once, before any rendering.
+
+``scene_for_index(recipe, seed, index)`` is the only entry point the rest of flowsynth needs: a
+pure function of its arguments. Rendering (``flowsynth.render``) draws no random numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from flowsynth.rng import Stream, sample_rng
+from flowsynth.schema import FlowRecipe
+from flowsynth.scene.motion import sample_affine, sample_deformation, sample_strength
+from flowsynth.scene.shapes import Geometry, sample_shape
+from flowsynth.scene.textures import Image, sample_texture
+from flowsynth.scene.transform import LayerMotion, compose
+
+#: Extra texture pixels around a layer's extent, for bilinear sampling at its edges.
+TEXTURE_MARGIN = 2
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """One layer: its shape (None for the background, which fills the plane), texture and motion.
+
+    ``texture`` pixel ``(0, 0)`` sits at frame-1 pixel ``origin = (x, y)``.
+    """
+
+    geometry: Geometry | None
+    texture: Image
+    origin: tuple[int, int]
+    motion: LayerMotion
+
+
+@dataclass(frozen=True, eq=False)
+class ScenePlan:
+    """``layers[0]`` is the background; the others are objects, drawn back to front."""
+
+    height: int
+    width: int
+    layers: tuple[Layer, ...]
+
+
+@dataclass(frozen=True)
+class _Streams:
+    layout: np.random.Generator
+    motion: np.random.Generator
+    deformation: np.random.Generator
+
+
+def scene_for_index(
+    recipe: FlowRecipe, seed: int, index: int, *, texture_images: Sequence[Image] = ()
+) -> ScenePlan:
+    """The plan of sample ``index``: a pure function of ``(recipe, seed, index)``."""
+    streams = _Streams(
+        layout=sample_rng(seed, index, Stream.LAYOUT),
+        motion=sample_rng(seed, index, Stream.MOTION),
+        deformation=sample_rng(seed, index, Stream.DEFORMATION),
+    )
+    return sample_scene(recipe, seed, index, streams=streams, texture_images=texture_images)
+
+
+def _texture_extent(points: npt.NDArray[np.float64]) -> tuple[int, int, int, int]:
+    """Integer ``(x0, y0, width, height)`` of texture covering ``points`` with a margin."""
+    low = np.floor(points.min(axis=0)).astype(int) - TEXTURE_MARGIN
+    high = np.ceil(points.max(axis=0)).astype(int) + TEXTURE_MARGIN
+    return int(low[0]), int(low[1]), int(high[0] - low[0] + 1), int(high[1] - low[1] + 1)
+
+
+def _frame_outline(height: int, width: int, step: float = 8.0) -> npt.NDArray[np.float64]:
+    """Points along the border of the frame area."""
+    xs = np.linspace(-0.5, width - 0.5, int(math.ceil(width / step)) + 1)
+    ys = np.linspace(-0.5, height - 0.5, int(math.ceil(height / step)) + 1)
+    top = np.stack([xs, np.full_like(xs, -0.5)], 1)
+    bottom = np.stack([xs, np.full_like(xs, height - 0.5)], 1)
+    left = np.stack([np.full_like(ys, -0.5), ys], 1)
+    right = np.stack([np.full_like(ys, width - 0.5), ys], 1)
+    return np.concatenate([top, bottom, left, right])
+
+
+def _visible(bounds: tuple[float, float, float, float], height: int, width: int) -> bool:
+    xmin, ymin, xmax, ymax = bounds
+    return xmax > -1 and ymax > -1 and xmin < width and ymin < height
+
+
+def sample_scene(
+    recipe: FlowRecipe,
+    seed: int,
+    index: int,
+    *,
+    streams: _Streams,
+    texture_images: Sequence[Image] = (),
+) -> ScenePlan:
+    """Draw the layout, motions, deformations and textures of one sample."""
+    height, width = recipe.size
+    cfg = recipe.objects
+    strength = sample_strength(recipe.motion, rng=streams.motion)
+    centre = ((width - 1) / 2, (height - 1) / 2)
+    background_affine = sample_affine(
+        recipe.motion.background, centre, rng=streams.motion, strength=strength
+    )
+    background_motion = LayerMotion(
+        background_affine,
+        sample_deformation(
+            recipe.deformation.background, centre, max(height, width),
+            rng=streams.deformation, strength=strength,
+        ),
+    )
+    outline = _frame_outline(height, width)
+    x0, y0, w, h = _texture_extent(np.concatenate([outline, background_motion.inverse(outline)]))
+    texture_rng = sample_rng(seed, index, Stream.TEXTURE, 0)
+    layers = [
+        Layer(None, sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images),
+              (x0, y0), background_motion)
+    ]
+    kinds = sorted(k for k, weight in cfg.kinds.items() if weight > 0)
+    weights = np.array([cfg.kinds[k] for k in kinds])
+    count = int(streams.layout.integers(cfg.count[0], cfg.count[1] + 1))
+    for k in range(1, count + 1):
+        kind = kinds[int(streams.layout.choice(len(kinds), p=weights / weights.sum()))]
+        spread_x, spread_y = cfg.spread * width, cfg.spread * height
+        where = (
+            float(streams.layout.uniform(-spread_x, width + spread_x)),
+            float(streams.layout.uniform(-spread_y, height + spread_y)),
+        )
+        geometry = sample_shape(cfg.shapes, kind, where, rng=streams.layout)
+        relative = sample_affine(recipe.motion.objects, where, rng=streams.motion, strength=strength)
+        xmin, ymin, xmax, ymax = geometry.bounds if not geometry.is_empty else (0, 0, 0, 0)
+        deformation = sample_deformation(
+            recipe.deformation.objects, where, max(xmax - xmin, ymax - ymin),
+            rng=streams.deformation, strength=strength,
+        )
+        if geometry.is_empty:
+            continue
+        motion = LayerMotion(compose(background_affine, relative), deformation)
+        corners = np.array([[xmin, ymin], [xmax, ymin], [xmin, ymax], [xmax, ymax]])
+        moved = motion.forward(corners)
+        seen_before = _visible(geometry.bounds, height, width)
+        seen_after = motion.deformation is not None or _visible(
+            (*moved.min(axis=0), *moved.max(axis=0)), height, width
+        )
+        if not (seen_before or seen_after):
+            continue
+        tx0, ty0, tw, th = _texture_extent(corners)
+        texture = sample_texture(
+            recipe.textures, th, tw, rng=sample_rng(seed, index, Stream.TEXTURE, k),
+            images=texture_images,
+        )
+        layers.append(Layer(geometry, texture, (tx0, ty0), motion))
+    return ScenePlan(height, width, tuple(layers))

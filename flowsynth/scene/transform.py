@@ -1,0 +1,146 @@
+"""Layer motions: an affine map after an optional smooth, exactly invertible deformation.
+
+A layer's motion maps a frame-1 position ``p`` to its frame-2 position
+``T(p) = A @ D(p) + b``. ``D`` is a composition of shears alternating between the axes; each shear
+moves one coordinate by a smooth function of the other, which it leaves unchanged, so it is undone
+exactly by subtracting the same function: ``D^-1`` is exact to floating-point rounding, and so are
+forward flow, backward flow and occlusion.
+
+No randomness here: ``scene.motion`` samples the parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+Points = npt.NDArray[np.float64]
+Grid = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
+
+
+@dataclass(frozen=True)
+class Shear:
+    """``axis`` coordinate += sum_i amplitude_i * sin(frequency_i * other + phase_i).
+
+    ``axis`` 0 moves x by a function of y; ``axis`` 1 moves y by a function of x. Coordinates are
+    relative to the deformation's centre.
+    """
+
+    axis: int
+    amplitude: tuple[float, ...]
+    frequency: tuple[float, ...]  # radians per pixel
+    phase: tuple[float, ...]
+
+    def offset(self, other: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+        dtype = other.dtype
+        total = np.zeros_like(other)
+        for a, k, phi in zip(self.amplitude, self.frequency, self.phase):
+            total += dtype.type(a) * np.sin(dtype.type(k) * other + dtype.type(phi))
+        return total
+
+
+@dataclass(frozen=True)
+class Deformation:
+    """``D = S_n o ... o S_1`` about ``centre``; the first shear is applied first."""
+
+    centre: tuple[float, float]
+    shears: tuple[Shear, ...]
+
+    def apply(self, x: npt.NDArray[np.floating], y: npt.NDArray[np.floating], *, inverse: bool = False):
+        """Deform (or undo the deformation of) points given as broadcastable ``x``, ``y`` arrays."""
+        dtype = np.result_type(x, y)
+        cx, cy = dtype.type(self.centre[0]), dtype.type(self.centre[1])
+        local = [np.asarray(x, dtype) - cx, np.asarray(y, dtype) - cy]
+        sign = -1 if inverse else 1
+        for shear in reversed(self.shears) if inverse else self.shears:
+            moved, other = shear.axis, 1 - shear.axis
+            local[moved] = local[moved] + sign * shear.offset(local[other])
+        return local[0] + cx, local[1] + cy
+
+
+def _inverse_affine(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    linear = np.linalg.inv(matrix[:, :2])
+    return np.concatenate([linear, -linear @ matrix[:, 2:]], axis=1)
+
+
+@dataclass(frozen=True, eq=False)
+class LayerMotion:
+    """Frame-1 -> frame-2 map of one layer: ``T(p) = affine @ [D(p), 1]``."""
+
+    affine: npt.NDArray[np.float64] = field(default_factory=lambda: np.eye(2, 3))
+    deformation: Deformation | None = None
+
+    @property
+    def inverse_affine(self) -> npt.NDArray[np.float64]:
+        return _inverse_affine(self.affine)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.deformation is None and bool(np.array_equal(self.affine, np.eye(2, 3)))
+
+    def forward(self, points: Points) -> Points:
+        """``float64 (n, 2)`` frame-1 points -> frame-2 points."""
+        x, y = points[:, 0], points[:, 1]
+        if self.deformation is not None:
+            x, y = self.deformation.apply(x, y)
+        return _affine_points(self.affine, x, y)
+
+    def inverse(self, points: Points) -> Points:
+        """``float64 (n, 2)`` frame-2 points -> frame-1 points."""
+        moved = _affine_points(self.inverse_affine, points[:, 0], points[:, 1])
+        if self.deformation is None:
+            return moved
+        x, y = self.deformation.apply(moved[:, 0], moved[:, 1], inverse=True)
+        return np.stack([x, y], axis=1)
+
+    def forward_grid(self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> Grid:
+        """Frame-2 positions ``float32 (h, w)`` of pixel centres ``x (1, w)``, ``y (h, 1)``."""
+        if self.deformation is not None:
+            x, y = self.deformation.apply(x, y)
+        return _affine_grid(self.affine, x, y)
+
+    def inverse_grid(self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> Grid:
+        """Frame-1 positions ``float32 (h, w)`` of frame-2 pixel centres ``x (1, w)``, ``y (h, 1)``."""
+        u, v = _affine_grid(self.inverse_affine, x, y)
+        if self.deformation is not None:
+            u, v = self.deformation.apply(u, v, inverse=True)
+        return u, v
+
+
+def _affine_points(matrix: npt.NDArray[np.float64], x: Points, y: Points) -> Points:
+    return np.stack(
+        [
+            matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2],
+            matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2],
+        ],
+        axis=1,
+    )
+
+
+def _affine_grid(matrix: npt.NDArray[np.float64], x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> Grid:
+    m = matrix.astype(np.float32)
+    u = m[0, 0] * x + (m[0, 1] * y + m[0, 2])
+    v = m[1, 0] * x + (m[1, 1] * y + m[1, 2])
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    return np.broadcast_to(u, shape), np.broadcast_to(v, shape)
+
+
+def affine_about(
+    centre: tuple[float, float], angle_deg: float, scale: float, translation: tuple[float, float]
+) -> npt.NDArray[np.float64]:
+    """2x3 matrix: rotate by ``angle_deg`` and scale about ``centre``, then translate."""
+    theta = np.deg2rad(angle_deg)
+    c, s = np.cos(theta) * scale, np.sin(theta) * scale
+    linear = np.array([[c, -s], [s, c]])
+    centre_arr = np.asarray(centre, dtype=np.float64)
+    offset = centre_arr - linear @ centre_arr + np.asarray(translation, dtype=np.float64)
+    return np.concatenate([linear, offset[:, None]], axis=1)
+
+
+def compose(outer: npt.NDArray[np.float64], inner: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The 2x3 matrix of ``outer o inner``."""
+    linear = outer[:, :2] @ inner[:, :2]
+    offset = outer[:, :2] @ inner[:, 2] + outer[:, 2]
+    return np.concatenate([linear, offset[:, None]], axis=1)
