@@ -79,15 +79,37 @@ def builtin_recipes() -> list[Path]:
     return sorted(BUILTIN_RECIPES.rglob("*.yaml"))
 
 
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into ``base``: mappings merge key by key, everything else replaces."""
+def _table_type(schema: type | None, key: str) -> type | None:
+    """The dataclass type of ``schema.key`` when that field is itself a table, else None."""
+    if schema is None or not dataclasses.is_dataclass(schema):
+        return None
+    hint = typing.get_type_hints(schema).get(key)
+    return hint if dataclasses.is_dataclass(hint) else None  # type: ignore[return-value]
+
+
+def deep_merge(
+    base: Mapping[str, Any], override: Mapping[str, Any], schema: type | None = None
+) -> dict[str, Any]:
+    """Merge ``override`` into ``base``.
+
+    Tables of the schema (dataclass fields) merge key by key; every other value, including a
+    mapping such as a weight table (``objects.kinds``), is replaced whole: ``kinds: {box: 1}``
+    means boxes only, whatever the base allowed.
+    """
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
+        table = _table_type(schema, key)
+        if table is not None and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value, table)
         else:
             merged[key] = value
     return merged
+
+
+def _root_schema(data: Mapping[str, Any]) -> type | None:
+    from flowsynth.schema import ROOT_SCHEMAS  # schema imports this module
+
+    return ROOT_SCHEMAS.get(data.get("kind", "flow"))
 
 
 def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -103,7 +125,7 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not isinstance(base, str):
         raise RecipeError(f"base: must be a recipe path or name, got {base!r} in {path}")
     base_data = load_raw(resolve_recipe_path(base, path.parent), (*_seen, path))
-    return deep_merge(base_data, data)
+    return deep_merge(base_data, data, _root_schema(deep_merge(base_data, data)))
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -255,7 +277,7 @@ def load_recipe(name: str | Path, overrides: Sequence[str] = ()) -> Any:
     from flowsynth.schema import ROOT_SCHEMAS  # schema imports this module
 
     raw = load_raw(resolve_recipe_path(name))
-    raw = deep_merge(raw, parse_overrides(overrides))
+    raw = deep_merge(raw, parse_overrides(overrides), _root_schema(raw))
     return from_mapping(raw, ROOT_SCHEMAS)
 
 

@@ -1,0 +1,105 @@
+"""The renderer's ground truth is exact: warp tests, consistency, brute-force references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from flowsynth.conventions import moved_out_of_frame, warp_backward
+from tests.render.helpers import (
+    ABLATION,
+    cubic_at,
+    interior_pixels,
+    reference_occlusion,
+    render_index,
+    small_recipe,
+)
+
+
+@pytest.mark.parametrize("name", ABLATION)
+def test_warping_frame2_by_flow_reproduces_frame1(name: str) -> None:
+    recipe = small_recipe(name)
+    warp_errors, zero_errors = [], []
+    for index in range(3):
+        _, sample = render_index(recipe, index)
+        ys, xs, mask = interior_pixels(sample)
+        assert mask.sum() > 500, "too few interior pixels to judge"
+        warped = warp_backward(sample.image2, sample.flow).astype(float)
+        image1 = sample.image1.astype(float)
+        warp_errors.append(np.abs(warped - image1)[mask].mean())
+        zero_errors.append(np.abs(sample.image2.astype(float) - image1)[mask].mean())
+    warp_error, zero_error = np.mean(warp_errors), np.mean(zero_errors)
+    assert warp_error < 0.2 * zero_error, (warp_error, zero_error)
+    assert warp_error < 3.0
+
+
+@pytest.mark.parametrize("name", ["boxes", "scaling", "deformations"])
+def test_flat_textures_warp_almost_exactly(name: str) -> None:
+    recipe = small_recipe(name, "textures.kinds={flat: 1}")
+    for index in range(3):
+        _, sample = render_index(recipe, index)
+        _, _, mask = interior_pixels(sample)
+        warped = warp_backward(sample.image2, sample.flow).astype(float)
+        error = np.abs(warped - sample.image1.astype(float))[mask]
+        assert error.mean() < 0.05 and error.max() <= 1.0
+
+
+@pytest.mark.parametrize("name", ["polygons_ellipses", "scaling", "thin", "deformations"])
+def test_forward_backward_consistency(name: str) -> None:
+    recipe = small_recipe(name, "deformation.objects.probability=1.0", "deformation.background.probability=1.0")
+    checked = 0
+    for index in range(3):
+        _, sample = render_index(recipe, index)
+        ys, xs, _ = interior_pixels(sample, reach=3)
+        x2 = xs + sample.flow[ys, xs, 0].astype(np.float64)
+        y2 = ys + sample.flow[ys, xs, 1].astype(np.float64)
+        backward = cubic_at(sample.flow_backward.astype(np.float64), x2, y2)
+        residual = np.linalg.norm(sample.flow[ys, xs] + backward, axis=1)
+        assert residual.max() <= 0.01, residual.max()
+        checked += len(residual)
+    assert checked > 1000
+
+
+@pytest.mark.parametrize("name", ["boxes", "rotations", "holes", "thin", "deformations"])
+@pytest.mark.parametrize("backward", [False, True])
+def test_occlusion_and_segmentation_match_brute_force(name: str, backward: bool) -> None:
+    recipe = small_recipe(name, "size=[40,56]", "objects.count=[3,5]")
+    for index in range(2):
+        plan, sample = render_index(recipe, index)
+        occluded, owner = reference_occlusion(plan, backward=backward)
+        got_occlusion = sample.occlusion_backward if backward else sample.occlusion
+        got_owner = sample.segmentation2 if backward else sample.segmentation1
+        tolerance = 2 if name == "deformations" else 0  # outline subdivision of curved images
+        assert (got_owner != owner).sum() <= tolerance
+        assert (got_occlusion != occluded).sum() <= tolerance
+
+
+def test_zero_motion_gives_zero_flow_and_identical_frames() -> None:
+    recipe = small_recipe("deformations", "motion.still_probability=1.0")
+    for index in range(3):
+        _, sample = render_index(recipe, index)
+        assert not sample.flow.any() and not sample.flow_backward.any()
+        assert not sample.occlusion.any() and not sample.occlusion_backward.any()
+        assert np.array_equal(sample.image1, sample.image2)
+        assert np.array_equal(sample.segmentation1, sample.segmentation2)
+        assert not sample.motion_boundary.any()
+
+
+def test_pure_translation_gives_constant_flow_per_layer() -> None:
+    recipe = small_recipe("polygons_ellipses")
+    _, sample = render_index(recipe, 0)
+    for layer in np.unique(sample.segmentation1):
+        flow = sample.flow[sample.segmentation1 == layer]
+        assert np.ptp(flow, axis=0).max() < 1e-3
+    background = small_recipe("boxes", "objects.count=[0,0]")
+    _, sample = render_index(background, 1)
+    assert np.ptp(sample.flow.reshape(-1, 2), axis=0).max() < 1e-3
+    assert np.allclose(sample.flow_backward, -sample.flow, atol=1e-4)
+
+
+def test_out_of_frame_motion_is_flagged() -> None:
+    recipe = small_recipe("scaling", "objects.count=[0,0]")
+    for index in range(4):
+        _, sample = render_index(recipe, index)
+        assert np.array_equal(sample.occlusion, moved_out_of_frame(sample.flow))
+        assert np.array_equal(sample.occlusion_backward, moved_out_of_frame(sample.flow_backward))
