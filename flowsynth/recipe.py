@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,9 @@ class RecipeError(ValueError):
     """A recipe is malformed; the message names the offending key path."""
 
 
-def spec(default: Any, *, low: float | None = None, high: float | None = None, doc: str = "") -> Any:
+def spec(
+    default: Any, *, low: float | None = None, high: float | None = None, doc: str = ""
+) -> Any:
     """A dataclass field with an allowed range ``[low, high]`` (inclusive) checked on load."""
     return dataclasses.field(default=default, metadata={"low": low, "high": high, "doc": doc})
 
@@ -52,7 +55,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise RecipeError(f"recipe {path} must be a mapping at the top level, got {type(data).__name__}")
+        raise RecipeError(
+            f"recipe {path} must be a mapping at the top level, got {type(data).__name__}"
+        )
     return data
 
 
@@ -99,7 +104,11 @@ def deep_merge(
     merged = dict(base)
     for key, value in override.items():
         table = _table_type(schema, key)
-        if table is not None and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if (
+            table is not None
+            and isinstance(value, Mapping)
+            and isinstance(merged.get(key), Mapping)
+        ):
             merged[key] = deep_merge(merged[key], value, table)
         else:
             merged[key] = value
@@ -109,7 +118,8 @@ def deep_merge(
 def _root_schema(data: Mapping[str, Any]) -> type | None:
     from flowsynth.schema import ROOT_SCHEMAS  # schema imports this module
 
-    return ROOT_SCHEMAS.get(data.get("kind", "flow"))
+    kind = data.get("kind", "flow")
+    return ROOT_SCHEMAS.get(kind) if isinstance(kind, str) else None
 
 
 def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -162,9 +172,7 @@ def _check_range(value: Any, field: dataclasses.Field[Any], path: str) -> None:
     for item in items:
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if (low is not None and item < low) or (high is not None and item > high):
-                raise RecipeError(
-                    f"{path}: {value!r} is out of range; allowed [{low}, {high}]"
-                )
+                raise RecipeError(f"{path}: {value!r} is out of range; allowed [{low}, {high}]")
 
 
 def _convert(value: Any, annotation: Any, path: str) -> Any:
@@ -173,7 +181,9 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
     args = typing.get_args(annotation)
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, Mapping):
-            raise RecipeError(f"{path}: expected a mapping of {_allowed(annotation)}, got {value!r}")
+            raise RecipeError(
+                f"{path}: expected a mapping of {_allowed(annotation)}, got {value!r}"
+            )
         return build(annotation, value, path)  # type: ignore[arg-type]
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
@@ -191,7 +201,8 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
             return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
         if len(value) != len(args):
             raise RecipeError(f"{path}: expected {len(args)} values, got {list(value)!r}")
-        return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        pairs = enumerate(zip(value, args, strict=True))
+        return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in pairs)
     if origin in (dict, Mapping) or annotation is dict:
         if not isinstance(value, Mapping):
             raise RecipeError(f"{path}: expected a mapping, got {value!r}")
@@ -208,6 +219,8 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RecipeError(f"{path}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise RecipeError(f"{path}: expected a finite number, got {value!r}")
         return float(value)
     if annotation is str:
         if not isinstance(value, str):
@@ -231,9 +244,7 @@ def build(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
         key_path = f"{path}.{key}" if path else str(key)
         if key not in fields:
             where = path or "the top level"
-            raise RecipeError(
-                f"unknown key {key_path!r} in {where}; allowed keys: {_allowed(cls)}"
-            )
+            raise RecipeError(f"unknown key {key_path!r} in {where}; allowed keys: {_allowed(cls)}")
         converted = _convert(value, hints[key], key_path)
         _check_range(converted, fields[key], key_path)
         values[key] = converted
@@ -284,6 +295,6 @@ def load_recipe(name: str | Path, overrides: Sequence[str] = ()) -> Any:
 def from_mapping(raw: Mapping[str, Any], schemas: Mapping[str, type]) -> Any:
     """Validate a merged recipe mapping against the schema its ``kind`` names."""
     kind = raw.get("kind", "flow")
-    if kind not in schemas:
+    if not isinstance(kind, str) or kind not in schemas:
         raise RecipeError(f"kind: {kind!r} is not allowed; allowed values: {sorted(schemas)}")
     return build(schemas[kind], raw)

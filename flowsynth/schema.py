@@ -168,7 +168,11 @@ class Textures:
 
     kinds: dict[str, float] = field(
         default_factory=lambda: {
-            "noise": 2.0, "plasma": 2.0, "gradient": 1.0, "stripes": 1.0, "checkers": 1.0,
+            "noise": 2.0,
+            "plasma": 2.0,
+            "gradient": 1.0,
+            "stripes": 1.0,
+            "checkers": 1.0,
             "flat": 0.5,
         }
     )
@@ -186,7 +190,9 @@ class Textures:
 @dataclass(frozen=True)
 class Render:
     supersampling: int = spec(4, low=1, high=16, doc="sub-rows per pixel for anti-aliasing")
-    motion_boundary_threshold: float = spec(1.0, low=0.0, doc="flow jump (px) that marks a boundary")
+    motion_boundary_threshold: float = spec(
+        1.0, low=0.0, doc="flow jump (px) that marks a boundary"
+    )
 
 
 @dataclass(frozen=True)

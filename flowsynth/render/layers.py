@@ -71,14 +71,18 @@ def _overlaps(a: Bounds, b: Bounds) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
-def _extent(x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]) -> Bounds | None:
+def _extent(
+    x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]
+) -> Bounds | None:
     if not mask.any():
         return None
     xs, ys = x[mask], y[mask]
     return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
 
 
-def _out_of_frame(x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], height: int, width: int) -> npt.NDArray[np.bool_]:
+def _out_of_frame(
+    x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], height: int, width: int
+) -> npt.NDArray[np.bool_]:
     return (x < -0.5) | (x > width - 0.5) | (y < -0.5) | (y > height - 0.5)
 
 
@@ -98,7 +102,9 @@ def _covered(
         for outline in outlines[k + 1 :]:
             if outline is None:
                 continue
-            there, bounds = (outline.frame1, outline.bounds1) if backward else (outline.frame2, outline.bounds2)
+            there, bounds = (
+                (outline.frame1, outline.bounds1) if backward else (outline.frame2, outline.bounds2)
+            )
             if _overlaps(bounds, reach):
                 occluders.extend(_map(motion, there, inverse=not backward))
     return raster.inside(occluders, roi)
@@ -143,33 +149,42 @@ class _Canvas:
             self.segmentation[frame][rows, cols][owned] = layer_id
 
 
-def _sample_texture(layer: Layer, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def _sample_texture(
+    layer: Layer, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
     """Bilinear texture values at frame-1 positions ``x``, ``y`` (float32 (h, w, 3))."""
     map_x = np.ascontiguousarray(x - np.float32(layer.origin[0]), dtype=np.float32)
     map_y = np.ascontiguousarray(y - np.float32(layer.origin[1]), dtype=np.float32)
-    sampled = cv2.remap(layer.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    sampled = cv2.remap(
+        layer.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return sampled.astype(np.float32)
 
 
 def _crop(layer: Layer, roi: Roi) -> npt.NDArray[np.float32]:
     ox, oy = layer.origin
-    return layer.texture[roi.y0 - oy : roi.y0 - oy + roi.height, roi.x0 - ox : roi.x0 - ox + roi.width].astype(np.float32)
+    return layer.texture[
+        roi.y0 - oy : roi.y0 - oy + roi.height, roi.x0 - ox : roi.x0 - ox + roi.width
+    ].astype(np.float32)
 
 
-def render(plan: ScenePlan, cfg: Render = Render()) -> Sample:
+def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
     """Render both frames and every ground-truth field of a scene plan. Draws no random numbers."""
+    cfg = cfg or Render()
     height, width = plan.height, plan.width
     full = Roi(0, 0, width, height)
     outlines = [None if layer.geometry is None else _outline(layer) for layer in plan.layers]
     canvas = _Canvas(height, width)
-    for k, (layer, outline) in enumerate(zip(plan.layers, outlines)):
+    for k, (layer, outline) in enumerate(zip(plan.layers, outlines, strict=True)):
         for frame in (0, 1):
             backward = frame == 1
             if outline is None:
                 roi, owned, alpha = full, None, None
             else:
                 rings = outline.frame2 if backward else outline.frame1
-                roi = raster.roi_of_bounds(outline.bounds2 if backward else outline.bounds1, height, width)
+                roi = raster.roi_of_bounds(
+                    outline.bounds2 if backward else outline.bounds1, height, width
+                )
                 if roi.empty:
                     continue
                 owned = raster.inside(rings, roi)

@@ -145,7 +145,7 @@ def coverage(rings: list[Points], roi: Roi, supersampling: int = 4) -> npt.NDArr
 
 
 def subdivide(ring: Points, max_edge: float) -> Points:
-    """Insert points along the edges of a closed ring so that no edge is longer than ``max_edge``."""
+    """Insert points along a closed ring's edges so that none is longer than ``max_edge``."""
     end = np.roll(ring, -1, axis=0)
     length = np.linalg.norm(end - ring, axis=1)
     pieces = np.maximum(np.ceil(length / max_edge).astype(np.intp), 1)

@@ -48,7 +48,7 @@ class Sample:
 
 
 def motion_boundaries(flow: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.bool_]:
-    """``bool (H, W)``: pixels whose flow differs from a 4-neighbour's by more than ``threshold``."""
+    """``bool (H, W)``: pixels whose flow differs from a 4-neighbour's by > ``threshold``."""
     jump_x = np.linalg.norm(flow[:, 1:] - flow[:, :-1], axis=-1) > threshold
     jump_y = np.linalg.norm(flow[1:] - flow[:-1], axis=-1) > threshold
     boundary = np.zeros(flow.shape[:2], dtype=bool)

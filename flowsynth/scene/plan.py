@@ -14,11 +14,11 @@ import numpy as np
 import numpy.typing as npt
 
 from flowsynth.rng import Stream, sample_rng
-from flowsynth.schema import FlowRecipe
 from flowsynth.scene.motion import sample_affine, sample_deformation, sample_strength
 from flowsynth.scene.shapes import Geometry, sample_shape
 from flowsynth.scene.textures import Image, sample_texture
 from flowsynth.scene.transform import LayerMotion, compose
+from flowsynth.schema import FlowRecipe
 
 #: Extra texture pixels around a layer's extent, for bilinear sampling at its edges.
 TEXTURE_MARGIN = 2
@@ -107,16 +107,23 @@ def sample_scene(
     background_motion = LayerMotion(
         background_affine,
         sample_deformation(
-            recipe.deformation.background, centre, max(height, width),
-            rng=streams.deformation, strength=strength,
+            recipe.deformation.background,
+            centre,
+            max(height, width),
+            rng=streams.deformation,
+            strength=strength,
         ),
     )
     outline = _frame_outline(height, width)
     x0, y0, w, h = _texture_extent(np.concatenate([outline, background_motion.inverse(outline)]))
     texture_rng = sample_rng(seed, index, Stream.TEXTURE, 0)
     layers = [
-        Layer(None, sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images),
-              (x0, y0), background_motion)
+        Layer(
+            None,
+            sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images),
+            (x0, y0),
+            background_motion,
+        )
     ]
     kinds = sorted(k for k, weight in cfg.kinds.items() if weight > 0)
     weights = np.array([cfg.kinds[k] for k in kinds])
@@ -129,11 +136,16 @@ def sample_scene(
             float(streams.layout.uniform(-spread_y, height + spread_y)),
         )
         geometry = sample_shape(cfg.shapes, kind, where, rng=streams.layout)
-        relative = sample_affine(recipe.motion.objects, where, rng=streams.motion, strength=strength)
+        relative = sample_affine(
+            recipe.motion.objects, where, rng=streams.motion, strength=strength
+        )
         xmin, ymin, xmax, ymax = geometry.bounds if not geometry.is_empty else (0, 0, 0, 0)
         deformation = sample_deformation(
-            recipe.deformation.objects, where, max(xmax - xmin, ymax - ymin),
-            rng=streams.deformation, strength=strength,
+            recipe.deformation.objects,
+            where,
+            max(xmax - xmin, ymax - ymin),
+            rng=streams.deformation,
+            strength=strength,
         )
         if geometry.is_empty:
             continue
@@ -148,7 +160,10 @@ def sample_scene(
             continue
         tx0, ty0, tw, th = _texture_extent(corners)
         texture = sample_texture(
-            recipe.textures, th, tw, rng=sample_rng(seed, index, Stream.TEXTURE, k),
+            recipe.textures,
+            th,
+            tw,
+            rng=sample_rng(seed, index, Stream.TEXTURE, k),
             images=texture_images,
         )
         layers.append(Layer(geometry, texture, (tx0, ty0), motion))

@@ -49,7 +49,7 @@ def box(centre: tuple[float, float], half_x: float, half_y: float) -> shapely.Po
 
 
 def _bezier_edges(vertices: Points, bulge: npt.NDArray[np.float64]) -> Points:
-    """Replace each edge by a quadratic Bézier curve whose control point is pushed out by ``bulge``."""
+    """Replace each edge by a quadratic Bézier curve, its control point pushed out by ``bulge``."""
     start = vertices
     end = np.roll(vertices, -1, axis=0)
     middle = 0.5 * (start + end)
@@ -78,7 +78,9 @@ def sample_box(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Gener
     return box(centre, float(half[0]), float(half[1]))
 
 
-def sample_polygon(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator) -> Geometry:
+def sample_polygon(
+    cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator
+) -> Geometry:
     """Star polygon: jittered angles, random radii, optionally quadratic Bézier edges."""
     n = int(rng.integers(cfg.polygon_vertices[0], cfg.polygon_vertices[1] + 1))
     step = 2 * math.pi / n
@@ -93,7 +95,9 @@ def sample_polygon(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.G
     return _largest_valid(shapely.Polygon(vertices))
 
 
-def sample_ellipse(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator) -> Geometry:
+def sample_ellipse(
+    cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator
+) -> Geometry:
     a, b = rng.uniform(*cfg.ellipse_semi_axis, size=2)
     return ellipse(centre, float(a), float(b), float(rng.uniform(0, math.pi)))
 
@@ -101,12 +105,16 @@ def sample_ellipse(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.G
 _SIMPLE = {"box": sample_box, "polygon": sample_polygon, "ellipse": sample_ellipse}
 
 
-def sample_simple(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator) -> Geometry:
+def sample_simple(
+    cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator
+) -> Geometry:
     kind = ("box", "polygon", "ellipse")[int(rng.integers(3))]
     return _SIMPLE[kind](cfg, centre, rng=rng)
 
 
-def sample_composite(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator) -> Geometry:
+def sample_composite(
+    cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator
+) -> Geometry:
     """1-7 parts around ``centre``, each added to or subtracted from the first (holes)."""
     parts = int(rng.integers(cfg.composite_parts[0], cfg.composite_parts[1] + 1))
     result = sample_simple(cfg, centre, rng=rng)
@@ -124,21 +132,27 @@ def sample_composite(cfg: Shapes, centre: tuple[float, float], *, rng: np.random
     return result
 
 
-def sample_needle(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator) -> Geometry:
-    """A simple shape with one axis squeezed to ``needle_squeeze`` of its size, at a random angle."""
+def sample_needle(
+    cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator
+) -> Geometry:
+    """A simple shape, one axis squeezed to ``needle_squeeze`` of its size, at a random angle."""
     base = sample_simple(cfg, centre, rng=rng)
     squeezed = affinity.scale(base, 1.0, cfg.needle_squeeze, origin=centre)
     return affinity.rotate(squeezed, float(rng.uniform(0, 180)), origin=centre)
 
 
-def sample_outline(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator) -> Geometry:
+def sample_outline(
+    cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator
+) -> Geometry:
     """A simple shape minus a copy of itself scaled by ``outline_ratio``: a thin frame."""
     base = sample_simple(cfg, centre, rng=rng)
     inner = affinity.scale(base, cfg.outline_ratio, cfg.outline_ratio, origin=centre)
     return _largest_valid(base.difference(inner))
 
 
-def sample_crescent(cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator) -> Geometry:
+def sample_crescent(
+    cfg: Shapes, centre: tuple[float, float], *, rng: np.random.Generator
+) -> Geometry:
     """An ellipse minus a shifted copy of itself."""
     base = sample_ellipse(cfg, centre, rng=rng)
     size = math.sqrt(base.area / math.pi)
@@ -167,7 +181,7 @@ def sample_shape(
 
 
 def rings(geometry: Geometry) -> list[Points]:
-    """Every ring of a (multi)polygon as ``float64 (n, 2)``, exteriors and holes oriented oppositely.
+    """Every ring of a (multi)polygon as ``float64 (n, 2)``; exteriors and holes wind oppositely.
 
     With this orientation a point's winding number is non-zero exactly inside the shape, also for
     unions of several shapes.

@@ -36,8 +36,9 @@ def sample_noise_field(
         grid = rng.random((grid_h, grid_w, channels), dtype=np.float32)
         size = (int(round(grid_w * cell)), int(round(grid_h * cell)))
         layer = cv2.resize(grid, size, interpolation=cv2.INTER_CUBIC).reshape(size[1], size[0], -1)
-        oy, ox = int(rng.integers(0, max(size[1] - height, 0) + 1)), int(
-            rng.integers(0, max(size[0] - width, 0) + 1)
+        oy, ox = (
+            int(rng.integers(0, max(size[1] - height, 0) + 1)),
+            int(rng.integers(0, max(size[0] - width, 0) + 1)),
         )
         amplitude = 0.5**octave
         total += amplitude * layer[oy : oy + height, ox : ox + width]

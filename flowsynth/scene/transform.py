@@ -36,7 +36,7 @@ class Shear:
     def offset(self, other: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
         dtype = other.dtype
         total = np.zeros_like(other)
-        for a, k, phi in zip(self.amplitude, self.frequency, self.phase):
+        for a, k, phi in zip(self.amplitude, self.frequency, self.phase, strict=True):
             total += dtype.type(a) * np.sin(dtype.type(k) * other + dtype.type(phi))
         return total
 
@@ -48,7 +48,9 @@ class Deformation:
     centre: tuple[float, float]
     shears: tuple[Shear, ...]
 
-    def apply(self, x: npt.NDArray[np.floating], y: npt.NDArray[np.floating], *, inverse: bool = False):
+    def apply(
+        self, x: npt.NDArray[np.floating], y: npt.NDArray[np.floating], *, inverse: bool = False
+    ):
         """Deform (or undo the deformation of) points given as broadcastable ``x``, ``y`` arrays."""
         dtype = np.result_type(x, y)
         cx, cy = dtype.type(self.centre[0]), dtype.type(self.centre[1])
@@ -102,7 +104,9 @@ class LayerMotion:
         return _affine_grid(self.affine, x, y)
 
     def inverse_grid(self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> Grid:
-        """Frame-1 positions ``float32 (h, w)`` of frame-2 pixel centres ``x (1, w)``, ``y (h, 1)``."""
+        """Frame-1 positions ``float32 (h, w)`` of frame-2 pixel centres ``x (1, w)``, ``y (h, 1)``.
+
+        """
         u, v = _affine_grid(self.inverse_affine, x, y)
         if self.deformation is not None:
             u, v = self.deformation.apply(u, v, inverse=True)
@@ -119,7 +123,9 @@ def _affine_points(matrix: npt.NDArray[np.float64], x: Points, y: Points) -> Poi
     )
 
 
-def _affine_grid(matrix: npt.NDArray[np.float64], x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> Grid:
+def _affine_grid(
+    matrix: npt.NDArray[np.float64], x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]
+) -> Grid:
     m = matrix.astype(np.float32)
     u = m[0, 0] * x + (m[0, 1] * y + m[0, 2])
     v = m[1, 0] * x + (m[1, 1] * y + m[1, 2])
@@ -139,7 +145,9 @@ def affine_about(
     return np.concatenate([linear, offset[:, None]], axis=1)
 
 
-def compose(outer: npt.NDArray[np.float64], inner: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def compose(
+    outer: npt.NDArray[np.float64], inner: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """The 2x3 matrix of ``outer o inner``."""
     linear = outer[:, :2] @ inner[:, :2]
     offset = outer[:, :2] @ inner[:, 2] + outer[:, 2]

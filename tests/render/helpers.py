@@ -11,7 +11,14 @@ from flowsynth.render.sample import Sample
 from flowsynth.scene.plan import ScenePlan, scene_for_index
 
 ABLATION = [
-    "boxes", "polygons", "ellipses", "polygons_ellipses", "rotations", "scaling", "holes", "thin",
+    "boxes",
+    "polygons",
+    "ellipses",
+    "polygons_ellipses",
+    "rotations",
+    "scaling",
+    "holes",
+    "thin",
     "deformations",
 ]
 
@@ -39,6 +46,7 @@ def render_index(recipe, index: int, seed: int = 0) -> tuple[ScenePlan, Sample]:
 def cubic_at(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Keys cubic (a = -0.5) interpolation of ``field (H, W, C)`` at float64 points, exact
     positions (no quantisation); reproduces polynomials up to degree 2 exactly."""
+
     def weights(t: np.ndarray) -> list[np.ndarray]:
         return [
             ((-0.5 * t + 1.0) * t - 0.5) * t,
@@ -46,6 +54,7 @@ def cubic_at(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             ((-1.5 * t + 2.0) * t + 0.5) * t,
             (0.5 * t - 0.5) * t * t,
         ]
+
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
     wx, wy = weights(x - x0), weights(y - y0)
     h, w = field.shape[:2]
@@ -58,7 +67,9 @@ def cubic_at(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def same_label_around(labels: np.ndarray, x: np.ndarray, y: np.ndarray, expected: np.ndarray, reach: int = 2) -> np.ndarray:
+def same_label_around(
+    labels: np.ndarray, x: np.ndarray, y: np.ndarray, expected: np.ndarray, reach: int = 2
+) -> np.ndarray:
     """True where every pixel of the (2 reach)x(2 reach) block around (x, y) has ``expected``."""
     h, w = labels.shape
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
@@ -94,7 +105,9 @@ def reference_owner(plan: ScenePlan, x: np.ndarray, y: np.ndarray, frame: int) -
     return owner
 
 
-def reference_occlusion(plan: ScenePlan, *, backward: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def reference_occlusion(
+    plan: ScenePlan, *, backward: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Brute-force occlusion and ownership, point by point with shapely: ``(occluded, owner)``."""
     h, w = plan.height, plan.width
     ys, xs = np.mgrid[0:h, 0:w]
@@ -106,7 +119,12 @@ def reference_occlusion(plan: ScenePlan, *, backward: bool = False) -> tuple[np.
         sel = owner == k
         points = np.stack([x[sel], y[sel]], axis=1)
         moved = layer.motion.inverse(points) if backward else layer.motion.forward(points)
-        out = (moved[:, 0] < -0.5) | (moved[:, 0] > w - 0.5) | (moved[:, 1] < -0.5) | (moved[:, 1] > h - 0.5)
+        out = (
+            (moved[:, 0] < -0.5)
+            | (moved[:, 0] > w - 0.5)
+            | (moved[:, 1] < -0.5)
+            | (moved[:, 1] > h - 0.5)
+        )
         front = reference_owner(plan, moved[:, 0], moved[:, 1], there) > k
         occluded[sel] = out | front
     return occluded.reshape(h, w), owner.reshape(h, w)

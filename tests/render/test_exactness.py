@@ -46,7 +46,9 @@ def test_flat_textures_warp_almost_exactly(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["polygons_ellipses", "scaling", "thin", "deformations"])
 def test_forward_backward_consistency(name: str) -> None:
-    recipe = small_recipe(name, "deformation.objects.probability=1.0", "deformation.background.probability=1.0")
+    recipe = small_recipe(
+        name, "deformation.objects.probability=1.0", "deformation.background.probability=1.0"
+    )
     checked = 0
     for index in range(3):
         _, sample = render_index(recipe, index)
