@@ -144,9 +144,9 @@ class _Canvas:
             self.occlusion[frame][rows, cols] = occluded
             self.segmentation[frame][rows, cols] = layer_id
         else:
-            self.flow[frame][rows, cols][owned] = flow[owned]
-            self.occlusion[frame][rows, cols][owned] = occluded[owned]
-            self.segmentation[frame][rows, cols][owned] = layer_id
+            np.copyto(self.flow[frame][rows, cols], flow, where=owned[..., None])
+            np.copyto(self.occlusion[frame][rows, cols], occluded, where=owned)
+            np.copyto(self.segmentation[frame][rows, cols], np.uint16(layer_id), where=owned)
 
 
 def _sample_texture(
@@ -202,7 +202,7 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
                 k, outlines, layer.motion, roi, reach, backward=backward
             )
             canvas.paint(frame, k, roi, colour, alpha, owned, position, occluded)
-    valid = [np.isfinite(f).all(axis=-1) for f in canvas.flow]
+    valid = [np.isfinite(f[..., 0]) & np.isfinite(f[..., 1]) for f in canvas.flow]
     threshold = cfg.motion_boundary_threshold
     return Sample(
         image1=np.clip(canvas.image[0] + 0.5, 0, 255).astype(np.uint8),

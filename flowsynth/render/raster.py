@@ -107,8 +107,8 @@ def inside(rings: list[Points], roi: Roi) -> npt.NDArray[np.bool_]:
     steps = np.bincount(
         row * (roi.width + 1) + column, weights=direction, minlength=roi.height * (roi.width + 1)
     ).reshape(roi.height, roi.width + 1)
-    winding = np.cumsum(steps[:, : roi.width], axis=1)
-    return np.abs(winding) > 0.5
+    winding = _running_sum(steps[:, : roi.width], len(rings))
+    return winding != 0
 
 
 def coverage(rings: list[Points], roi: Roi, supersampling: int = 4) -> npt.NDArray[np.float32]:
@@ -139,9 +139,23 @@ def coverage(rings: list[Points], roi: Roi, supersampling: int = 4) -> npt.NDArr
         weights=(direction * (cell + 1 - t))[inside_roi],
         minlength=rows * (width + 1),
     )
-    per_row = np.cumsum(steps.reshape(rows, width + 1), axis=1) + partial.reshape(rows, width + 1)
-    pixel = np.abs(per_row[:, :width].reshape(roi.height, sub, width).mean(axis=1))
-    return np.clip(pixel, 0.0, 1.0).astype(np.float32)
+    full = _running_sum(steps.reshape(rows, width + 1)[:, :width], len(rings))
+    per_row = full + partial.reshape(rows, width + 1)[:, :width].astype(np.float32)
+    pixel = per_row[0::sub].copy()
+    for offset in range(1, sub):
+        pixel += per_row[offset::sub]
+    pixel *= np.float32(1.0 / sub)
+    return np.clip(np.abs(pixel), 0.0, 1.0)
+
+
+def _running_sum(steps: npt.NDArray[np.float64], rings: int) -> npt.NDArray[np.integer]:
+    """Cumulative sum along rows of integer-valued steps, in the narrowest safe integer type.
+
+    A winding number never exceeds the number of rings in magnitude; int8 sums are several times
+    faster than float64 ones.
+    """
+    dtype = np.int8 if rings < 127 else np.int32
+    return np.cumsum(steps.astype(dtype), axis=1, dtype=dtype)
 
 
 def subdivide(ring: Points, max_edge: float) -> Points:

@@ -49,8 +49,10 @@ class Sample:
 
 def motion_boundaries(flow: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.bool_]:
     """``bool (H, W)``: pixels whose flow differs from a 4-neighbour's by > ``threshold``."""
-    jump_x = np.linalg.norm(flow[:, 1:] - flow[:, :-1], axis=-1) > threshold
-    jump_y = np.linalg.norm(flow[1:] - flow[:-1], axis=-1) > threshold
+    u, v = flow[..., 0], flow[..., 1]
+    limit = np.float32(threshold) ** 2
+    jump_x = np.square(u[:, 1:] - u[:, :-1]) + np.square(v[:, 1:] - v[:, :-1]) > limit
+    jump_y = np.square(u[1:] - u[:-1]) + np.square(v[1:] - v[:-1]) > limit
     boundary = np.zeros(flow.shape[:2], dtype=bool)
     boundary[:, 1:] |= jump_x
     boundary[:, :-1] |= jump_x

@@ -72,6 +72,14 @@ def _texture_extent(points: npt.NDArray[np.float64]) -> tuple[int, int, int, int
     return int(low[0]), int(low[1]), int(high[0] - low[0] + 1), int(high[1] - low[1] + 1)
 
 
+def _intersect(
+    a: tuple[int, int, int, int], b: tuple[int, int, int, int]
+) -> tuple[int, int, int, int]:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    return x0, y0, max(x1 - x0, 0), max(y1 - y0, 0)
+
+
 def _frame_outline(height: int, width: int, step: float = 8.0) -> npt.NDArray[np.float64]:
     """Points along the border of the frame area."""
     xs = np.linspace(-0.5, width - 0.5, int(math.ceil(width / step)) + 1)
@@ -83,9 +91,13 @@ def _frame_outline(height: int, width: int, step: float = 8.0) -> npt.NDArray[np
     return np.concatenate([top, bottom, left, right])
 
 
-def _visible(bounds: tuple[float, float, float, float], height: int, width: int) -> bool:
-    xmin, ymin, xmax, ymax = bounds
-    return xmax > -1 and ymax > -1 and xmin < width and ymin < height
+def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:
+    """Bounding box of ``(x0, y0, width, height)`` boxes, None for none."""
+    if not boxes:
+        return None
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def sample_scene(
@@ -115,16 +127,11 @@ def sample_scene(
         ),
     )
     outline = _frame_outline(height, width)
+    frame = _texture_extent(outline)
     x0, y0, w, h = _texture_extent(np.concatenate([outline, background_motion.inverse(outline)]))
     texture_rng = sample_rng(seed, index, Stream.TEXTURE, 0)
-    layers = [
-        Layer(
-            None,
-            sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images),
-            (x0, y0),
-            background_motion,
-        )
-    ]
+    background = sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images)
+    layers = [Layer(None, background, (x0, y0), background_motion)]
     kinds = sorted(k for k, weight in cfg.kinds.items() if weight > 0)
     weights = np.array([cfg.kinds[k] for k in kinds])
     count = int(streams.layout.integers(cfg.count[0], cfg.count[1] + 1))
@@ -150,21 +157,20 @@ def sample_scene(
         if geometry.is_empty:
             continue
         motion = LayerMotion(compose(background_affine, relative), deformation)
-        corners = np.array([[xmin, ymin], [xmax, ymin], [xmin, ymax], [xmax, ymax]])
-        moved = motion.forward(corners)
-        seen_before = _visible(geometry.bounds, height, width)
-        seen_after = motion.deformation is not None or _visible(
-            (*moved.min(axis=0), *moved.max(axis=0)), height, width
-        )
-        if not (seen_before or seen_after):
-            continue
-        tx0, ty0, tw, th = _texture_extent(corners)
+        # Texture is defined over the shape's box; only the part either frame can show is made.
+        extent = _texture_extent(np.array([[xmin, ymin], [xmax, ymax]]))
+        seen_in_frame2 = _texture_extent(motion.inverse(outline))
+        boxes = [_intersect(extent, frame), _intersect(extent, seen_in_frame2)]
+        region = _union([b for b in boxes if b[2] > 0 and b[3] > 0])
+        if region is None:
+            continue  # out of view in both frames
         texture = sample_texture(
             recipe.textures,
-            th,
-            tw,
+            extent[3],
+            extent[2],
             rng=sample_rng(seed, index, Stream.TEXTURE, k),
+            region=(region[0] - extent[0], region[1] - extent[1], region[2], region[3]),
             images=texture_images,
         )
-        layers.append(Layer(geometry, texture, (tx0, ty0), motion))
+        layers.append(Layer(geometry, texture, (region[0], region[1]), motion))
     return ScenePlan(height, width, tuple(layers))

@@ -1,7 +1,12 @@
 """Procedural textures (no download needed) and crops from a user's image folder.
 
-Every texture is ``uint8 (h, w, 3)`` RGB in the layer's own frame-1 coordinates. Edges inside
-textures are smooth (sinusoids through a soft step) so that they do not alias.
+Every texture is ``uint8 (h, w, 3)`` RGB in the layer's own frame-1 coordinates. A texture is
+defined over the layer's whole extent (``height x width``: what the random draws depend on) but
+only the ``region`` that the frames can show is computed, so a layer far out of view costs little
+and its look does not depend on how it moves. Most kinds are
+built as a one-channel ``uint8`` pattern coloured through a 256-entry colour table (``cv2.LUT``),
+which keeps a texture to a few cheap passes over its pixels. Edges inside textures are smooth (a
+soft square wave) so that they do not alias.
 """
 
 from __future__ import annotations
@@ -16,137 +21,177 @@ import numpy.typing as npt
 from flowsynth.schema import Textures
 
 Image = npt.NDArray[np.uint8]
-Field = npt.NDArray[np.float32]
+Pattern = npt.NDArray[np.uint8]
+Table = npt.NDArray[np.uint8]
+
+_LEVELS = np.linspace(0.0, 1.0, 256, dtype=np.float64)
 
 
-def _colours(count: int, *, rng: np.random.Generator) -> npt.NDArray[np.float32]:
-    return rng.uniform(0.0, 255.0, size=(count, 3)).astype(np.float32)
+def _ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
+    """A ``(1, 256, 3)`` colour table through ``colours``, pulled toward their mean by contrast."""
+    stops = np.linspace(0.0, 1.0, len(colours))
+    table = np.stack([np.interp(_LEVELS, stops, colours[:, c]) for c in range(3)], axis=1)
+    mean = table.mean(axis=0)
+    table = mean + contrast * (table - mean)
+    return np.clip(table + 0.5, 0, 255).astype(np.uint8)[None]
+
+
+def _wave_table(colours: npt.NDArray[np.float64], contrast: float, sharpness: float) -> Table:
+    """A colour table over one period of a soft square wave (index = phase * 256)."""
+    wave = 0.5 + 0.5 * np.tanh(sharpness * np.sin(2 * math.pi * _LEVELS))
+    colour = colours[0] + wave[:, None] * (colours[1] - colours[0])
+    mean = colour.mean(axis=0)
+    return np.clip(mean + contrast * (colour - mean) + 0.5, 0, 255).astype(np.uint8)[None]
+
+
+def _colourise(pattern: Pattern, table: Table) -> Image:
+    return cv2.LUT(cv2.merge([pattern, pattern, pattern]), table)
+
+
+Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's extent
+
+
+def _to_levels(field: npt.NDArray[np.float32], low: float, high: float) -> Pattern:
+    """Map ``[low, high]`` of a float field linearly onto ``uint8``."""
+    scale = 255.0 / max(high - low, 1e-6)
+    return cv2.convertScaleAbs(field, alpha=scale, beta=-low * scale)
+
+
+def _plane(region: Region, angle: float) -> npt.NDArray[np.float32]:
+    """Distance along direction ``angle`` of every pixel of ``region``, ``float32 (h, w)``."""
+    x0, y0, width, height = region
+    x = np.arange(x0, x0 + width, dtype=np.float32)[None, :] * np.float32(math.cos(angle))
+    y = np.arange(y0, y0 + height, dtype=np.float32)[:, None] * np.float32(math.sin(angle))
+    return x + y
+
+
+def _phase_index(plane: npt.NDArray[np.float32], period: float) -> Pattern:
+    """``uint8`` index of the phase within a period (256 steps per period)."""
+    return (plane * np.float32(256.0 / period)).astype(np.int32).astype(np.uint8)
 
 
 def sample_noise_field(
-    height: int, width: int, scale: float, octaves: int, channels: int, *, rng: np.random.Generator
-) -> Field:
-    """Fractal value noise in [0, 1]: coarse random grids, cubic-upsampled, summed over octaves."""
-    total = np.zeros((height, width, channels), dtype=np.float32)
-    weight = 0.0
-    for octave in range(octaves):
-        cell = max(scale / 2**octave, 2.0)
-        grid_h = int(math.ceil(height / cell)) + 3
-        grid_w = int(math.ceil(width / cell)) + 3
-        grid = rng.random((grid_h, grid_w, channels), dtype=np.float32)
-        size = (int(round(grid_w * cell)), int(round(grid_h * cell)))
-        layer = cv2.resize(grid, size, interpolation=cv2.INTER_CUBIC).reshape(size[1], size[0], -1)
-        oy, ox = (
-            int(rng.integers(0, max(size[1] - height, 0) + 1)),
-            int(rng.integers(0, max(size[0] - width, 0) + 1)),
-        )
-        amplitude = 0.5**octave
-        total += amplitude * layer[oy : oy + height, ox : ox + width]
-        weight += amplitude
-    total /= weight
-    low, high = total.min(), total.max()
-    return (total - low) / max(high - low, 1e-6)
-
-
-def _blend(field: Field, colours: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Map a one-channel field in [0, 1] onto the colour ramp through ``colours``."""
-    stops = len(colours) - 1
-    position = field[..., 0] * stops
-    index = np.clip(position.astype(np.int32), 0, stops - 1)
-    t = (position - index)[..., None]
-    return colours[index] * (1 - t) + colours[index + 1] * t
-
-
-def _plane(height: int, width: int, angle: float) -> Field:
-    """Distance along direction ``angle`` of every pixel, ``float32 (h, w)``."""
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    return x * np.float32(math.cos(angle)) + y * np.float32(math.sin(angle))
-
-
-def _soft_square(phase: Field, sharpness: float) -> Field:
-    """A square wave in [0, 1] with smooth steps, from a phase in radians."""
-    return 0.5 + 0.5 * np.tanh(sharpness * np.sin(phase))
-
-
-def sample_texture(
-    cfg: Textures,
     height: int,
     width: int,
+    region: Region,
+    scale: float,
+    octaves: int,
     *,
     rng: np.random.Generator,
-    images: Sequence[Image] = (),
+) -> npt.NDArray[np.float32]:
+    """Fractal value noise over ``region``, ``float32 (h, w)`` in about [0, 1].
+
+    Each octave is a random grid over the whole ``height x width`` extent with an integer cell
+    size, cubic-upsampled; only the grid cells around ``region`` are upsampled, which gives the
+    same pixels as upsampling the whole grid (the crop keeps two cells of context each side).
+    """
+    x0, y0, w, h = region
+    total = np.zeros((h, w), dtype=np.float32)
+    weight = 0.0
+    for octave in range(octaves):
+        cell = max(int(round(scale / 2**octave)), 2)
+        grid = rng.random((height // cell + 6, width // cell + 6), dtype=np.float32)
+        # Pixel p of the extent sits at grid cell p // cell + 3 (3 cells of context above/left).
+        gy0, gx0 = y0 // cell + 1, x0 // cell + 1
+        gy1, gx1 = (y0 + h - 1) // cell + 6, (x0 + w - 1) // cell + 6
+        crop = grid[gy0:gy1, gx0:gx1]
+        # Cubic for the coarsest octave (smooth blobs), linear for the finer ones (4x cheaper).
+        interpolation = cv2.INTER_CUBIC if octave == 0 else cv2.INTER_LINEAR
+        layer = cv2.resize(
+            crop, (crop.shape[1] * cell, crop.shape[0] * cell), interpolation=interpolation
+        )
+        oy, ox = (
+            (y0 // cell + 3 - gy0) * cell + y0 % cell,
+            (x0 // cell + 3 - gx0) * cell + x0 % cell,
+        )
+        amplitude = 0.5**octave
+        cv2.scaleAdd(layer[oy : oy + h, ox : ox + w], amplitude, total, dst=total)
+        weight += amplitude
+    return total * np.float32(1.0 / weight)
+
+
+def _colours(count: int, *, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    return rng.uniform(0.0, 255.0, size=(count, 3))
+
+
+def sample_noise(
+    cfg: Textures, height: int, width: int, region: Region, *, rng: np.random.Generator
 ) -> Image:
-    """One texture of a kind drawn from ``cfg.kinds`` (``folder`` needs ``images``)."""
-    kinds = [k for k, w in cfg.kinds.items() if w > 0 and (k != "folder" or images)]
-    if not kinds:
-        raise ValueError("textures.kinds allows only 'folder' but no texture images were given")
-    weights = np.array([cfg.kinds[k] for k in kinds], dtype=np.float64)
-    kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
-    if kind == "folder":
-        return sample_crop(images, height, width, rng=rng)
-    texture = TEXTURE_SAMPLERS[kind](cfg, height, width, rng=rng)
-    contrast = np.float32(rng.uniform(*cfg.contrast))
-    mean = texture.reshape(-1, 3).mean(axis=0)
-    texture = mean + contrast * (texture - mean)
-    return np.clip(texture + 0.5, 0, 255).astype(np.uint8)
-
-
-def sample_noise(cfg: Textures, height: int, width: int, *, rng: np.random.Generator) -> Field:
+    """Fractal noise through a ramp of 2-3 random colours."""
     scale = rng.uniform(*cfg.noise_scale)
-    field = sample_noise_field(height, width, scale, 3, 1, rng=rng)
-    return _blend(field, _colours(int(rng.integers(2, 4)), rng=rng))
+    field = sample_noise_field(height, width, region, scale, 3, rng=rng)
+    table = _ramp(_colours(int(rng.integers(2, 4)), rng=rng), rng.uniform(*cfg.contrast))
+    return _colourise(_to_levels(field, 0.15, 0.85), table)
 
 
-def sample_plasma(cfg: Textures, height: int, width: int, *, rng: np.random.Generator) -> Field:
+def sample_plasma(
+    cfg: Textures, height: int, width: int, region: Region, *, rng: np.random.Generator
+) -> Image:
+    """Independent fractal noise in each colour channel."""
     scale = rng.uniform(*cfg.noise_scale) * 2
-    field = sample_noise_field(height, width, scale, 5, 3, rng=rng)
-    return field * 255.0
+    contrast = rng.uniform(*cfg.contrast)
+    channels = [
+        _to_levels(sample_noise_field(height, width, region, scale, 3, rng=rng), 0.15, 0.85)
+        for _ in range(3)
+    ]
+    return cv2.convertScaleAbs(cv2.merge(channels), alpha=contrast, beta=127.5 * (1 - contrast))
 
 
-def sample_gradient(cfg: Textures, height: int, width: int, *, rng: np.random.Generator) -> Field:
-    plane = _plane(height, width, rng.uniform(0, 2 * math.pi))
-    span = max(float(plane.max() - plane.min()), 1.0)
-    t = ((plane - plane.min()) / span)[..., None]
-    colours = _colours(2, rng=rng)
-    return colours[0] * (1 - t) + colours[1] * t
+def sample_gradient(
+    cfg: Textures, height: int, width: int, region: Region, *, rng: np.random.Generator
+) -> Image:
+    """A linear ramp between two colours at a random angle across the extent."""
+    angle = rng.uniform(0, 2 * math.pi)
+    corners = [
+        x * math.cos(angle) + y * math.sin(angle) for x in (0, width - 1) for y in (0, height - 1)
+    ]
+    table = _ramp(_colours(2, rng=rng), rng.uniform(*cfg.contrast))
+    return _colourise(_to_levels(_plane(region, angle), min(corners), max(corners)), table)
 
 
-def sample_stripes(cfg: Textures, height: int, width: int, *, rng: np.random.Generator) -> Field:
+def sample_stripes(
+    cfg: Textures, height: int, width: int, region: Region, *, rng: np.random.Generator
+) -> Image:
+    """Soft-edged stripes of a random period and angle."""
     period = rng.uniform(*cfg.stripe_period)
-    plane = _plane(height, width, rng.uniform(0, math.pi))
-    wave = _soft_square(plane * np.float32(2 * math.pi / period), rng.uniform(0.5, 3.0))[..., None]
-    colours = _colours(2, rng=rng)
-    return colours[0] * (1 - wave) + colours[1] * wave
+    plane = _plane(region, rng.uniform(0, math.pi))
+    table = _wave_table(_colours(2, rng=rng), rng.uniform(*cfg.contrast), rng.uniform(0.5, 3.0))
+    return _colourise(_phase_index(plane, period), table)
 
 
-def sample_checkers(cfg: Textures, height: int, width: int, *, rng: np.random.Generator) -> Field:
-    size = rng.uniform(*cfg.checker_size)
+def sample_checkers(
+    cfg: Textures, height: int, width: int, region: Region, *, rng: np.random.Generator
+) -> Image:
+    """A rotated checkerboard with soft edges."""
+    size = 2 * rng.uniform(*cfg.checker_size)
     angle = rng.uniform(0, math.pi / 2)
-    frequency = np.float32(math.pi / size)
-    a = _soft_square(_plane(height, width, angle) * frequency, 2.0)
-    b = _soft_square(_plane(height, width, angle + math.pi / 2) * frequency, 2.0)
-    wave = (a * b + (1 - a) * (1 - b))[..., None]
-    colours = _colours(2, rng=rng)
-    return colours[0] * (1 - wave) + colours[1] * wave
+    square = np.tanh(2.0 * np.sin(2 * math.pi * _LEVELS)).astype(np.float32)
+    a = square[_phase_index(_plane(region, angle), size)]
+    b = square[_phase_index(_plane(region, angle + math.pi / 2), size)]
+    levels = cv2.convertScaleAbs(a * b, alpha=127.5, beta=127.5)
+    table = _ramp(_colours(2, rng=rng), rng.uniform(*cfg.contrast))
+    return _colourise(levels, table)
 
 
-def sample_flat(cfg: Textures, height: int, width: int, *, rng: np.random.Generator) -> Field:
-    colour = _colours(1, rng=rng)[0]
-    return np.broadcast_to(colour, (height, width, 3)).astype(np.float32)
+def sample_flat(
+    cfg: Textures, height: int, width: int, region: Region, *, rng: np.random.Generator
+) -> Image:
+    colour = np.clip(_colours(1, rng=rng)[0] + 0.5, 0, 255).astype(np.uint8)
+    return np.broadcast_to(colour, (region[3], region[2], 3)).copy()
 
 
 def sample_crop(
-    images: Sequence[Image], height: int, width: int, *, rng: np.random.Generator
+    images: Sequence[Image], height: int, width: int, region: Region, *, rng: np.random.Generator
 ) -> Image:
-    """A random crop of one of ``images``, enlarged first when the image is too small."""
+    """``region`` of a random ``height x width`` crop of one of ``images`` (enlarged if small)."""
     image = images[int(rng.integers(len(images)))]
     scale = max(height / image.shape[0], width / image.shape[1], 1.0)
     if scale > 1.0:
         size = (int(math.ceil(image.shape[1] * scale)), int(math.ceil(image.shape[0] * scale)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-    y = int(rng.integers(0, image.shape[0] - height + 1))
-    x = int(rng.integers(0, image.shape[1] - width + 1))
-    return np.ascontiguousarray(image[y : y + height, x : x + width])
+    y = int(rng.integers(0, image.shape[0] - height + 1)) + region[1]
+    x = int(rng.integers(0, image.shape[1] - width + 1)) + region[0]
+    return np.ascontiguousarray(image[y : y + region[3], x : x + region[2]])
 
 
 TEXTURE_SAMPLERS = {
@@ -157,3 +202,28 @@ TEXTURE_SAMPLERS = {
     "checkers": sample_checkers,
     "flat": sample_flat,
 }
+
+
+def sample_texture(
+    cfg: Textures,
+    height: int,
+    width: int,
+    *,
+    rng: np.random.Generator,
+    region: Region | None = None,
+    images: Sequence[Image] = (),
+) -> Image:
+    """``region`` (default: all) of a texture of extent ``height x width``, ``uint8 (h, w, 3)``.
+
+    The kind is drawn from ``cfg.kinds``; ``folder`` needs ``images`` (a user's pictures) and is
+    skipped without them. ``region = (x0, y0, w, h)`` must lie within the extent.
+    """
+    region = region or (0, 0, width, height)
+    kinds = [k for k, w in cfg.kinds.items() if w > 0 and (k != "folder" or images)]
+    if not kinds:
+        raise ValueError("textures.kinds allows only 'folder' but no texture images were given")
+    weights = np.array([cfg.kinds[k] for k in kinds], dtype=np.float64)
+    kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+    if kind == "folder":
+        return sample_crop(images, height, width, region, rng=rng)
+    return TEXTURE_SAMPLERS[kind](cfg, height, width, region, rng=rng)

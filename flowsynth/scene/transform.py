@@ -104,9 +104,7 @@ class LayerMotion:
         return _affine_grid(self.affine, x, y)
 
     def inverse_grid(self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> Grid:
-        """Frame-1 positions ``float32 (h, w)`` of frame-2 pixel centres ``x (1, w)``, ``y (h, 1)``.
-
-        """
+        """Frame-1 positions ``float32 (h, w)`` of frame-2 centres ``x (1, w)``, ``y (h, 1)``."""
         u, v = _affine_grid(self.inverse_affine, x, y)
         if self.deformation is not None:
             u, v = self.deformation.apply(u, v, inverse=True)
