@@ -1,0 +1,89 @@
+"""Scene sampling: shapes, textures, motions and deformations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from flowsynth.render.raster import Roi, coverage, inside
+from flowsynth.scene.motion import sample_deformation
+from flowsynth.scene.shapes import rings, sample_shape
+from flowsynth.scene.textures import TEXTURE_SAMPLERS, sample_texture
+from flowsynth.scene.transform import LayerMotion, affine_about
+from flowsynth.schema import SHAPE_KINDS, Deformation, Shapes, Textures
+
+
+@pytest.mark.parametrize("kind", SHAPE_KINDS)
+def test_every_shape_kind_is_a_valid_nonempty_polygon(kind: str) -> None:
+    for seed in range(10):
+        shape = sample_shape(Shapes(), kind, (100.0, 80.0), rng=np.random.default_rng(seed))
+        assert shape.is_valid and not shape.is_empty and shape.area > 1
+        assert shape.geom_type in ("Polygon", "MultiPolygon")
+
+
+def test_thin_kinds_are_thin_and_holes_exist() -> None:
+    rng = np.random.default_rng(0)
+    needles = [sample_shape(Shapes(), "needle", (0.0, 0.0), rng=rng) for _ in range(10)]
+    for needle in needles:
+        rect = needle.minimum_rotated_rectangle
+        sides = sorted(np.hypot(*np.diff(np.asarray(rect.exterior.coords)[:3], axis=0).T))
+        assert sides[0] < 0.2 * sides[1]
+    composites = [sample_shape(Shapes(), "composite", (0.0, 0.0), rng=rng) for _ in range(30)]
+    assert any(len(rings(c)) > 1 for c in composites)
+
+
+@pytest.mark.parametrize("kind", list(TEXTURE_SAMPLERS))
+def test_texture_regions_equal_crops_of_the_whole(kind: str) -> None:
+    cfg = Textures(kinds={kind: 1.0})
+    whole = sample_texture(cfg, 150, 170, rng=np.random.default_rng(3))
+    part = sample_texture(cfg, 150, 170, rng=np.random.default_rng(3), region=(37, 21, 90, 100))
+    assert whole.dtype == np.uint8 and whole.shape == (150, 170, 3)
+    assert np.array_equal(whole[21:121, 37:127], part)
+    again = sample_texture(cfg, 150, 170, rng=np.random.default_rng(3))
+    assert np.array_equal(whole, again)
+
+
+def test_folder_textures_crop_user_images() -> None:
+    image = np.arange(60 * 80 * 3, dtype=np.uint8).reshape(60, 80, 3)
+    cfg = Textures(kinds={"folder": 1.0})
+    crop = sample_texture(cfg, 30, 40, rng=np.random.default_rng(0), images=[image])
+    assert crop.shape == (30, 40, 3)
+    with pytest.raises(ValueError, match="folder"):
+        sample_texture(cfg, 30, 40, rng=np.random.default_rng(0))
+
+
+def test_deformation_inverse_is_exact() -> None:
+    cfg = Deformation(probability=1.0, amplitude=(0.1, 0.2))
+    deformation = sample_deformation(cfg, (50.0, 40.0), 100.0, rng=np.random.default_rng(1))
+    assert deformation is not None
+    motion = LayerMotion(affine_about((50.0, 40.0), 12.0, 1.1, (3.0, -4.0)), deformation)
+    points = np.random.default_rng(2).uniform(-50, 150, (1000, 2))
+    moved = motion.forward(points)
+    assert np.abs(moved - points).max() > 5
+    assert np.abs(motion.inverse(moved) - points).max() < 1e-9
+    x = np.arange(0, 60, dtype=np.float32)[None, :]
+    y = np.arange(0, 40, dtype=np.float32)[:, None]
+    gx, gy = motion.forward_grid(x, y)
+    grid_points = np.stack(
+        [np.broadcast_to(x, gx.shape).ravel(), np.broadcast_to(y, gx.shape).ravel()], 1
+    )
+    assert (
+        np.abs(
+            np.stack([gx.ravel(), gy.ravel()], 1) - motion.forward(grid_points.astype(float))
+        ).max()
+        < 1e-3
+    )
+
+
+def test_rasteriser_matches_shapely_at_pixel_centres() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        shape = sample_shape(Shapes(polygon_radius=(5.0, 30.0)), "composite", (32.3, 30.7), rng=rng)
+        roi = Roi(-2, 3, 70, 60)
+        ys, xs = np.mgrid[3:63, -2:68]
+        expected = shapely.contains_xy(shape, xs.ravel() + 0.0, ys.ravel() + 0.0).reshape(ys.shape)
+        assert np.array_equal(inside(rings(shape), roi), expected)
+        cells = shapely.box(xs - 0.5, ys - 0.5, xs + 0.5, ys + 0.5)
+        area = shapely.area(shapely.intersection(cells, shape))
+        assert np.abs(coverage(rings(shape), roi, 16) - area).max() < 0.05
