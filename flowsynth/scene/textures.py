@@ -77,37 +77,45 @@ def sample_noise_field(
     scale: float,
     octaves: int,
     *,
+    channels: int = 1,
     rng: np.random.Generator,
-) -> npt.NDArray[np.float32]:
-    """Fractal value noise over ``region``, ``float32 (h, w)`` in about [0, 1].
+) -> Pattern:
+    """Fractal value noise over ``region``, ``uint8 (h, w)`` (or ``(h, w, channels)``).
 
-    Each octave is a random grid over the whole ``height x width`` extent with an integer cell
-    size, cubic-upsampled; only the grid cells around ``region`` are upsampled, which gives the
-    same pixels as upsampling the whole grid (the crop keeps two cells of context each side).
+    Each octave is a random ``uint8`` grid over the whole ``height x width`` extent with an
+    integer cell size, cubic-upsampled (OpenCV resizes ``uint8`` several times faster than
+    ``float32``); only the grid cells around ``region`` are upsampled, which gives the same pixels
+    as upsampling the whole grid (the crop keeps three cells of context each side). Octave ``o``
+    weighs ``0.5**o``; the sum is stretched so that its central range fills ``[0, 255]``.
     """
     x0, y0, w, h = region
-    total = np.zeros((h, w), dtype=np.float32)
+    total: Pattern | None = None
     weight = 0.0
     for octave in range(octaves):
         cell = max(int(round(scale / 2**octave)), 2)
-        grid = rng.random((height // cell + 6, width // cell + 6), dtype=np.float32)
+        shape = (height // cell + 6, width // cell + 6) + ((channels,) if channels > 1 else ())
+        grid = rng.integers(0, 256, size=shape, dtype=np.uint8)
         # Pixel p of the extent sits at grid cell p // cell + 3 (3 cells of context above/left).
         gy0, gx0 = y0 // cell + 1, x0 // cell + 1
         gy1, gx1 = (y0 + h - 1) // cell + 6, (x0 + w - 1) // cell + 6
-        crop = grid[gy0:gy1, gx0:gx1]
-        # Cubic for the coarsest octave (smooth blobs), linear for the finer ones (4x cheaper).
-        interpolation = cv2.INTER_CUBIC if octave == 0 else cv2.INTER_LINEAR
+        crop = np.ascontiguousarray(grid[gy0:gy1, gx0:gx1])
         layer = cv2.resize(
-            crop, (crop.shape[1] * cell, crop.shape[0] * cell), interpolation=interpolation
+            crop, (crop.shape[1] * cell, crop.shape[0] * cell), interpolation=cv2.INTER_CUBIC
         )
-        oy, ox = (
-            (y0 // cell + 3 - gy0) * cell + y0 % cell,
-            (x0 // cell + 3 - gx0) * cell + x0 % cell,
-        )
+        oy = (y0 // cell + 3 - gy0) * cell + y0 % cell
+        ox = (x0 // cell + 3 - gx0) * cell + x0 % cell
+        layer = layer[oy : oy + h, ox : ox + w]
         amplitude = 0.5**octave
-        cv2.scaleAdd(layer[oy : oy + h, ox : ox + w], amplitude, total, dst=total)
+        if total is None:
+            total = np.ascontiguousarray(layer)
+        else:
+            total = cv2.addWeighted(
+                total, weight / (weight + amplitude), layer, amplitude / (weight + amplitude), 0.0
+            )
         weight += amplitude
-    return total * np.float32(1.0 / weight)
+    assert total is not None
+    # Averaged octaves concentrate around the middle: stretch [0.15, 0.85] to the full range.
+    return cv2.convertScaleAbs(total, alpha=1 / 0.7, beta=-0.15 * 255 / 0.7)
 
 
 def _colours(count: int, *, rng: np.random.Generator) -> npt.NDArray[np.float64]:
@@ -119,9 +127,9 @@ def sample_noise(
 ) -> Image:
     """Fractal noise through a ramp of 2-3 random colours."""
     scale = rng.uniform(*cfg.noise_scale)
-    field = sample_noise_field(height, width, region, scale, 3, rng=rng)
+    levels = sample_noise_field(height, width, region, scale, 3, rng=rng)
     table = _ramp(_colours(int(rng.integers(2, 4)), rng=rng), rng.uniform(*cfg.contrast))
-    return _colourise(_to_levels(field, 0.15, 0.85), table)
+    return _colourise(levels, table)
 
 
 def sample_plasma(
@@ -130,11 +138,8 @@ def sample_plasma(
     """Independent fractal noise in each colour channel."""
     scale = rng.uniform(*cfg.noise_scale) * 2
     contrast = rng.uniform(*cfg.contrast)
-    channels = [
-        _to_levels(sample_noise_field(height, width, region, scale, 3, rng=rng), 0.15, 0.85)
-        for _ in range(3)
-    ]
-    return cv2.convertScaleAbs(cv2.merge(channels), alpha=contrast, beta=127.5 * (1 - contrast))
+    levels = sample_noise_field(height, width, region, scale, 3, channels=3, rng=rng)
+    return cv2.convertScaleAbs(levels, alpha=contrast, beta=127.5 * (1 - contrast))
 
 
 def sample_gradient(
