@@ -115,12 +115,13 @@ def _covered(
 
 
 class _Canvas:
-    """The frames and ground truth being painted, back to front."""
+    """The frames and ground truth being painted, back to front (flow as separate u, v planes)."""
 
     def __init__(self, height: int, width: int) -> None:
         self.height, self.width = height, width
-        self.image = [np.zeros((height, width, 3), np.float32) for _ in range(2)]
-        self.flow = [np.zeros((height, width, 2), np.float32) for _ in range(2)]
+        self.image = [np.zeros((height, width, 3), np.uint8) for _ in range(2)]
+        self.u = [np.zeros((height, width), np.float32) for _ in range(2)]
+        self.v = [np.zeros((height, width), np.float32) for _ in range(2)]
         self.occlusion = [np.zeros((height, width), bool) for _ in range(2)]
         self.segmentation = [np.zeros((height, width), np.uint16) for _ in range(2)]
 
@@ -129,7 +130,7 @@ class _Canvas:
         frame: int,
         layer_id: int,
         roi: Roi,
-        colour: npt.NDArray[np.float32],
+        colour: npt.NDArray[np.uint8],
         alpha: npt.NDArray[np.float32] | None,
         owned: npt.NDArray[np.bool_] | None,
         position: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]],
@@ -140,36 +141,32 @@ class _Canvas:
         if alpha is None:
             image[...] = colour
         else:
-            image += alpha[..., None] * (colour - image)
+            image[...] = cv2.blendLinear(colour, image, alpha, 1.0 - alpha)
         x, y = roi.grid()
-        flow = np.stack([position[0] - x, position[1] - y], axis=-1)
-        if owned is None:
-            self.flow[frame][rows, cols] = flow
-            self.occlusion[frame][rows, cols] = occluded
-            self.segmentation[frame][rows, cols] = layer_id
-        else:
-            np.copyto(self.flow[frame][rows, cols], flow, where=owned[..., None])
-            np.copyto(self.occlusion[frame][rows, cols], occluded, where=owned)
-            np.copyto(self.segmentation[frame][rows, cols], np.uint16(layer_id), where=owned)
+        where = True if owned is None else owned
+        np.subtract(position[0], x, out=self.u[frame][rows, cols], where=where)
+        np.subtract(position[1], y, out=self.v[frame][rows, cols], where=where)
+        np.copyto(self.occlusion[frame][rows, cols], occluded, where=where)
+        np.copyto(self.segmentation[frame][rows, cols], np.uint16(layer_id), where=where)
+
+    def flow(self, frame: int) -> npt.NDArray[np.float32]:
+        return np.stack([self.u[frame], self.v[frame]], axis=-1)
 
 
 def _sample_texture(
     layer: Layer, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]
-) -> npt.NDArray[np.float32]:
-    """Bilinear texture values at frame-1 positions ``x``, ``y`` (float32 (h, w, 3))."""
+) -> npt.NDArray[np.uint8]:
+    """Bilinear texture values at frame-1 positions ``x``, ``y`` (uint8 (h, w, 3))."""
     map_x = np.ascontiguousarray(x - np.float32(layer.origin[0]), dtype=np.float32)
     map_y = np.ascontiguousarray(y - np.float32(layer.origin[1]), dtype=np.float32)
-    sampled = cv2.remap(
-        layer.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    return sampled.astype(np.float32)
+    return cv2.remap(layer.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _crop(layer: Layer, roi: Roi) -> npt.NDArray[np.float32]:
+def _crop(layer: Layer, roi: Roi) -> npt.NDArray[np.uint8]:
     ox, oy = layer.origin
     return layer.texture[
         roi.y0 - oy : roi.y0 - oy + roi.height, roi.x0 - ox : roi.x0 - ox + roi.width
-    ].astype(np.float32)
+    ]
 
 
 def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
@@ -206,19 +203,20 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
                 k, outlines, layer.motion, roi, reach, backward=backward
             )
             canvas.paint(frame, k, roi, colour, alpha, owned, position, occluded)
-    valid = [np.isfinite(f[..., 0]) & np.isfinite(f[..., 1]) for f in canvas.flow]
+    flow = [canvas.flow(0), canvas.flow(1)]
+    valid = [np.isfinite(canvas.u[f]) & np.isfinite(canvas.v[f]) for f in (0, 1)]
     threshold = cfg.motion_boundary_threshold
     return Sample(
-        image1=np.clip(canvas.image[0] + 0.5, 0, 255).astype(np.uint8),
-        image2=np.clip(canvas.image[1] + 0.5, 0, 255).astype(np.uint8),
-        flow=canvas.flow[0],
-        flow_backward=canvas.flow[1],
+        image1=canvas.image[0],
+        image2=canvas.image[1],
+        flow=flow[0],
+        flow_backward=flow[1],
         occlusion=canvas.occlusion[0],
         occlusion_backward=canvas.occlusion[1],
         valid=valid[0],
         valid_backward=valid[1],
         segmentation1=canvas.segmentation[0],
         segmentation2=canvas.segmentation[1],
-        motion_boundary=motion_boundaries(canvas.flow[0], threshold),
-        motion_boundary_backward=motion_boundaries(canvas.flow[1], threshold),
+        motion_boundary=motion_boundaries(flow[0], threshold),
+        motion_boundary_backward=motion_boundaries(flow[1], threshold),
     )

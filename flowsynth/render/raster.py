@@ -120,41 +120,36 @@ def coverage(rings: list[Points], roi: Roi, supersampling: int = 4) -> npt.NDArr
     if roi.empty or not rings:
         return np.zeros((max(roi.height, 0), max(roi.width, 0)), dtype=np.float32)
     sub = supersampling
-    rows = roi.height * sub
-    row, x, direction = _crossings(rings, roi.y0 - 0.5 + 0.5 / sub, 1.0 / sub, rows)
+    row, x, direction = _crossings(rings, roi.y0 - 0.5 + 0.5 / sub, 1.0 / sub, roi.height * sub)
     width = roi.width
     t = x - (roi.x0 - 0.5)  # position from the left edge of the ROI's first pixel
     cell = np.floor(t)
     inside_roi = (cell >= 0) & (cell < width)
     # Pixels right of the crossing's pixel are covered entirely, the crossing's pixel partly.
+    # The sum over a pixel's sub-rows of their running sums is the running sum of their summed
+    # steps, so every sub-row is binned straight into its pixel row: one running sum per pixel
+    # row instead of one per sub-row.
     step_column = np.clip(cell + 1, 0, width).astype(np.intp)
-    step_column[cell < 0] = 0
     keep = cell < width
-    flat = row * (width + 1)
-    steps = np.bincount(
-        (flat + step_column)[keep], weights=direction[keep], minlength=rows * (width + 1)
-    )
+    flat = (row // sub) * (width + 1)
+    size = roi.height * (width + 1)
+    steps = np.bincount((flat + step_column)[keep], weights=direction[keep], minlength=size)
     partial = np.bincount(
         (flat + cell.astype(np.intp))[inside_roi],
         weights=(direction * (cell + 1 - t))[inside_roi],
-        minlength=rows * (width + 1),
+        minlength=size,
     )
-    full = _running_sum(steps.reshape(rows, width + 1)[:, :width], len(rings))
-    per_row = full + partial.reshape(rows, width + 1)[:, :width].astype(np.float32)
-    pixel = per_row[0::sub].copy()
-    for offset in range(1, sub):
-        pixel += per_row[offset::sub]
+    full = _running_sum(steps.reshape(roi.height, width + 1)[:, :width], len(rings) * sub)
+    pixel = full + partial.reshape(roi.height, width + 1)[:, :width].astype(np.float32)
     pixel *= np.float32(1.0 / sub)
     return np.clip(np.abs(pixel), 0.0, 1.0)
 
 
-def _running_sum(steps: npt.NDArray[np.float64], rings: int) -> npt.NDArray[np.integer]:
-    """Cumulative sum along rows of integer-valued steps, in the narrowest safe integer type.
-
-    A winding number never exceeds the number of rings in magnitude; int8 sums are several times
-    faster than float64 ones.
-    """
-    dtype = np.int8 if rings < 127 else np.int32
+def _running_sum(steps: npt.NDArray[np.float64], bound: int) -> npt.NDArray[np.integer]:
+    """Cumulative sum along rows of integer-valued steps whose running sum stays within
+    ``bound`` in magnitude, in the narrowest safe integer type (int8 sums are several times
+    faster than float64 ones). A winding number never exceeds the number of rings."""
+    dtype = np.int8 if bound < 127 else np.int32
     return np.cumsum(steps.astype(dtype), axis=1, dtype=dtype)
 
 
