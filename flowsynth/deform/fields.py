@@ -1,0 +1,243 @@
+"""Elastic deformation fields as backward maps, in 2D and 3D.
+
+Convention
+----------
+A *displacement* ``d`` is a backward map: output pixel ``p`` samples the input at ``p + d(p)``.
+Its components come last and are ordered like flow, x first:
+
+- 2D: ``float32 (H, W, 2)``, ``d[..., 0]`` along x (columns, right), ``d[..., 1]`` along y (rows,
+  down).
+- 3D: ``float32 (D, H, W, 3)``, ordered ``(x, y, z)``: x along W, y along H, z along D.
+
+Pixel centres sit at integer positions (see ``flowsynth.conventions``), so an image of ``W``
+columns spans ``[-0.5, W - 0.5]``. A zero displacement is the identity, and every sampler here
+returns exactly zero at zero strength (it still draws its random numbers, so switching an effect
+off does not change what later draws see).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import scipy.ndimage
+from scipy.interpolate import CubicSpline
+
+DISPLACEMENT_DTYPE = np.float32
+
+
+def _spatial_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    spatial = tuple(int(n) for n in shape)
+    if len(spatial) not in (2, 3) or min(spatial) < 1:
+        raise ValueError(f"shape must be (H, W) or (D, H, W) with sizes >= 1, got {tuple(shape)}")
+    return spatial
+
+
+@functools.lru_cache(maxsize=64)
+def spline_weights(length: int, nodes: int) -> npt.NDArray[np.float32]:
+    """Natural cubic spline weights from ``nodes`` grid values to ``length`` pixels.
+
+    The nodes sit evenly spaced over the pixel centres, the first on pixel 0 and the last on
+    pixel ``length - 1`` (so a 3-node grid has nodes on both image edges and the centre). Row
+    ``i`` holds the weights of the spline through the node values evaluated at pixel ``i``; the
+    spline interpolates (it passes through every node value) and is C2-smooth. Two nodes give
+    linear interpolation.
+
+    Returns
+    -------
+    float32 (length, nodes)
+        Read-only and cached: the same array is shared between calls.
+    """
+    if length < 1 or nodes < 2:
+        raise ValueError(f"need length >= 1 and nodes >= 2, got {length} and {nodes}")
+    if length == 1:
+        weights = np.zeros((1, nodes))
+        weights[0, 0] = 1.0
+    else:
+        positions = np.linspace(0.0, length - 1.0, nodes)
+        spline = CubicSpline(positions, np.eye(nodes), bc_type="natural")
+        weights = spline(np.arange(length, dtype=np.float64))
+    result = np.ascontiguousarray(weights, dtype=np.float32)
+    result.flags.writeable = False
+    return result
+
+
+def grid_nodes(
+    shape: Sequence[int], *, grid: int | Sequence[int] | None = None, spacing: float | None = None
+) -> tuple[int, ...]:
+    """Number of grid nodes along each axis of ``shape``, from ``grid`` or from ``spacing``.
+
+    ``grid`` is a node count per axis (an int for all axes, or one per axis in array order:
+    ``(rows, cols)`` or ``(slices, rows, cols)``). ``spacing`` asks for nodes at most ``spacing``
+    pixels apart: ``ceil((n - 1) / spacing) + 1`` nodes on an axis of ``n`` pixels. Neither given
+    means 3 nodes per axis (U-Net). Every axis gets at least 2 nodes.
+    """
+    spatial = _spatial_shape(shape)
+    if grid is not None and spacing is not None:
+        raise ValueError("give either grid or spacing, not both")
+    if spacing is not None:
+        if not spacing > 0:
+            raise ValueError(f"spacing must be > 0, got {spacing}")
+        return tuple(max(2, math.ceil((n - 1) / spacing) + 1) for n in spatial)
+    counts = (3,) * len(spatial) if grid is None else grid
+    if isinstance(counts, int | np.integer):
+        counts = (int(counts),) * len(spatial)
+    counts = tuple(int(g) for g in counts)
+    if len(counts) != len(spatial) or min(counts) < 2:
+        raise ValueError(f"grid must give >= 2 nodes for each of {len(spatial)} axes, got {grid}")
+    return counts
+
+
+def interpolate_grid(
+    values: npt.NDArray[np.floating], shape: Sequence[int]
+) -> npt.NDArray[np.float32]:
+    """Interpolate node values to every pixel with separable natural cubic splines.
+
+    ``float (g0, g1[, g2], C), shape -> float32 (*shape, C)``. Node placement is that of
+    ``spline_weights``. Cost: one small matrix product per axis.
+    """
+    spatial = _spatial_shape(shape)
+    if values.ndim != len(spatial) + 1:
+        raise ValueError(
+            f"values must be (*grid, C) for a {len(spatial)}D shape, got {values.shape}"
+        )
+    if not np.any(values):  # exactly +0.0 (products with negative weights would give -0.0)
+        return np.zeros((*spatial, values.shape[-1]), dtype=DISPLACEMENT_DTYPE)
+    field = np.asarray(values, dtype=np.float32)
+    # Expand the last spatial axis first: every step is a batched (n, g) @ (g, rest) product on a
+    # reshaped (never copied) view, and the big array appears only in the last step.
+    for axis in reversed(range(len(spatial))):
+        current = field.shape
+        batch = math.prod(current[:axis])
+        rest = math.prod(current[axis + 1 :])
+        weights = spline_weights(spatial[axis], current[axis])
+        field = np.matmul(weights, field.reshape(batch, current[axis], rest))
+        field = field.reshape(*current[:axis], spatial[axis], *current[axis + 1 :])
+    return field
+
+
+def grid_rows(
+    values: npt.NDArray[np.floating], shape: Sequence[int]
+) -> Callable[[int, int, npt.NDArray[np.float32]], None]:
+    """Evaluate ``interpolate_grid(values, shape)`` (2D) one band of rows at a time.
+
+    Returns ``fill(top, bottom, out)``, which writes rows ``top:bottom`` of the field into
+    ``out`` (``float32 (bottom - top, W, 2)``), so that a consumer can use each band while it is
+    in cache instead of reading back a full-size field.
+    """
+    height, width = _spatial_shape(shape)
+    if values.ndim != 3 or values.shape[2] != 2:
+        raise ValueError(f"values must be (gy, gx, 2) for a 2D shape, got {values.shape}")
+    nodes_y, nodes_x = values.shape[:2]
+    across = np.matmul(spline_weights(width, nodes_x), np.asarray(values, dtype=np.float32))
+    across = across.reshape(nodes_y, width * 2)  # the field along every node row
+    down = spline_weights(height, nodes_y)
+    zero = not np.any(values)
+
+    def fill(top: int, bottom: int, out: npt.NDArray[np.float32]) -> None:
+        if zero:  # exactly +0.0 (a product with a negative weight would give -0.0)
+            out[...] = 0.0
+        else:
+            np.matmul(down[top:bottom], across, out=out.reshape(bottom - top, width * 2))
+
+    return fill
+
+
+def sample_grid_nodes(
+    shape: Sequence[int],
+    *,
+    grid: int | Sequence[int] | None = None,
+    spacing: float | None = None,
+    sigma: float = 10.0,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.float32]:
+    """The random node values of ``sample_grid_displacement``: ``float32 (*nodes, ndim)``.
+
+    ``sample_grid_displacement(shape, ..., rng=rng)`` equals
+    ``interpolate_grid(sample_grid_nodes(shape, ..., rng=rng), shape)``; the draws are the same.
+    """
+    spatial = _spatial_shape(shape)
+    if not sigma >= 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma}")
+    nodes = grid_nodes(spatial, grid=grid, spacing=spacing)
+    draws = rng.standard_normal((*nodes, len(spatial)), dtype=np.float32)
+    if sigma == 0:
+        return np.zeros_like(draws)
+    return draws * np.float32(sigma)
+
+
+def sample_grid_displacement(
+    shape: Sequence[int],
+    *,
+    grid: int | Sequence[int] | None = None,
+    spacing: float | None = None,
+    sigma: float = 10.0,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.float32]:
+    """U-Net style field: N(0, sigma) vectors on a coarse grid, cubic-spline interpolated.
+
+    Ronneberger et al. (2015) use a 3x3 grid and sigma 10 px in 2D; Cicek et al. (3D U-Net, 2016)
+    a grid every 32 voxels and sigma 4. Grid nodes: see ``grid_nodes`` and ``spline_weights``
+    (nodes on the edge pixels and evenly spaced between them).
+
+    Parameters
+    ----------
+    shape : (H, W) or (D, H, W)
+    grid, spacing : node count per axis, or the largest node spacing in pixels (not both;
+        default 3 nodes per axis).
+    sigma : standard deviation of each component at the nodes, in pixels; 0 gives exactly zero.
+    rng : the only source of randomness; draws ``prod(grid) * ndim`` standard normals.
+
+    Returns
+    -------
+    float32 (H, W, 2) or (D, H, W, 3)
+        Backward displacement, components ordered (x, y[, z]).
+    """
+    spatial = _spatial_shape(shape)
+    values = sample_grid_nodes(spatial, grid=grid, spacing=spacing, sigma=sigma, rng=rng)
+    return interpolate_grid(values, spatial)
+
+
+def sample_smoothed_displacement(
+    shape: Sequence[int], *, alpha: float, sigma: float, rng: np.random.Generator
+) -> npt.NDArray[np.float32]:
+    """Simard style field: uniform(-1, 1) noise per pixel, Gaussian-smoothed, times ``alpha``.
+
+    Simard et al. (2003). Each component is smoothed on its own with a Gaussian of standard
+    deviation ``sigma`` pixels (truncated at 4 sigma, reflecting borders), then scaled by
+    ``alpha`` pixels. Much slower than ``sample_grid_displacement`` (a per-pixel draw and a large
+    blur), kept for recipes that copy Simard's parameters.
+
+    Parameters
+    ----------
+    shape : (H, W) or (D, H, W)
+    alpha : scale in pixels; 0 gives exactly zero.
+    sigma : smoothing standard deviation in pixels, > 0.
+    rng : the only source of randomness; draws ``prod(shape) * ndim`` uniforms.
+
+    Returns
+    -------
+    float32 (H, W, 2) or (D, H, W, 3)
+        Backward displacement, components ordered (x, y[, z]).
+    """
+    spatial = _spatial_shape(shape)
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    noise = rng.random((*spatial, len(spatial)), dtype=np.float32)
+    if alpha == 0:
+        return np.zeros((*spatial, len(spatial)), dtype=DISPLACEMENT_DTYPE)
+    noise = noise * np.float32(2.0) - np.float32(1.0)
+    if len(spatial) == 2:
+        radius = int(math.ceil(4.0 * sigma))
+        smooth = cv2.GaussianBlur(
+            noise, (2 * radius + 1, 2 * radius + 1), sigma, borderType=cv2.BORDER_REFLECT
+        )
+    else:
+        smooth = scipy.ndimage.gaussian_filter(
+            noise, sigma=(sigma, sigma, sigma, 0), mode="reflect", truncate=4.0
+        )
+    return (smooth * np.float32(alpha)).astype(DISPLACEMENT_DTYPE, copy=False)

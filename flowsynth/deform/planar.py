@@ -1,0 +1,151 @@
+"""Resampling of 2D images and label maps with a backward displacement (the 2D half of ``apply``).
+
+Convention
+----------
+The displacement is ``float32 (H, W, 2)`` ordered (x, y); output pixel ``p`` samples the input at
+``p + d(p)`` with ``cv2.remap`` (pixel centres at integers, as OpenCV has them).
+
+Speed: the output is produced in bands of rows. Each band's absolute map ``p + d(p)`` is built in
+one small reused buffer that stays in cache while every image and label map of the band is
+remapped, so no full-size map is ever allocated. Besides saving the pass over memory, this keeps
+the memory turned over per call small enough that glibc does not hand it back to the system and
+fault it in again on the next call (which cost 3x the whole remap when a full map was built).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+#: Pixels per band: its map (512 KiB) stays in L2 between the remaps of one band.
+BAND_PIXELS = 1 << 16
+# Nearest-neighbour resampling copies whole pixels, so a label map is resampled through an
+# unsigned view of its bytes: exact for every integer dtype, uint8/uint16 at native speed.
+_LABEL_VIEWS = {1: (np.uint8, 1), 2: (np.uint16, 1), 4: (np.uint16, 2), 8: (np.uint16, 4)}
+
+
+@functools.lru_cache(maxsize=16)
+def pixel_grid(height: int, width: int) -> npt.NDArray[np.float32]:
+    """Read-only ``float32 (H, W, 2)`` of pixel-centre coordinates (x, y); cached."""
+    grid = np.empty((height, width, 2), dtype=np.float32)
+    grid[..., 0] = np.arange(width, dtype=np.float32)
+    grid[..., 1] = np.arange(height, dtype=np.float32)[:, None]
+    grid.flags.writeable = False
+    return grid
+
+
+def _byte_view(array: npt.NDArray[np.generic]) -> npt.NDArray[np.unsignedinteger]:
+    """``(H, W)`` integer array as ``uint8``/``uint16`` ``(H, W[, C])`` over the same bytes."""
+    view_dtype, channels = _LABEL_VIEWS[array.dtype.itemsize]
+    view = array.view(view_dtype)
+    return view.reshape(*array.shape, channels) if channels > 1 else view
+
+
+def _remap_into(
+    source: npt.NDArray[np.generic],
+    maps: npt.NDArray[np.float32],
+    target: npt.NDArray[np.generic],
+    interpolation: int,
+    border: int,
+    border_value: tuple[float, ...],
+) -> None:
+    """``cv2.remap`` of ``source`` at ``maps`` written into ``target`` (a band of the output)."""
+    result = cv2.remap(  # type: ignore[call-overload]  # the stubs reject map2=None
+        source, maps, None, interpolation, dst=target, borderMode=border, borderValue=border_value
+    )
+    if result is not target:  # cv2 could not write in place (a squeezed channel axis, say)
+        target[...] = result.reshape(target.shape)
+
+
+def valid_2d(displacement: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """``bool (H, W)``: True where ``p + d(p)`` lies in ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``.
+
+    ``p + d(p)`` is inside wherever ``p`` is at least ``max |d| - 0.5`` from the image edge, so
+    only the four strips of pixels nearer than that (+1 for rounding) are tested: a few small
+    calls instead of a pass over the whole field.
+    """
+    height, width = displacement.shape[:2]
+    valid = np.ones((height, width), dtype=np.bool_)
+    reach = float(cv2.norm(displacement.reshape(height, -1), cv2.NORM_INF))
+    if not np.isfinite(reach):  # (a NaN passes this cheap test unnoticed: callers keep d finite)
+        raise ValueError("displacement holds infinite values")
+    if reach <= 0.5:
+        return valid
+    edge = int(np.ceil(reach - 0.5)) + 1
+    lower, upper = (-0.5, -0.5, 0.0, 0.0), (width - 0.5, height - 0.5, 0.0, 0.0)
+    grid = pixel_grid(height, width)
+    if 2 * edge >= min(height, width):
+        strips = [(slice(None), slice(None))]
+    else:
+        inner = slice(edge, height - edge)
+        strips = [
+            (slice(0, edge), slice(None)),
+            (slice(height - edge, height), slice(None)),
+            (inner, slice(0, edge)),
+            (inner, slice(width - edge, width)),
+        ]
+    for rows, cols in strips:
+        maps = displacement[rows, cols] + grid[rows, cols]
+        np.greater(cv2.inRange(maps, lower, upper), 0, out=valid[rows, cols])
+    return valid
+
+
+def remap_2d(
+    displacement: npt.NDArray[np.float32],
+    images: Sequence[npt.NDArray[np.generic]],
+    labels: Sequence[npt.NDArray[np.integer]],
+    *,
+    interpolation: int,
+    border: int,
+    fill: float,
+    fill_rows: Callable[[int, int, npt.NDArray[np.float32]], None] | None = None,
+) -> tuple[list[npt.NDArray[np.generic]], list[npt.NDArray[np.integer]], npt.NDArray[np.bool_]]:
+    """Resample images (``interpolation``) and labels (nearest) at ``p + d(p)``; and ``valid``.
+
+    ``float32 (H, W, 2), [(H, W[, C])], [(H, W) int] -> (images, labels, bool (H, W))``.
+    ``border`` and ``interpolation`` are OpenCV flags; labels take 0 outside with a constant
+    border, images take ``fill``. With ``fill_rows``, ``displacement`` starts uninitialised and
+    ``fill_rows(top, bottom, displacement[top:bottom])`` writes each band just before it is used.
+    """
+    height, width = displacement.shape[:2]
+    grid = pixel_grid(height, width)
+    border_value = (fill,) * 4
+    # (source, output, interpolation, border value, channel slice or None)
+    jobs: list[
+        tuple[
+            npt.NDArray[np.generic], npt.NDArray[np.generic], int, tuple[float, ...], slice | None
+        ]
+    ] = []
+    warped = [np.empty(image.shape, image.dtype) for image in images]
+    for image, out in zip(images, warped, strict=True):
+        if image.ndim == 3 and image.shape[2] > 4:  # cv2.remap takes at most 4 channels
+            for c in range(0, image.shape[2], 4):
+                part = np.ascontiguousarray(image[..., c : c + 4])
+                jobs.append((part, out, interpolation, border_value, slice(c, c + 4)))
+        else:
+            jobs.append((image, out, interpolation, border_value, None))
+    warped_labels = [np.empty(label.shape, label.dtype) for label in labels]
+    for label, out in zip(labels, warped_labels, strict=True):
+        label_bytes = _byte_view(np.ascontiguousarray(label))
+        jobs.append((label_bytes, _byte_view(out), cv2.INTER_NEAREST, (0.0,) * 4, None))
+
+    rows = max(1, BAND_PIXELS // width)
+    buffer = np.empty((min(rows, height), width, 2), dtype=np.float32)
+    for top in range(0, height, rows):
+        bottom = min(top + rows, height)
+        if fill_rows is not None:
+            fill_rows(top, bottom, displacement[top:bottom])
+        maps = np.add(displacement[top:bottom], grid[top:bottom], out=buffer[: bottom - top])
+        for source, out, method, value, channels in jobs:
+            if channels is None:
+                _remap_into(source, maps, out[top:bottom], method, border, value)
+            else:
+                part = cv2.remap(  # type: ignore[call-overload]
+                    source, maps, None, method, borderMode=border, borderValue=value
+                )
+                out[top:bottom, :, channels] = part.reshape(bottom - top, width, -1)
+    return warped, warped_labels, valid_2d(displacement)
