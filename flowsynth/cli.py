@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +33,43 @@ def _add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        dest="layout",
+        choices=("files", "shards"),
+        default="files",
+        help="files: FlyingChairs2 files (default); shards: WebDataset tar shards, one per chunk",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="worker processes (default: all cores; 1: in this process)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="samples per chunk and per shard (default: the folder's, else 64)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("loky", "serial", "dask"),
+        default=None,
+        help="loky: process pool on this machine (default); dask: a Dask cluster",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address (tcp://host:8786); implies --executor dask",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowsynth",
@@ -42,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowsynth {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    generate = commands.add_parser("generate", help="write a flow dataset (FlyingChairs2 layout)")
+    generate = commands.add_parser(
+        "generate", help="write a flow dataset (files or shards); run it again to resume"
+    )
     _add_recipe_arguments(generate)
     generate.add_argument("--out", type=Path, required=True, help="output folder")
     generate.add_argument("--count", type=int, required=True, help="number of samples")
@@ -61,6 +99,54 @@ def _parser() -> argparse.ArgumentParser:
         default=4,
         metavar="K",
         help="also write OUT/preview.png of the first K samples (0: none; default 4)",
+    )
+    _add_scale_arguments(generate)
+
+    deform = commands.add_parser(
+        "deform", help="write elastically deformed image/label pairs (kind: elastic recipes)"
+    )
+    deform.add_argument("recipe", help="elastic recipe file or built-in name (elastic/unet, ...)")
+    deform.add_argument("--images", type=Path, required=True, help="folder of example images")
+    deform.add_argument("--labels", type=Path, required=True, help="folder of their label maps")
+    deform.add_argument("--out", type=Path, required=True, help="output folder")
+    deform.add_argument("--count", type=int, required=True, help="number of samples")
+    deform.add_argument("--start", type=int, default=0, help="index of the first sample")
+    deform.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    deform.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe key, value in YAML (e.g. sigma=8); repeatable",
+    )
+    deform.add_argument(
+        "--compression",
+        type=int,
+        default=1,
+        choices=range(10),
+        metavar="0-9",
+        help="PNG zlib level (default 1)",
+    )
+    deform.add_argument(
+        "--preview",
+        type=int,
+        default=4,
+        metavar="K",
+        help="also write OUT/preview.png of the first K 2D samples (0: none; default 4)",
+    )
+    _add_scale_arguments(deform)
+
+    verify = commands.add_parser(
+        "verify", help="check a dataset against its manifests (missing, extra, corrupt files)"
+    )
+    verify.add_argument("out", type=Path, help="dataset folder")
+    verify.add_argument(
+        "--count", type=int, default=None, help="also require this many samples from --start"
+    )
+    verify.add_argument("--start", type=int, default=0, help="first required index (default 0)")
+    verify.add_argument(
+        "--quick", action="store_true", help="check sizes only, do not hash the files"
     )
 
     preview = commands.add_parser("preview", help="write a contact sheet of a recipe's samples")
@@ -91,32 +177,101 @@ def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, tex
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from flowsynth.generate import generate_chunk, load_texture_images, metadata, prepare_output
+    from flowsynth.generate import generate_dataset, load_texture_images
+
+    if args.count < 0 or args.start < 0:
+        raise ValueError("--count and --start must be >= 0")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be >= 1")
+    recipe = _load(args)
+    if recipe.kind != "flow":
+        raise ValueError(f"{args.recipe} is a {recipe.kind!r} recipe: use 'flowsynth deform'")
+    summary = generate_dataset(
+        recipe,
+        args.seed,
+        args.out,
+        count=args.count,
+        start=args.start,
+        layout=args.layout,
+        chunk_size=args.chunk_size,
+        compression=args.compression,
+        textures=args.textures,
+        executor=args.executor or ("dask" if args.scheduler else "loky"),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+    )
+    if args.preview > 0 and args.count > 0:
+        textures = load_texture_images(args.textures)
+        _write_preview(
+            args.out / "preview.png", recipe, args, min(args.preview, args.count), textures
+        )
+    _report(summary, args.out)
+    return 0
+
+
+def _deform(args: argparse.Namespace) -> int:
+    from flowsynth.deform.pairs import load_pairs
+    from flowsynth.generate import generate_dataset
+    from flowsynth.io.images import write_png
+    from flowsynth.preview import elastic_preview_sheet
+    from flowsynth.segmentation import elastic_sample
 
     if args.count < 0 or args.start < 0:
         raise ValueError("--count and --start must be >= 0")
     recipe = _load(args)
-    textures = load_texture_images(args.textures)
-    prepare_output(args.out, metadata(recipe, args.seed, textures=args.textures))
-    began = time.perf_counter()
-    records = generate_chunk(
+    if recipe.kind != "elastic":
+        raise ValueError(f"{args.recipe} is a {recipe.kind!r} recipe: use 'flowsynth generate'")
+    summary = generate_dataset(
         recipe,
         args.seed,
-        range(args.start, args.start + args.count),
         args.out,
+        count=args.count,
+        start=args.start,
+        layout=args.layout,
+        chunk_size=args.chunk_size,
         compression=args.compression,
-        texture_images=textures,
+        examples=(args.images, args.labels),
+        executor=args.executor or ("dask" if args.scheduler else "loky"),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
     )
-    seconds = time.perf_counter() - began
-    megabytes = sum(r["bytes"] for r in records.values()) / 1e6
-    if args.preview > 0:
-        _write_preview(
-            args.out / "preview.png", recipe, args, min(args.preview, args.count), textures
-        )
+    examples = load_pairs(args.images, args.labels)
+    if args.preview > 0 and args.count > 0 and examples[0].label.ndim == 2:
+        indices = range(args.start, args.start + min(args.preview, args.count))
+        samples = [elastic_sample(recipe, examples, args.seed, i) for i in indices]
+        sources = [examples[i % len(examples)] for i in indices]
+        write_png(args.out / "preview.png", elastic_preview_sheet(sources, samples), compression=3)
+    _report(summary, args.out)
+    return 0
+
+
+def _report(summary, out: Path) -> None:
+    seconds = summary.seconds
+    resumed = (
+        f"; {summary.chunks_skipped} chunks were already done" if summary.chunks_skipped else ""
+    )
     print(
-        f"wrote {args.count} samples ({len(records)} files, {megabytes:.1f} MB) to {args.out} "
-        f"in {seconds:.1f} s ({args.count / max(seconds, 1e-9):.1f} samples/s)"
+        f"wrote {summary.written} samples ({summary.chunks_written} chunks, "
+        f"{summary.bytes_written / 1e6:.1f} MB) to {out} in {seconds:.1f} s "
+        f"({summary.samples_per_second:.1f} samples/s, "
+        f"{summary.bytes_written / 1e6 / max(seconds, 1e-9):.1f} MB/s){resumed}"
     )
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from flowsynth.verify import verify_dataset
+
+    report = verify_dataset(args.out, start=args.start, count=args.count, quick=args.quick)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not report.ok:
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        print(f"{args.out}: {len(report.problems)} problems", file=sys.stderr)
+        return 1
+    print(f"{args.out}: OK, {report.summary()}")
     return 0
 
 
@@ -130,7 +285,13 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": _generate, "preview": _preview}
+COMMANDS = {"generate": _generate, "deform": _deform, "preview": _preview, "verify": _verify}
+
+
+_RESUME_HINT = {
+    "generate": "; run the same command again to resume",
+    "deform": "; run the same command again to resume",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,10 +302,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"flowsynth {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"flowsynth {args.command}: interrupted", file=sys.stderr)
+        hint = _RESUME_HINT.get(args.command, "")
+        print(f"flowsynth {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     except RuntimeError as error:  # e.g. DatasetMismatchError
         print(f"flowsynth {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # e.g. a full disk
+        hint = _RESUME_HINT.get(args.command, "")
+        print(f"flowsynth {args.command}: error: {error}{hint}", file=sys.stderr)
         return 2
 
 

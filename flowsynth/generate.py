@@ -7,10 +7,16 @@ work is a chunk of consecutive indices, written by whoever renders it; only smal
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import json
+import os
 import platform
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +26,18 @@ from flowsynth import __version__
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.images import read_image
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, encode_fields, write_encoded
-from flowsynth.recipe import recipe_hash, to_dict
+from flowsynth.io.manifest import Chunk, plan_resume, unfinished_files, write_manifest
+from flowsynth.io.shards import ShardWriter, shard_name
+from flowsynth.recipe import from_mapping, recipe_hash, to_dict
 from flowsynth.render.layers import render
 from flowsynth.render.sample import Sample
 from flowsynth.scene.plan import scene_for_index
 from flowsynth.scene.textures import Image
-from flowsynth.schema import FlowRecipe
+from flowsynth.schema import ElasticRecipe, FlowRecipe
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff"}
+LAYOUTS = ("files", "shards")
+DEFAULT_CHUNK_SIZE = 64
 
 
 class DatasetMismatchError(RuntimeError):
@@ -54,22 +64,41 @@ def load_texture_images(folder: Path | None) -> list[Image]:
 
 
 def metadata(
-    recipe: FlowRecipe, seed: int, *, layout: str = "files", textures: Path | None = None
+    recipe: FlowRecipe | ElasticRecipe,
+    seed: int,
+    *,
+    layout: str = "files",
+    textures: Path | None = None,
+    chunk_size: int | None = None,
+    files: Sequence[str] = tuple(FLOW_FILES),
+    examples: tuple[Path, Path] | None = None,
 ) -> dict[str, Any]:
-    """What ``flowsynth.json`` records: the resolved recipe, its hash, seed and versions."""
+    """What ``flowsynth.json`` records: the resolved recipe, its hash, seed, layout and versions.
+
+    ``layout`` is ``"files"`` (one file per field) or ``"shards"`` (tar shards); ``chunk_size``
+    is the number of samples per chunk (and per shard); ``files`` the suffixes of one sample's
+    files; ``examples`` the image and label folders of an elastic dataset.
+    """
     return {
         "flowsynth": __version__,
+        "chunk_size": chunk_size,
         "recipe": to_dict(recipe),
         "recipe_hash": recipe_hash(recipe),
         "seed": seed,
         "layout": layout,
         "texture_folder": None if textures is None else str(textures),
-        "files": list(FLOW_FILES),
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "opencv": _opencv_version(),
-        },
+        "examples": None if examples is None else [str(p) for p in examples],
+        "files": list(files),
+        "versions": library_versions(),
+    }
+
+
+def library_versions() -> dict[str, str]:
+    """The versions that decide the bytes written: Python, numpy, OpenCV."""
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "opencv": _opencv_version(),
     }
 
 
@@ -100,7 +129,9 @@ def prepare_output(out: Path, meta: dict[str, Any]) -> None:
                 "use another --out folder instead of mixing datasets"
             )
         return
-    atomic_write_bytes(path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    # No sort_keys: the order of a recipe's weight tables changes what is drawn, so the
+    # recorded recipe keeps its order (recipe_hash does not see it).
+    atomic_write_bytes(path, (json.dumps(meta, indent=2) + "\n").encode())
 
 
 def generate_chunk(
@@ -123,3 +154,306 @@ def generate_chunk(
 
 def log(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+# ------------------------------------------------------------------------- chunks in workers
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Everything a worker needs to write one chunk: plain values, no cwd-relative paths."""
+
+    recipe: dict[str, Any]  # the resolved recipe (``to_dict``), rebuilt in the worker
+    recipe_hash: str
+    seed: int
+    first: int
+    count: int
+    out: str  # absolute
+    layout: str
+    chunk_size: int
+    compression: int = 1
+    textures: str | None = None  # absolute folder of texture images
+    examples: tuple[str, str] | None = None  # absolute image and label folders (elastic)
+    threads: int | None = None  # OpenCV threads in the worker (None: leave alone)
+
+    def load_recipe(self) -> FlowRecipe | ElasticRecipe:
+        """The recipe, rebuilt from its resolved dict (cached per process) and hash-checked."""
+        # Key order matters (weights tables are drawn in order), so no sort_keys here.
+        return _recipe(json.dumps(self.recipe), self.recipe_hash)
+
+
+@functools.lru_cache(maxsize=4)
+def _recipe(text: str, expected_hash: str) -> FlowRecipe | ElasticRecipe:
+    from flowsynth.schema import ROOT_SCHEMAS
+
+    recipe: FlowRecipe | ElasticRecipe = from_mapping(json.loads(text), ROOT_SCHEMAS)
+    if recipe_hash(recipe) != expected_hash:
+        raise DatasetMismatchError("the recipe rebuilt in a worker has another hash")
+    return recipe
+
+
+@functools.lru_cache(maxsize=2)
+def _textures(folder: str | None) -> tuple[Image, ...]:
+    return tuple(load_texture_images(None if folder is None else Path(folder)))
+
+
+@functools.lru_cache(maxsize=2)
+def _examples(folders: tuple[str, str]) -> tuple[Any, ...]:
+    from flowsynth.deform.pairs import load_pairs
+
+    return tuple(load_pairs(*folders))
+
+
+def sample_files(recipe: FlowRecipe | ElasticRecipe, examples: Sequence[Any] = ()) -> list[str]:
+    """The file suffixes of one sample of ``recipe`` (elastic: of its ``examples``)."""
+    if isinstance(recipe, FlowRecipe):
+        return list(FLOW_FILES)
+    volume = bool(examples) and examples[0].label.ndim == 3
+    names = ["image", "label", "flow", "valid"] + (["weight"] if recipe.weight_map else [])
+    if volume:
+        return [f"{n}.npy" for n in names]
+    kinds = {"image": "png", "label": "png", "flow": "flo", "valid": "png", "weight": "pfm"}
+    return [f"{n}.{kinds[n]}" for n in names]
+
+
+def _encoder(
+    recipe: FlowRecipe | ElasticRecipe, task: ChunkTask
+) -> Callable[[int], dict[str, bytes]]:
+    """index -> the encoded files of that sample, for the recipe's kind."""
+    if isinstance(recipe, ElasticRecipe):
+        from flowsynth.segmentation import elastic_sample, encode_elastic
+
+        if task.examples is None:
+            raise ValueError("an elastic recipe needs folders of example images and labels")
+        examples = _examples(task.examples)
+        return lambda index: encode_elastic(
+            elastic_sample(recipe, examples, task.seed, index), task.compression
+        )
+    textures = _textures(task.textures)
+    return lambda index: encode_fields(
+        render_sample(recipe, task.seed, index, texture_images=textures).as_dict(),
+        FLOW_FILES,
+        task.compression,
+    )
+
+
+def write_chunk(task: ChunkTask) -> dict[str, Any]:
+    """Render and write one chunk, then its manifest; returns the manifest's contents.
+
+    Runs in a worker: the files are written here and only the small record travels back.
+    """
+    if task.threads is not None:
+        import cv2
+
+        cv2.setNumThreads(task.threads)
+    encode = _encoder(task.load_recipe(), task)
+    out, chunk = Path(task.out), Chunk(task.first, task.count)
+    if task.layout == "files":
+        files: dict[str, Any] = {}
+        for index in chunk.indices:
+            files.update(write_encoded(out, index, encode(index)))
+    else:
+        name = shard_name(task.first // task.chunk_size)
+        identity = {"seed": task.seed, "recipe_hash": task.recipe_hash}
+        with ShardWriter(out / name) as shard:
+            for index in chunk.indices:
+                fields = encode(index)
+                fields["json"] = json.dumps({"index": index, **identity}, sort_keys=True).encode()
+                shard.add_sample(index, fields)
+        files = {name: shard.record}
+    record = {
+        "flowsynth": __version__,
+        "layout": task.layout,
+        "seed": task.seed,
+        "recipe_hash": task.recipe_hash,
+        "versions": library_versions(),  # of this worker: clusters may mix environments
+        "files": files,
+    }
+    write_manifest(out, chunk, record)
+    return {**record, "first": chunk.first, "count": chunk.count}
+
+
+# ------------------------------------------------------------------------ whole datasets
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """What a :func:`generate_dataset` call did."""
+
+    out: Path
+    requested: int  # samples in the requested range
+    written: int  # samples rendered and written by this call
+    chunks_written: int
+    chunks_skipped: int  # already finished (resumed)
+    bytes_written: int
+    seconds: float
+    removed_files: int  # stale temporary files and files of unfinished chunks
+
+    @property
+    def samples_per_second(self) -> float:
+        """Samples written per second of wall time."""
+        return self.written / max(self.seconds, 1e-9)
+
+
+def _read_metadata(out: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads((out / METADATA_NAME).read_text())
+    except (OSError, ValueError):
+        return None  # prepare_output reports unreadable files
+    return meta if isinstance(meta, dict) else None
+
+
+def _check_chunk_size(out: Path, existing: dict[str, Any] | None, requested: int) -> None:
+    recorded = None if existing is None else existing.get("chunk_size")
+    if existing and existing.get("layout") == "shards" and recorded and recorded != requested:
+        raise DatasetMismatchError(
+            f"the shards in {out} hold {recorded} samples each; resume with --chunk-size "
+            f"{recorded} (or leave it out), since one shard is one chunk"
+        )
+
+
+def generate_dataset(
+    recipe: FlowRecipe | ElasticRecipe,
+    seed: int,
+    out: str | os.PathLike[str],
+    *,
+    count: int,
+    start: int = 0,
+    layout: str = "files",
+    chunk_size: int | None = None,
+    compression: int = 1,
+    textures: str | os.PathLike[str] | None = None,
+    examples: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
+    executor: Any = "loky",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> GenerationSummary:
+    """Write samples ``[start, start + count)`` of ``recipe`` to ``out``, resuming if needed.
+
+    Work is split into chunks aligned to multiples of ``chunk_size``; each is rendered and
+    written by a worker, then recorded in a manifest. Chunks already recorded are skipped, so
+    re-running an interrupted call completes the dataset. The bytes written do not depend on
+    the executor, the number of workers or the order in which chunks finish.
+
+    Parameters
+    ----------
+    recipe : FlowRecipe
+        The resolved recipe; workers rebuild it from ``to_dict(recipe)``.
+    seed : int
+        The dataset seed.
+    out : path
+        Output folder (created); holds ``flowsynth.json``, the data and ``manifest/``.
+    count, start : int
+        Number of samples and the first index.
+    layout : {"files", "shards"}
+        FlyingChairs2-style files, or WebDataset tar shards (one per chunk).
+    chunk_size : int, optional
+        Samples per chunk (and per shard); default: the folder's, else 64.
+    compression : int
+        PNG zlib level 0-9.
+    textures : path, optional
+        Folder of images for the ``folder`` texture kind.
+    examples : (path, path), optional
+        Folders of example images and labels, for an elastic recipe.
+    executor : str or distributed.Client or Executor
+        See :func:`flowsynth.parallel.open_executor` (``"loky"``, ``"serial"``, ``"dask"``).
+    workers : int, optional
+        Worker processes on this machine (default: all cores, at most one per chunk).
+    scheduler : str, optional
+        Dask scheduler address, with ``executor="dask"``.
+    progress : bool
+        Show a progress bar over samples on stderr.
+
+    Raises
+    ------
+    DatasetMismatchError
+        If ``out`` holds a dataset of another recipe, seed, layout or shard size.
+    """
+    from tqdm import tqdm
+
+    from flowsynth.parallel import available_cores, open_executor
+
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if count < 0 or start < 0:
+        raise ValueError(f"count and start must be >= 0, got {count} and {start}")
+    began = time.perf_counter()
+    out = Path(out).resolve()  # workers may run elsewhere, with another working directory
+    folder = None if textures is None else Path(textures).resolve()
+    pairs = None if examples is None else (Path(examples[0]).resolve(), Path(examples[1]).resolve())
+    if isinstance(recipe, ElasticRecipe) and pairs is None:
+        raise ValueError("an elastic recipe needs folders of example images and labels")
+    suffixes = sample_files(recipe, _examples((str(pairs[0]), str(pairs[1]))) if pairs else ())
+    existing = _read_metadata(out)
+    size = chunk_size if chunk_size is not None else (existing or {}).get("chunk_size")
+    size = size or DEFAULT_CHUNK_SIZE
+    if size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {size}")
+    meta = metadata(
+        recipe,
+        seed,
+        layout=layout,
+        textures=folder,
+        chunk_size=size,
+        files=suffixes,
+        examples=pairs,
+    )
+    prepare_output(out, meta)
+    _check_chunk_size(out, existing, size)
+    plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards")
+    if existing is not None and existing.get("chunk_size"):  # made by this version: ours
+        keep = [*plan.finished, *(chunk for chunk, _ in plan.todo)]
+        for path in unfinished_files(out, layout, size, keep, suffixes):
+            path.unlink()
+            plan.removed.append(path)
+    tasks = [
+        ChunkTask(
+            recipe=to_dict(recipe),
+            recipe_hash=recipe_hash(recipe),
+            seed=seed,
+            first=chunk.first,
+            count=chunk.count,
+            out=str(out),
+            layout=layout,
+            chunk_size=size,
+            compression=compression,
+            textures=None if folder is None else str(folder),
+            examples=None if pairs is None else (str(pairs[0]), str(pairs[1])),
+        )
+        for chunk, _ in plan.todo
+    ]
+    requested = {chunk.first: wanted for chunk, wanted in plan.todo}
+    bytes_written = written = 0
+    bar = tqdm(
+        total=count,
+        initial=count - sum(requested.values()),
+        unit="pair",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    with bar, contextlib.ExitStack() as stack:
+        if tasks:
+            pool_size = min(workers or available_cores(), len(tasks))
+            pool = stack.enter_context(
+                open_executor(executor, workers=pool_size, scheduler=scheduler)
+            )
+            tasks = [dataclasses.replace(task, threads=pool.worker_threads) for task in tasks]
+            for result in pool.map_unordered(write_chunk, tasks):
+                new = Chunk(result["first"], result["count"])
+                for path in plan.replaced_by(new):
+                    path.unlink(missing_ok=True)
+                bytes_written += sum(f["bytes"] for f in result["files"].values())
+                written += new.count
+                bar.update(requested[new.first])
+    return GenerationSummary(
+        out=out,
+        requested=count,
+        written=written,
+        chunks_written=len(tasks),
+        chunks_skipped=plan.skipped,
+        bytes_written=bytes_written,
+        seconds=time.perf_counter() - began,
+        removed_files=len(plan.removed),
+    )

@@ -209,4 +209,38 @@ class FlowRecipe:
     render: Render = Render()
 
 
-ROOT_SCHEMAS: dict[str, type] = {"flow": FlowRecipe}
+@dataclass(frozen=True)
+class ElasticRecipe:
+    """Elastically deformed image/label pairs from a folder of examples (``kind: elastic``).
+
+    Sample ``i`` deforms example ``i mod n`` (examples sorted by name) with randomness from
+    ``(seed, i)`` alone. Defaults are U-Net's: a 3x3 grid of displacements with sigma 10 px,
+    interpolated smoothly; 3D U-Net uses ``spacing: 32`` and ``sigma: 4``.
+    """
+
+    kind: Literal["elastic"] = "elastic"
+    description: str = ""
+    field: Literal["grid", "smoothed"] = "grid"
+    grid: int = spec(3, low=2, high=64, doc="grid nodes per axis (when spacing is 0)")
+    spacing: float = spec(0.0, low=0.0, doc="node spacing in pixels; 0 uses grid")
+    sigma: float = spec(10.0, low=0.0, doc="displacement std at the nodes, pixels")
+    alpha: float = spec(34.0, low=0.0, doc="Simard field scale, pixels")
+    smoothing: float = spec(4.0, low=0.1, doc="Simard Gaussian sigma, pixels")
+    rotation: float = spec(0.0, low=0.0, high=180.0, doc="largest rotation, degrees")
+    scale: Range = spec((1.0, 1.0), low=0.1, high=10.0)
+    shear: float = spec(0.0, low=0.0, high=60.0, doc="largest shear, degrees")
+    flip: bool = False
+    image_interpolation: Literal["linear", "cubic"] = "linear"
+    border: Literal["reflect", "constant", "replicate"] = "reflect"
+    fill: float = 0.0
+    ignore_label: int = spec(-1, low=-1, doc="label for pixels from outside the input; -1: none")
+    weight_map: bool = False
+    foreground: int = spec(-1, low=-1, doc="binary labels: value of objects (ISBI 255); -1: ids")
+    w0: float = spec(10.0, low=0.0)
+    weight_sigma: float = spec(5.0, low=0.1)
+
+    def check(self) -> None:
+        _check_range("scale", self.scale)
+
+
+ROOT_SCHEMAS: dict[str, type] = {"flow": FlowRecipe, "elastic": ElasticRecipe}

@@ -13,6 +13,7 @@ from flowsynth.cli import main
 from flowsynth.generate import render_sample
 from flowsynth.io import read_flo, read_image, read_png
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, file_name
+from flowsynth.io.manifest import MANIFEST_DIR
 from flowsynth.recipe import load_recipe
 from tests.render.helpers import SMALL
 
@@ -75,7 +76,7 @@ def test_generate_writes_flyingchairs2_files_that_read_back(tmp_path: Path) -> N
     assert meta["recipe"]["size"] == [72, 96] and "numpy" in meta["versions"]
     names = sorted(p.name for p in out.iterdir())
     expected = sorted(file_name(i, s) for i in range(2) for s in FLOW_FILES)
-    assert names == sorted([*expected, METADATA_NAME, "preview.png"])
+    assert names == sorted([*expected, METADATA_NAME, MANIFEST_DIR, "preview.png"])
     sample = render_sample(load_recipe("default", SMALL), 3, 1)
     assert np.array_equal(read_image(out / "0000001-img_0.png"), sample.image1)
     assert np.array_equal(read_flo(out / "0000001-flow_01.flo"), sample.flow)

@@ -152,7 +152,13 @@ def encode_png(array: npt.NDArray[np.generic], compression: int = 1) -> bytes:
     if not 0 <= compression <= 9:
         raise ValueError(f"compression must be 0..9, got {compression}")
     layout = _to_cv2_layout(np.asarray(array))
-    ok, buffer = cv2.imencode(".png", layout, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+    # The "up" filter alone: PNG encoding at about half the time of the adaptive default, for
+    # files within a few percent of the size (measured on rendered frames and masks).
+    params = [
+        cv2.IMWRITE_PNG_COMPRESSION, int(compression),
+        cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP,
+    ]
+    ok, buffer = cv2.imencode(".png", layout, params)
     if not ok:
         raise ValueError(f"OpenCV could not encode a {layout.dtype} {layout.shape} array as PNG")
     return buffer.tobytes()

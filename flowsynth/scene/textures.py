@@ -224,7 +224,8 @@ def sample_texture(
     skipped without them. ``region = (x0, y0, w, h)`` must lie within the extent.
     """
     region = region or (0, 0, width, height)
-    kinds = [k for k, w in cfg.kinds.items() if w > 0 and (k != "folder" or images)]
+    # Sorted: the draw must not depend on the order keys were written in the recipe.
+    kinds = sorted(k for k, w in cfg.kinds.items() if w > 0 and (k != "folder" or images))
     if not kinds:
         raise ValueError("textures.kinds allows only 'folder' but no texture images were given")
     weights = np.array([cfg.kinds[k] for k in kinds], dtype=np.float64)

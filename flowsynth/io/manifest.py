@@ -1,0 +1,259 @@
+"""Per-chunk manifests: what a finished chunk wrote, so that runs resume and datasets verify.
+
+A dataset is written in chunks of consecutive sample indices whose boundaries are multiples of
+the chunk size counted from 0 (chunk ``k`` holds ``[k * size, (k + 1) * size)``, cut to the
+requested range), so that runs with another ``--start`` or ``--count`` line up. After *all* of a
+chunk's files are in place, its manifest ``DIR/manifest/chunk-{first:07d}-{count}.json`` is
+written atomically; a chunk without a manifest is unfinished and is regenerated wholesale.
+
+A manifest is a JSON object::
+
+    {"first": 64, "count": 64, "layout": "files", "seed": 0, "recipe_hash": "...",
+     "flowsynth": "0.1.0",
+     "files": {"0000064-img_0.png": {"bytes": 198587, "sha256": "..."}, ...}}
+
+For shards, ``files`` names the one tar file, whose record also holds ``members`` (member name
+-> ``{"bytes", "sha256"}``). Manifests hold no times or host names: the same command writes the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.io.errors import FileFormatError
+
+MANIFEST_DIR = "manifest"
+_MANIFEST_NAME = re.compile(r"^chunk-(\d+)-(\d+)\.json$")
+#: Temporary files of :mod:`flowsynth.io.atomic` (``.<name>.<pid>.<thread>.<n>.tmp``).
+_TEMP_NAME = re.compile(r"^\..+\.tmp$")
+
+
+@dataclass(frozen=True, order=True)
+class Chunk:
+    """Consecutive sample indices ``[first, first + count)``, written and recorded together."""
+
+    first: int
+    count: int
+
+    @property
+    def stop(self) -> int:
+        """One past the last index."""
+        return self.first + self.count
+
+    @property
+    def indices(self) -> range:
+        """The chunk's sample indices."""
+        return range(self.first, self.stop)
+
+    def covers(self, other: Chunk) -> bool:
+        """True if every index of ``other`` is in this chunk."""
+        return self.first <= other.first and other.stop <= self.stop
+
+
+def plan_chunks(start: int, count: int, chunk_size: int) -> list[Chunk]:
+    """The aligned chunks covering ``[start, start + count)``; the first and last may be cut.
+
+    >>> plan_chunks(5, 7, 4)
+    [Chunk(first=5, count=3), Chunk(first=8, count=4)]
+    """
+    if start < 0 or count < 0 or chunk_size < 1:
+        raise ValueError(
+            f"need start >= 0, count >= 0, chunk size >= 1; got {start}, {count}, {chunk_size}"
+        )
+    chunks = []
+    stop = start + count
+    first = start
+    while first < stop:
+        end = min(stop, (first // chunk_size + 1) * chunk_size)
+        chunks.append(Chunk(first, end - first))
+        first = end
+    return chunks
+
+
+def manifest_path(out: Path, chunk: Chunk) -> Path:
+    """``out/manifest/chunk-{first:07d}-{count}.json``."""
+    return out / MANIFEST_DIR / f"chunk-{chunk.first:07d}-{chunk.count}.json"
+
+
+def list_manifests(out: Path) -> dict[Chunk, Path]:
+    """The chunks that ``out`` holds manifests for (from the file names alone, unread)."""
+    folder = out / MANIFEST_DIR
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for entry in os.scandir(folder):
+        match = _MANIFEST_NAME.match(entry.name)
+        if match and entry.is_file():
+            found[Chunk(int(match[1]), int(match[2]))] = Path(entry.path)
+    return dict(sorted(found.items()))
+
+
+def write_manifest(out: Path, chunk: Chunk, record: dict[str, Any]) -> Path:
+    """Write a chunk's manifest atomically (call it after all the chunk's files are written)."""
+    path = manifest_path(out, chunk)
+    body = {**record, "first": chunk.first, "count": chunk.count}
+    atomic_write_bytes(path, (json.dumps(body, indent=1, sort_keys=True) + "\n").encode())
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest's contents; raises :class:`FileFormatError` if it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise FileFormatError(path, f"unreadable manifest ({error})") from error
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        raise FileFormatError(path, "not a manifest: no 'files' mapping")
+    match = _MANIFEST_NAME.match(path.name)
+    if match is None or (data.get("first"), data.get("count")) != (int(match[1]), int(match[2])):
+        raise FileFormatError(path, "'first' and 'count' disagree with the file name")
+    return data
+
+
+class Coverage:
+    """The union of finished chunks, for fast "is this range done?" questions."""
+
+    def __init__(self, chunks: Iterable[Chunk]) -> None:
+        merged: list[list[int]] = []
+        for chunk in sorted(chunks):
+            if merged and chunk.first <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], chunk.stop)
+            else:
+                merged.append([chunk.first, chunk.stop])
+        self._starts = [m[0] for m in merged]
+        self._stops = [m[1] for m in merged]
+
+    def covers(self, chunk: Chunk) -> bool:
+        """True if every index of ``chunk`` is in a finished chunk."""
+        k = bisect.bisect_right(self._starts, chunk.first) - 1
+        return k >= 0 and chunk.stop <= self._stops[k]
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """The covered index ranges ``[(first, stop), ...]``, sorted and disjoint."""
+        return list(zip(self._starts, self._stops, strict=True))
+
+
+def superseded(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """Chunks that lie inside another (a cut chunk later regenerated whole)."""
+    dropped = []
+    reach = -1  # the furthest stop of the chunks seen so far, which all start no later
+    for chunk in sorted(chunks, key=lambda c: (c.first, -c.count)):
+        if chunk.stop <= reach:
+            dropped.append(chunk)
+        reach = max(reach, chunk.stop)
+    return dropped
+
+
+def remove_stale_temps(out: Path) -> list[Path]:
+    """Delete temporary files left by a killed writer in ``out`` and its manifest folder.
+
+    Only call this while no other process writes to ``out``.
+    """
+    removed = []
+    for folder in (out, out / MANIFEST_DIR):
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            if _TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the name of a temporary file of :mod:`flowsynth.io.atomic`."""
+    return _TEMP_NAME.match(name) is not None
+
+
+# ---------------------------------------------------------------------------------- resuming
+
+_SAMPLE_FILE = re.compile(r"^(\d+)-(.+)$")
+_SHARD_FILE = re.compile(r"^shard-(\d+)\.tar$")
+
+
+@dataclass
+class ResumePlan:
+    """What a run still has to write into a folder, and what it found there.
+
+    ``todo`` pairs each chunk to write with the number of *requested* samples in it (for shards,
+    a chunk grows to take in the samples of older cut chunks of its block, since a shard is
+    always rewritten whole).
+    """
+
+    chunk_size: int
+    todo: list[tuple[Chunk, int]]
+    finished: dict[Chunk, Path]  # manifests found
+    skipped: int  # requested chunks already finished
+    removed: list[Path]  # stale temporary files (and superseded manifests) deleted
+    replaces: dict[Chunk, list[Path]]  # chunk to write -> manifests it makes obsolete
+
+    def replaced_by(self, chunk: Chunk) -> list[Path]:
+        """Manifests of finished chunks inside ``chunk``, obsolete once it is written."""
+        return self.replaces.get(chunk, [])
+
+
+def _hull(chunk: Chunk, others: Sequence[Chunk]) -> Chunk:
+    first = min([chunk.first, *(c.first for c in others)])
+    return Chunk(first, max([chunk.stop, *(c.stop for c in others)]) - first)
+
+
+def plan_resume(
+    out: Path, start: int, count: int, chunk_size: int, *, whole_blocks: bool = False
+) -> ResumePlan:
+    """Clean up after a killed run and find the chunks of ``[start, start + count)`` to write.
+
+    Deletes stale temporary files and manifests of cut chunks that a later, larger chunk
+    replaced. With ``whole_blocks`` (shards: one file per block of ``chunk_size`` indices), a
+    chunk to write grows to take in the finished chunks of its block. Only call it while no
+    other process writes to ``out``.
+    """
+    removed = remove_stale_temps(out)
+    finished = list_manifests(out)
+    for chunk in superseded(list(finished)):
+        path = finished.pop(chunk)
+        path.unlink()
+        removed.append(path)
+    coverage = Coverage(finished)
+    blocks: dict[int, list[Chunk]] = {}
+    for chunk in finished:
+        block = chunk.first // chunk_size
+        if (chunk.stop - 1) // chunk_size == block:
+            blocks.setdefault(block, []).append(chunk)
+    planned = plan_chunks(start, count, chunk_size)
+    todo, replaces = [], {}
+    for chunk in planned:
+        if not coverage.covers(chunk):
+            inside = blocks.get(chunk.first // chunk_size, [])
+            whole = _hull(chunk, inside) if whole_blocks else chunk
+            todo.append((whole, chunk.count))
+            replaces[whole] = [finished[o] for o in inside if o != whole and whole.covers(o)]
+    return ResumePlan(chunk_size, todo, finished, len(planned) - len(todo), removed, replaces)
+
+
+def unfinished_files(
+    out: Path, layout: str, chunk_size: int, keep: Iterable[Chunk], sample_suffixes: Iterable[str]
+) -> list[Path]:
+    """Sample files (``{i:07d}-{suffix}``) or shards (``shard-{k:06d}.tar``) of ``out`` that
+    no chunk of ``keep`` (finished or about to be written) accounts for."""
+    kept = list(keep)
+    coverage = Coverage(kept)
+    shards = {chunk.first // chunk_size for chunk in kept}
+    suffixes = set(sample_suffixes)
+    found = []
+    for entry in os.scandir(out):
+        if layout == "files":
+            match = _SAMPLE_FILE.match(entry.name)
+            if match and match[2] in suffixes and not coverage.covers(Chunk(int(match[1]), 1)):
+                found.append(Path(entry.path))
+        elif (match := _SHARD_FILE.match(entry.name)) and int(match[1]) not in shards:
+            found.append(Path(entry.path))
+    return found
