@@ -32,8 +32,9 @@ from flowsynth.scene.shapes import rings as geometry_rings
 from flowsynth.scene.transform import LayerMotion
 from flowsynth.schema import Render
 
-#: Longest edge (px) of an outline before it is mapped through a deformation.
-DEFORMED_EDGE = 1.0
+#: Largest distance (px) between the image of an outline under a deformation and the polyline
+#: through its mapped vertices; outlines are subdivided to keep within it.
+CHORD_TOLERANCE = 0.005
 
 Bounds = tuple[float, float, float, float]
 
@@ -48,16 +49,13 @@ class _Outline:
     bounds2: Bounds
 
 
-def _fine(rings: list[Points]) -> list[Points]:
-    return [raster.subdivide(r, DEFORMED_EDGE) for r in rings]
-
-
 def _map(motion: LayerMotion, rings: list[Points], *, inverse: bool = False) -> list[Points]:
     """Map rings through a motion, subdividing them first if the motion is not affine."""
     if not rings:
         return []
     if motion.deformation is not None:
-        rings = _fine(rings)
+        edge = motion.deformation.max_edge(CHORD_TOLERANCE)
+        rings = [raster.subdivide(r, edge) for r in rings]
     apply = motion.inverse if inverse else motion.forward
     # One call for all rings: the per-call overhead dominates for small rings.
     ends = np.cumsum([len(r) for r in rings])[:-1]

@@ -61,6 +61,19 @@ class Deformation:
             local[moved] = local[moved] + sign * shear.offset(local[other])
         return local[0] + cx, local[1] + cy
 
+    def max_edge(self, tolerance: float) -> float:
+        """Longest straight edge whose deformed image stays within ``tolerance`` px of a chord.
+
+        A curve with curvature ``K`` bulges ``K L^2 / 8`` from a chord of length ``L``; ``K`` is
+        bounded by the summed ``a k^2`` of every wave of every shear.
+        """
+        curvature = sum(
+            a * k * k for s in self.shears for a, k in zip(s.amplitude, s.frequency, strict=True)
+        )
+        if curvature <= 0:
+            return 16.0
+        return float(min(max((8.0 * tolerance / curvature) ** 0.5, 0.1), 16.0))
+
 
 def _inverse_affine(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     linear = np.linalg.inv(matrix[:, :2])

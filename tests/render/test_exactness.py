@@ -71,7 +71,9 @@ def test_occlusion_and_segmentation_match_brute_force(name: str, backward: bool)
         occluded, owner = reference_occlusion(plan, backward=backward)
         got_occlusion = sample.occlusion_backward if backward else sample.occlusion
         got_owner = sample.segmentation2 if backward else sample.segmentation1
-        tolerance = 2 if name == "deformations" else 0  # outline subdivision of curved images
+        # Deformed outlines are polylines within 0.005 px of the true curve: a pixel centre
+        # closer than that to a deformed edge may fall on either side.
+        tolerance = 1 if name == "deformations" else 0
         assert (got_owner != owner).sum() <= tolerance
         assert (got_occlusion != occluded).sum() <= tolerance
 
