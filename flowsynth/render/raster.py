@@ -67,6 +67,15 @@ def ring_bounds(rings: list[Points]) -> tuple[float, float, float, float]:
     return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
 
+def _next_vertex(rings: list[Points]) -> npt.NDArray[np.intp]:
+    """Index of each vertex's successor in ``np.concatenate(rings)`` (rings are closed)."""
+    lengths = np.fromiter((len(r) for r in rings), dtype=np.intp, count=len(rings))
+    ends = np.cumsum(lengths)
+    following = np.arange(1, int(ends[-1]) + 1)
+    following[ends - 1] = ends - lengths
+    return following
+
+
 def _crossings(
     rings: list[Points], first_y: float, step: float, rows: int
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -78,7 +87,7 @@ def _crossings(
     an extremum, which keeps the winding number consistent.
     """
     start = np.concatenate(rings)
-    end = np.concatenate([np.roll(r, -1, axis=0) for r in rings])
+    end = start[_next_vertex(rings)]
     y_low = np.minimum(start[:, 1], end[:, 1])
     y_high = np.maximum(start[:, 1], end[:, 1])
     first = np.clip(np.ceil((y_low - first_y) / step), 0, rows).astype(np.intp)
@@ -155,8 +164,9 @@ def _running_sum(steps: npt.NDArray[np.float64], bound: int) -> npt.NDArray[np.i
 
 def subdivide(ring: Points, max_edge: float) -> Points:
     """Insert points along a closed ring's edges so that none is longer than ``max_edge``."""
-    end = np.roll(ring, -1, axis=0)
-    length = np.linalg.norm(end - ring, axis=1)
+    end = ring[_next_vertex([ring])]
+    delta = end - ring
+    length = np.sqrt(delta[:, 0] ** 2 + delta[:, 1] ** 2)
     pieces = np.maximum(np.ceil(length / max_edge).astype(np.intp), 1)
     edge = np.repeat(np.arange(len(ring)), pieces)
     t = (np.arange(edge.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)) / pieces[edge]
