@@ -61,13 +61,14 @@ def warp_backward(
     check_flow(flow)
     x, y = pixel_grid(*flow.shape[:2])
     interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-    return cv2.remap(
-        image,
+    warped = cv2.remap(
+        np.asarray(image),  # type: ignore[arg-type]  # OpenCV's stubs want a narrower dtype
         x + flow[..., 0],
         y + flow[..., 1],
         interpolation,
         borderMode=cv2.BORDER_REPLICATE,
     )
+    return np.asarray(warped, dtype=image.dtype)
 
 
 def moved_out_of_frame(flow: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:

@@ -181,9 +181,8 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
     args = typing.get_args(annotation)
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, Mapping):
-            raise RecipeError(
-                f"{path}: expected a mapping of {_allowed(annotation)}, got {value!r}"
-            )
+            allowed = _allowed(annotation)  # type: ignore[arg-type]
+            raise RecipeError(f"{path}: expected a mapping of {allowed}, got {value!r}")
         return build(annotation, value, path)  # type: ignore[arg-type]
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:

@@ -157,7 +157,10 @@ def _sample_texture(
     """Bilinear texture values at frame-1 positions ``x``, ``y`` (uint8 (h, w, 3))."""
     map_x = np.ascontiguousarray(x - np.float32(layer.origin[0]), dtype=np.float32)
     map_y = np.ascontiguousarray(y - np.float32(layer.origin[1]), dtype=np.float32)
-    return cv2.remap(layer.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    sampled = cv2.remap(
+        layer.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return np.asarray(sampled, dtype=np.uint8)
 
 
 def _crop(layer: Layer, roi: Roi) -> npt.NDArray[np.uint8]:
@@ -196,7 +199,8 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
                 position = layer.motion.forward_grid(x, y)
                 colour = _crop(layer, roi)
             mask = np.ones((roi.height, roi.width), bool) if owned is None else owned
-            reach = _extent(*np.broadcast_arrays(*position), mask)
+            grid_x, grid_y = np.broadcast_arrays(*position)
+            reach = _extent(grid_x, grid_y, mask)
             occluded = _out_of_frame(*position, height, width) | _covered(
                 k, outlines, layer.motion, roi, reach, backward=backward
             )

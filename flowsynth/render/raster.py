@@ -154,7 +154,9 @@ def coverage(rings: list[Points], roi: Roi, supersampling: int = 4) -> npt.NDArr
     return np.clip(np.abs(pixel), 0.0, 1.0)
 
 
-def _running_sum(steps: npt.NDArray[np.float64], bound: int) -> npt.NDArray[np.integer]:
+def _running_sum(
+    steps: npt.NDArray[np.floating | np.integer], bound: int
+) -> npt.NDArray[np.integer]:
     """Cumulative sum along rows of integer-valued steps whose running sum stays within
     ``bound`` in magnitude, in the narrowest safe integer type (int8 sums are several times
     faster than float64 ones). A winding number never exceeds the number of rings."""

@@ -8,6 +8,7 @@ for it. Composites with holes and thin objects are built with shapely's boolean 
 from __future__ import annotations
 
 import math
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from flowsynth.schema import Shapes
 
-Geometry = BaseGeometry
+Geometry: TypeAlias = BaseGeometry
 Points = npt.NDArray[np.float64]
 
 #: Largest deviation (px) allowed between a curve and the polyline that stands for it.

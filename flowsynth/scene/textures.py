@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,8 +45,13 @@ def _wave_table(colours: npt.NDArray[np.float64], contrast: float, sharpness: fl
     return np.clip(mean + contrast * (colour - mean) + 0.5, 0, 255).astype(np.uint8)[None]
 
 
+def _u8(array: Any) -> Pattern:
+    """An OpenCV result as a ``uint8`` array (no copy; OpenCV's stubs lose the dtype)."""
+    return np.asarray(array, dtype=np.uint8)
+
+
 def _colourise(pattern: Pattern, table: Table) -> Image:
-    return cv2.LUT(cv2.merge([pattern, pattern, pattern]), table)
+    return _u8(cv2.LUT(cv2.merge([pattern, pattern, pattern]), table))
 
 
 Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's extent
@@ -54,7 +60,7 @@ Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's
 def _to_levels(field: npt.NDArray[np.float32], low: float, high: float) -> Pattern:
     """Map ``[low, high]`` of a float field linearly onto ``uint8``."""
     scale = 255.0 / max(high - low, 1e-6)
-    return cv2.convertScaleAbs(field, alpha=scale, beta=-low * scale)
+    return _u8(cv2.convertScaleAbs(field, alpha=scale, beta=-low * scale))
 
 
 def _plane(region: Region, angle: float) -> npt.NDArray[np.float32]:
@@ -109,13 +115,19 @@ def sample_noise_field(
         if total is None:
             total = np.ascontiguousarray(layer)
         else:
-            total = cv2.addWeighted(
-                total, weight / (weight + amplitude), layer, amplitude / (weight + amplitude), 0.0
+            total = _u8(
+                cv2.addWeighted(
+                    total,
+                    weight / (weight + amplitude),
+                    layer,
+                    amplitude / (weight + amplitude),
+                    0.0,
+                )
             )
         weight += amplitude
     assert total is not None
     # Averaged octaves concentrate around the middle: stretch [0.15, 0.85] to the full range.
-    return cv2.convertScaleAbs(total, alpha=1 / 0.7, beta=-0.15 * 255 / 0.7)
+    return _u8(cv2.convertScaleAbs(total, alpha=1 / 0.7, beta=-0.15 * 255 / 0.7))
 
 
 def _colours(count: int, *, rng: np.random.Generator) -> npt.NDArray[np.float64]:
@@ -139,7 +151,7 @@ def sample_plasma(
     scale = rng.uniform(*cfg.noise_scale) * 2
     contrast = rng.uniform(*cfg.contrast)
     levels = sample_noise_field(height, width, region, scale, 3, channels=3, rng=rng)
-    return cv2.convertScaleAbs(levels, alpha=contrast, beta=127.5 * (1 - contrast))
+    return _u8(cv2.convertScaleAbs(levels, alpha=contrast, beta=127.5 * (1 - contrast)))
 
 
 def sample_gradient(
@@ -173,7 +185,7 @@ def sample_checkers(
     square = np.tanh(2.0 * np.sin(2 * math.pi * _LEVELS)).astype(np.float32)
     a = square[_phase_index(_plane(region, angle), size)]
     b = square[_phase_index(_plane(region, angle + math.pi / 2), size)]
-    levels = cv2.convertScaleAbs(a * b, alpha=127.5, beta=127.5)
+    levels = _u8(cv2.convertScaleAbs(a * b, alpha=127.5, beta=127.5))
     table = _ramp(_colours(2, rng=rng), rng.uniform(*cfg.contrast))
     return _colourise(levels, table)
 
@@ -193,7 +205,7 @@ def sample_crop(
     scale = max(height / image.shape[0], width / image.shape[1], 1.0)
     if scale > 1.0:
         size = (int(math.ceil(image.shape[1] * scale)), int(math.ceil(image.shape[0] * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        image = _u8(cv2.resize(image, size, interpolation=cv2.INTER_LINEAR))
     y = int(rng.integers(0, image.shape[0] - height + 1)) + region[1]
     x = int(rng.integers(0, image.shape[1] - width + 1)) + region[0]
     return np.ascontiguousarray(image[y : y + region[3], x : x + region[2]])
