@@ -9,58 +9,46 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import json
 import os
-import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from flowsynth import __version__
+from flowsynth.chunks import ChunkTask, generate_chunk, library_versions, write_chunk
 from flowsynth.io.atomic import atomic_write_bytes
-from flowsynth.io.images import read_image
-from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, encode_fields, write_encoded
-from flowsynth.io.manifest import Chunk, plan_resume, unfinished_files, write_manifest
-from flowsynth.io.shards import ShardWriter, shard_name
-from flowsynth.recipe import from_mapping, recipe_hash, to_dict
-from flowsynth.render.layers import render
-from flowsynth.render.sample import Sample
-from flowsynth.scene.plan import scene_for_index
-from flowsynth.scene.textures import Image
+from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, DatasetMismatchError
+from flowsynth.io.manifest import Chunk, plan_resume, unfinished_files
+from flowsynth.recipe import recipe_hash, to_dict
+from flowsynth.samples import (
+    IMAGE_SUFFIXES,
+    cached_examples,
+    load_texture_images,
+    render_sample,
+    sample_files,
+)
 from flowsynth.schema import ElasticRecipe, FlowRecipe
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff"}
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ChunkTask",
+    "DatasetMismatchError",
+    "GenerationSummary",
+    "generate_chunk",
+    "generate_dataset",
+    "load_texture_images",
+    "metadata",
+    "prepare_output",
+    "render_sample",
+    "write_chunk",
+]
+
 LAYOUTS = ("files", "shards")
 DEFAULT_CHUNK_SIZE = 64
-
-
-class DatasetMismatchError(RuntimeError):
-    """An output folder holds a dataset made from another recipe, seed or layout."""
-
-
-def render_sample(
-    recipe: FlowRecipe, seed: int, index: int, *, texture_images: Sequence[Image] = ()
-) -> Sample:
-    """Sample ``index`` of ``recipe`` with ``seed``, rendered."""
-    return render(
-        scene_for_index(recipe, seed, index, texture_images=texture_images), recipe.render
-    )
-
-
-def load_texture_images(folder: Path | None) -> list[Image]:
-    """Every image in ``folder`` (sorted by name) for the ``folder`` texture kind."""
-    if folder is None:
-        return []
-    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
-    return [read_image(p) for p in paths]
 
 
 def metadata(
@@ -93,21 +81,6 @@ def metadata(
     }
 
 
-def library_versions() -> dict[str, str]:
-    """The versions that decide the bytes written: Python, numpy, OpenCV."""
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "opencv": _opencv_version(),
-    }
-
-
-def _opencv_version() -> str:
-    import cv2
-
-    return str(cv2.__version__)
-
-
 def _identity(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: meta.get(k) for k in ("recipe_hash", "seed", "layout")}
 
@@ -134,143 +107,8 @@ def prepare_output(out: Path, meta: dict[str, Any]) -> None:
     atomic_write_bytes(path, (json.dumps(meta, indent=2) + "\n").encode())
 
 
-def generate_chunk(
-    recipe: FlowRecipe,
-    seed: int,
-    indices: Sequence[int],
-    out: Path,
-    *,
-    compression: int = 1,
-    texture_images: Sequence[Image] = (),
-) -> dict[str, Any]:
-    """Render and write the samples ``indices``; returns their file records."""
-    records: dict[str, Any] = {}
-    for index in indices:
-        sample = render_sample(recipe, seed, index, texture_images=texture_images)
-        encoded = encode_fields(sample.as_dict(), FLOW_FILES, compression)
-        records.update(write_encoded(out, index, encoded))
-    return records
-
-
 def log(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-# ------------------------------------------------------------------------- chunks in workers
-
-
-@dataclass(frozen=True)
-class ChunkTask:
-    """Everything a worker needs to write one chunk: plain values, no cwd-relative paths."""
-
-    recipe: dict[str, Any]  # the resolved recipe (``to_dict``), rebuilt in the worker
-    recipe_hash: str
-    seed: int
-    first: int
-    count: int
-    out: str  # absolute
-    layout: str
-    chunk_size: int
-    compression: int = 1
-    textures: str | None = None  # absolute folder of texture images
-    examples: tuple[str, str] | None = None  # absolute image and label folders (elastic)
-    threads: int | None = None  # OpenCV threads in the worker (None: leave alone)
-
-    def load_recipe(self) -> FlowRecipe | ElasticRecipe:
-        """The recipe, rebuilt from its resolved dict (cached per process) and hash-checked."""
-        # Key order matters (weights tables are drawn in order), so no sort_keys here.
-        return _recipe(json.dumps(self.recipe), self.recipe_hash)
-
-
-@functools.lru_cache(maxsize=4)
-def _recipe(text: str, expected_hash: str) -> FlowRecipe | ElasticRecipe:
-    from flowsynth.schema import ROOT_SCHEMAS
-
-    recipe: FlowRecipe | ElasticRecipe = from_mapping(json.loads(text), ROOT_SCHEMAS)
-    if recipe_hash(recipe) != expected_hash:
-        raise DatasetMismatchError("the recipe rebuilt in a worker has another hash")
-    return recipe
-
-
-@functools.lru_cache(maxsize=2)
-def _textures(folder: str | None) -> tuple[Image, ...]:
-    return tuple(load_texture_images(None if folder is None else Path(folder)))
-
-
-@functools.lru_cache(maxsize=2)
-def _examples(folders: tuple[str, str]) -> tuple[Any, ...]:
-    from flowsynth.deform.pairs import load_pairs
-
-    return tuple(load_pairs(*folders))
-
-
-def sample_files(recipe: FlowRecipe | ElasticRecipe, examples: Sequence[Any] = ()) -> list[str]:
-    """The file suffixes of one sample of ``recipe`` (elastic: of its ``examples``)."""
-    if isinstance(recipe, FlowRecipe):
-        return list(FLOW_FILES)
-    volume = bool(examples) and examples[0].label.ndim == 3
-    names = ["image", "label", "flow", "valid"] + (["weight"] if recipe.weight_map else [])
-    if volume:
-        return [f"{n}.npy" for n in names]
-    kinds = {"image": "png", "label": "png", "flow": "flo", "valid": "png", "weight": "pfm"}
-    return [f"{n}.{kinds[n]}" for n in names]
-
-
-def _encoder(
-    recipe: FlowRecipe | ElasticRecipe, task: ChunkTask
-) -> Callable[[int], dict[str, bytes]]:
-    """index -> the encoded files of that sample, for the recipe's kind."""
-    if isinstance(recipe, ElasticRecipe):
-        from flowsynth.segmentation import elastic_sample, encode_elastic
-
-        if task.examples is None:
-            raise ValueError("an elastic recipe needs folders of example images and labels")
-        examples = _examples(task.examples)
-        return lambda index: encode_elastic(
-            elastic_sample(recipe, examples, task.seed, index), task.compression
-        )
-    textures = _textures(task.textures)
-    return lambda index: encode_fields(
-        render_sample(recipe, task.seed, index, texture_images=textures).as_dict(),
-        FLOW_FILES,
-        task.compression,
-    )
-
-
-def write_chunk(task: ChunkTask) -> dict[str, Any]:
-    """Render and write one chunk, then its manifest; returns the manifest's contents.
-
-    Runs in a worker: the files are written here and only the small record travels back.
-    """
-    if task.threads is not None:
-        import cv2
-
-        cv2.setNumThreads(task.threads)
-    encode = _encoder(task.load_recipe(), task)
-    out, chunk = Path(task.out), Chunk(task.first, task.count)
-    if task.layout == "files":
-        files: dict[str, Any] = {}
-        for index in chunk.indices:
-            files.update(write_encoded(out, index, encode(index)))
-    else:
-        name = shard_name(task.first // task.chunk_size)
-        identity = {"seed": task.seed, "recipe_hash": task.recipe_hash}
-        with ShardWriter(out / name) as shard:
-            for index in chunk.indices:
-                fields = encode(index)
-                fields["json"] = json.dumps({"index": index, **identity}, sort_keys=True).encode()
-                shard.add_sample(index, fields)
-        files = {name: shard.record}
-    record = {
-        "flowsynth": __version__,
-        "layout": task.layout,
-        "seed": task.seed,
-        "recipe_hash": task.recipe_hash,
-        "versions": library_versions(),  # of this worker: clusters may mix environments
-        "files": files,
-    }
-    write_manifest(out, chunk, record)
-    return {**record, "first": chunk.first, "count": chunk.count}
 
 
 # ------------------------------------------------------------------------ whole datasets
@@ -384,7 +222,9 @@ def generate_dataset(
     pairs = None if examples is None else (Path(examples[0]).resolve(), Path(examples[1]).resolve())
     if isinstance(recipe, ElasticRecipe) and pairs is None:
         raise ValueError("an elastic recipe needs folders of example images and labels")
-    suffixes = sample_files(recipe, _examples((str(pairs[0]), str(pairs[1]))) if pairs else ())
+    suffixes = sample_files(
+        recipe, cached_examples((str(pairs[0]), str(pairs[1]))) if pairs else ()
+    )
     existing = _read_metadata(out)
     size = chunk_size if chunk_size is not None else (existing or {}).get("chunk_size")
     size = size or DEFAULT_CHUNK_SIZE

@@ -36,6 +36,10 @@ FLOW_FILES: dict[str, tuple[str, str]] = {
 METADATA_NAME = "flowsynth.json"
 
 
+class DatasetMismatchError(RuntimeError):
+    """An output folder holds a dataset made from another recipe, seed, layout or chunk size."""
+
+
 def file_name(index: int, suffix: str) -> str:
     """``0000042-img_0.png`` for sample 42."""
     return f"{index:07d}-{suffix}"
