@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from flowsynth import __version__
+from flowsynth.data.bench_cli import add_stream_bench_command, run_stream_bench  # torch-free
 from flowsynth.io.errors import FileFormatError
 from flowsynth.recipe import RecipeError
 
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"flowsynth {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    add_stream_bench_command(commands)
 
     generate = commands.add_parser(
         "generate", help="write a flow dataset (files or shards); run it again to resume"
@@ -285,7 +287,13 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": _generate, "deform": _deform, "preview": _preview, "verify": _verify}
+COMMANDS = {
+    "generate": _generate,
+    "deform": _deform,
+    "preview": _preview,
+    "verify": _verify,
+    "stream-bench": run_stream_bench,
+}
 
 
 _RESUME_HINT = {

@@ -1,0 +1,103 @@
+"""Flow data for torch: on-the-fly recipes, every standard dataset on disk, mixtures, loaders.
+
+The first place flowsynth imports torch. Names load lazily, so ``import flowsynth.data`` (and
+the CLI's ``flowsynth.data.bench_cli``) stays cheap until a torch-backed name is used; the
+numpy-only parts (:mod:`~flowsynth.data.pairs`, :mod:`~flowsynth.data.formats`,
+:mod:`~flowsynth.data.augment`) never import torch.
+
+Every dataset yields :class:`FlowExample` (``float32 (3, H, W)`` images in ``[0, 1]``,
+``float32 (2, H, W)`` flow, ``bool (H, W)`` valid and occlusion, ``has_occlusion``, ``index``,
+``name``); :func:`collate_flow` batches them to ``(B, C, H, W)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowsynth.data.augment import AugmentConfig, augment_pair
+    from flowsynth.data.bench import stream_bench
+    from flowsynth.data.datasets import (
+        HD1K,
+        FileFlowDataset,
+        FlowsynthFiles,
+        FlowsynthShards,
+        FlyingChairs,
+        FlyingChairs2,
+        Kitti,
+        Middlebury,
+        ProceduralFlowDataset,
+        Sintel,
+        open_flowsynth,
+    )
+    from flowsynth.data.example import FlowExample, collate_flow, to_example
+    from flowsynth.data.loader import make_loader
+    from flowsynth.data.mix import MixedDataset
+    from flowsynth.data.pairs import FlowPair, PairFiles, read_pair
+    from flowsynth.data.resolve import data_root_path, resolve_dataset
+
+#: Public name -> the module defining it (imported on first use).
+_MODULES = {
+    "AugmentConfig": "augment",
+    "augment_pair": "augment",
+    "stream_bench": "bench",
+    "FileFlowDataset": "datasets",
+    "FlowsynthFiles": "datasets",
+    "FlowsynthShards": "datasets",
+    "open_flowsynth": "datasets",
+    "FlyingChairs": "datasets",
+    "FlyingChairs2": "datasets",
+    "HD1K": "datasets",
+    "Kitti": "datasets",
+    "Middlebury": "datasets",
+    "ProceduralFlowDataset": "datasets",
+    "Sintel": "datasets",
+    "FlowExample": "example",
+    "collate_flow": "example",
+    "to_example": "example",
+    "make_loader": "loader",
+    "MixedDataset": "mix",
+    "FlowPair": "pairs",
+    "PairFiles": "pairs",
+    "read_pair": "pairs",
+    "data_root_path": "resolve",
+    "resolve_dataset": "resolve",
+}
+
+__all__ = [
+    "AugmentConfig",
+    "FileFlowDataset",
+    "FlowExample",
+    "FlowPair",
+    "FlowsynthFiles",
+    "FlowsynthShards",
+    "FlyingChairs",
+    "FlyingChairs2",
+    "HD1K",
+    "Kitti",
+    "Middlebury",
+    "MixedDataset",
+    "PairFiles",
+    "ProceduralFlowDataset",
+    "Sintel",
+    "augment_pair",
+    "collate_flow",
+    "data_root_path",
+    "make_loader",
+    "open_flowsynth",
+    "read_pair",
+    "resolve_dataset",
+    "stream_bench",
+    "to_example",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module 'flowsynth.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"flowsynth.data.{_MODULES[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULES])

@@ -1,0 +1,89 @@
+"""How fast a recipe streams into torch: samples/s and batches/s through a DataLoader."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flowsynth.data.augment import AugmentConfig
+from flowsynth.data.datasets import ProceduralFlowDataset
+from flowsynth.data.loader import make_loader
+from flowsynth.schema import FlowRecipe
+
+
+def stream_bench(
+    recipe: str | FlowRecipe,
+    workers: int,
+    batch: int,
+    batches: int,
+    size: tuple[int, int] | None = None,
+    *,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    augment: AugmentConfig | None = None,
+    report: Callable[[str], Any] | None = print,
+) -> dict[str, float]:
+    """Stream ``batches`` batches of ``batch`` samples of ``recipe`` with ``workers`` workers.
+
+    Parameters
+    ----------
+    recipe : str | FlowRecipe
+        A recipe name or file (loaded with ``overrides``), or a loaded recipe.
+    workers : int
+        DataLoader worker processes (0: render in this process).
+    size : (int, int) | None
+        Frame ``(height, width)``; default the recipe's.
+    report : callable | None
+        Receives the one-line summary (default ``print``); None: silent.
+
+    Returns
+    -------
+    dict
+        ``samples_per_second``, ``batches_per_second``, ``seconds`` (from creating the
+        iterator, worker start included, to the last batch), ``first_batch_seconds``,
+        ``workers``, ``batch``, ``batches``, ``height``, ``width``.
+    """
+    if workers < 0 or batch < 1 or batches < 1:
+        raise ValueError(
+            f"need workers >= 0, batch >= 1, batches >= 1; got {workers}, {batch}, {batches}"
+        )
+    if isinstance(recipe, str):
+        from flowsynth.recipe import load_recipe
+
+        name = recipe
+        extra = [] if size is None else [f"size=[{size[0]},{size[1]}]"]
+        loaded: FlowRecipe = load_recipe(recipe, [*overrides, *extra])
+    else:
+        name, loaded = "recipe", recipe
+        if size is not None:
+            loaded = dataclasses.replace(recipe, size=(int(size[0]), int(size[1])))
+    dataset = ProceduralFlowDataset(loaded, seed=seed, length=batch * batches, augment=augment)
+    loader = make_loader(dataset, batch_size=batch, num_workers=workers)
+    began = time.perf_counter()
+    first, height, width = 0.0, 0, 0
+    for count, example in enumerate(loader):
+        if count == 0:
+            first = time.perf_counter() - began
+        height, width = example.flow.shape[-2:]
+    seconds = time.perf_counter() - began
+    result = {
+        "samples_per_second": batch * batches / seconds,
+        "batches_per_second": batches / seconds,
+        "seconds": seconds,
+        "first_batch_seconds": first,
+        "workers": float(workers),
+        "batch": float(batch),
+        "batches": float(batches),
+        "height": float(height),
+        "width": float(width),
+    }
+    if report is not None:
+        report(
+            f"{name} {height}x{width} workers={workers} batch={batch}: "
+            f"{result['samples_per_second']:.1f} samples/s, "
+            f"{result['batches_per_second']:.2f} batches/s "
+            f"({batches} batches in {seconds:.1f} s, first after {first:.2f} s)"
+        )
+    return result

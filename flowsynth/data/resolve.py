@@ -1,0 +1,129 @@
+"""Dataset specs -> datasets: ``middlebury``, ``sintel=/data/Sintel``, ``recipe:ablation/boxes``.
+
+Machine-specific paths come from the ``data_root`` argument or ``$FLOWSYNTH_DATA_ROOT`` (one
+folder per dataset, each in its standard layout), or from the spec itself (``name=PATH``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from flowsynth.data.datasets import (
+    HD1K,
+    EpochDataset,
+    FlyingChairs,
+    FlyingChairs2,
+    Kitti,
+    Middlebury,
+    ProceduralFlowDataset,
+    Sintel,
+    open_flowsynth,
+)
+
+DATA_ROOT_VARIABLE = "FLOWSYNTH_DATA_ROOT"
+RECIPE_PREFIX = "recipe:"
+
+#: Dataset name -> (its folder under the data root, or None: a path is required; the class).
+DATASETS: dict[str, tuple[str | None, Callable[..., EpochDataset]]] = {
+    "middlebury": ("middlebury", Middlebury),
+    "sintel": ("sintel", Sintel),
+    "kitti2012": ("kitti2012", partial(Kitti, year=2012)),
+    "kitti2015": ("kitti2015", partial(Kitti, year=2015)),
+    "flyingchairs": ("flyingchairs", FlyingChairs),
+    "flyingchairs2": ("flyingchairs2", FlyingChairs2),
+    "hd1k": ("hd1k", HD1K),
+    "flowsynth": (None, open_flowsynth),
+}
+
+_FORMS = (
+    "NAME (a folder under the data root), NAME=PATH, or recipe:RECIPE (a recipe name or file); "
+    f"names: {', '.join(DATASETS)}"
+)
+
+
+def data_root_path(data_root: str | os.PathLike[str] | None = None) -> Path:
+    """The data root: ``data_root`` if given, else ``$FLOWSYNTH_DATA_ROOT``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither is set, or the folder does not exist.
+    """
+    if data_root is None:
+        value = os.environ.get(DATA_ROOT_VARIABLE)
+        if not value:
+            raise FileNotFoundError(
+                f"no data root: pass data_root=... or set {DATA_ROOT_VARIABLE} to the folder "
+                "holding one subfolder per dataset, or give the dataset's path as NAME=PATH"
+            )
+        data_root = value
+    root = Path(data_root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"the data root {os.fspath(root)!r} is not a folder")
+    return root
+
+
+def resolve_dataset(
+    spec: str, data_root: str | os.PathLike[str] | None = None, **options: Any
+) -> EpochDataset:
+    """The dataset a spec names (every one has ``set_epoch`` and ``len``).
+
+    Parameters
+    ----------
+    spec : str
+        ``NAME`` (``<data_root>/<folder>``, folders: ``middlebury/``, ``sintel/``,
+        ``kitti2012/``, ``kitti2015/``, ``flyingchairs/``, ``flyingchairs2/``, ``hd1k/``),
+        ``NAME=PATH`` (its own folder; ``flowsynth=PATH`` for a generated dataset, files or
+        shards), or
+        ``recipe:RECIPE`` (a built-in recipe name such as ``ablation/boxes``, or a recipe file)
+        for samples rendered on the fly.
+    data_root : path | None
+        Folder with one subfolder per dataset; default ``$FLOWSYNTH_DATA_ROOT``.
+    **options
+        Passed to the dataset's class: ``augment``, ``seed`` and reader options (``split``,
+        ``pass_name``, ...); for recipes also ``length``, ``overrides`` (``["size=[96,128]"]``)
+        and ``texture_images``. Unknown options raise ``TypeError``.
+
+    Raises
+    ------
+    ValueError
+        An unknown name or a malformed spec.
+    FileNotFoundError
+        No data root, or the folder does not hold the expected layout (the message shows it).
+    """
+    if spec.startswith(RECIPE_PREFIX):
+        return _recipe_dataset(spec[len(RECIPE_PREFIX) :], **options)
+    name, separator, path = spec.partition("=")
+    name = name.strip().lower()
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {spec!r}; give {_FORMS}")
+    folder, factory = DATASETS[name]
+    if separator:
+        if not path:
+            raise ValueError(f"dataset spec {spec!r} has an empty path after '='")
+        root = Path(path).expanduser()
+    elif folder is None:
+        raise ValueError(f"dataset {name!r} has no folder under the data root; give {name}=PATH")
+    else:
+        root = data_root_path(data_root) / folder
+        if not root.is_dir():
+            raise FileNotFoundError(
+                f"{name}: no folder {os.fspath(root)!r} in the data root; put the dataset there "
+                f"in its standard layout, or give its path as {name}=PATH"
+            )
+    return factory(root, **options)
+
+
+def _recipe_dataset(
+    recipe_name: str, *, overrides: tuple[str, ...] | list[str] = (), **options: Any
+) -> ProceduralFlowDataset:
+    from flowsynth.recipe import load_recipe
+
+    if not recipe_name:
+        raise ValueError(f"empty recipe in spec {RECIPE_PREFIX!r}; e.g. recipe:ablation/boxes")
+    options.setdefault("name", f"{RECIPE_PREFIX}{recipe_name}")
+    return ProceduralFlowDataset(load_recipe(recipe_name, overrides), **options)
