@@ -157,6 +157,13 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--count", type=int, default=4, help="number of samples (rows)")
     preview.add_argument("--start", type=int, default=0, help="index of the first sample")
     preview.add_argument("--scale", type=float, default=0.5, help="scale of each image")
+
+    # torch-free modules: torch loads only when train / evaluate run.
+    from flowsynth.evaluate import command as evaluate_command
+    from flowsynth.train import command as train_command
+
+    train_command.add_parser(commands)
+    evaluate_command.add_parser(commands)
     return parser
 
 
@@ -287,18 +294,33 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from flowsynth.train.command import run
+
+    return run(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from flowsynth.evaluate.command import run
+
+    return run(args)
+
+
 COMMANDS = {
     "generate": _generate,
     "deform": _deform,
     "preview": _preview,
     "verify": _verify,
     "stream-bench": run_stream_bench,
+    "train": _train,
+    "evaluate": _evaluate,
 }
 
 
 _RESUME_HINT = {
     "generate": "; run the same command again to resume",
     "deform": "; run the same command again to resume",
+    "train": "; run the same command with --resume to continue from the last checkpoint",
 }
 
 

@@ -1,0 +1,41 @@
+"""Evaluation: flow metrics (EPE, accuracies, KITTI Fl, speed bins), segmentation metrics,
+padding to a model's stride, and the ``flowsynth evaluate`` harness.
+
+Torch-free at import: :mod:`~flowsynth.evaluate.metrics` and
+:mod:`~flowsynth.evaluate.segmetrics` are numpy only; :mod:`~flowsynth.evaluate.flow`,
+:mod:`~flowsynth.evaluate.padding` and :mod:`~flowsynth.evaluate.run` import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_MODULES = {
+    "FlowMetrics": "metrics",
+    "endpoint_error": "metrics",
+    "fl_outliers": "metrics",
+    "SegmentationMetrics": "segmetrics",
+    "adapted_rand_error": "segmetrics",
+    "pad_to_multiple": "padding",
+    "unpad": "padding",
+    "predict_flow": "flow",
+    "load_model": "flow",
+    "evaluate_flow": "flow",
+    "evaluate_segmentation": "flow",
+    "evaluate": "run",
+    "markdown_table": "report",
+    "write_results": "report",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module 'flowsynth.evaluate' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"flowsynth.evaluate.{_MODULES[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULES])

@@ -1,0 +1,97 @@
+"""``flowsynth evaluate``: arguments and handler (torch is imported only when it runs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from flowsynth.evaluate.datasets import DEFAULT_RECIPE_COUNT, DEFAULT_RECIPE_SEED
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``evaluate`` subcommand to ``commands``."""
+    parser = commands.add_parser(
+        "evaluate",
+        help="EPE / Fl / accuracy of a checkpoint (and zero flow) on flow datasets",
+        description="Evaluate a 'flowsynth train' checkpoint. Writes OUT (JSON) and OUT.md.",
+    )
+    parser.add_argument(
+        "checkpoint",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="RUN_DIR/checkpoint.pt (or RUN_DIR); leave out with --zero-flow",
+    )
+    parser.add_argument(
+        "--dataset",
+        dest="datasets",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="middlebury, kitti2012=ROOT, sintel-clean=ROOT, chairs=ROOT, recipe:NAME, ...; "
+        "segmentation checkpoints: isbi2012_em[25:]; repeatable",
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="folder of datasets (default $FLOWSYNTH_DATA_ROOT)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results JSON to write (a Markdown table goes beside it as .md)",
+    )
+    parser.add_argument(
+        "--zero-flow",
+        action="store_true",
+        help="evaluate only the zero-flow baseline (no checkpoint)",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    parser.add_argument(
+        "--max-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the first N images of each dataset",
+    )
+    parser.add_argument(
+        "--recipe-seed",
+        type=int,
+        default=DEFAULT_RECIPE_SEED,
+        help=f"seed of recipe:NAME samples (default {DEFAULT_RECIPE_SEED})",
+    )
+    parser.add_argument(
+        "--recipe-count",
+        type=int,
+        default=DEFAULT_RECIPE_COUNT,
+        help=f"samples of recipe:NAME (default {DEFAULT_RECIPE_COUNT})",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``flowsynth evaluate``."""
+    from flowsynth.evaluate.report import markdown_table, write_results
+    from flowsynth.evaluate.run import evaluate
+
+    if args.zero_flow == (args.checkpoint is not None):
+        raise ValueError("give a checkpoint, or --zero-flow without one")
+    document = evaluate(
+        args.checkpoint,
+        args.datasets,
+        data_root=args.data_root,
+        device=args.device,
+        max_images=args.max_images,
+        recipe_seed=args.recipe_seed,
+        recipe_count=args.recipe_count,
+        progress=not args.no_progress,
+    )
+    print(markdown_table(document), end="")
+    if args.out is not None:
+        json_path, markdown = write_results(args.out, document)
+        print(f"wrote {json_path} and {markdown}", file=sys.stderr)
+    return 0

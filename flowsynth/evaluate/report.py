@@ -1,0 +1,73 @@
+"""Evaluation results as JSON and as a Markdown table."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from flowsynth.io.atomic import atomic_write_bytes
+
+POOLING = (
+    "EPE, noc/occ EPE, 1/3/5 px accuracy, Fl-all and speed bins are pooled per pixel over each "
+    "dataset (sum over valid pixels of all images / number of valid pixels, as the KITTI devkit "
+    "pools pixels); *_image_mean are means over images of each image's value. Fl-all: EPE > 3 px "
+    "and > 5 % of |gt|. Speed bins by |gt|: [0,10), [10,40), [40,inf) px. noc/occ only where "
+    "the dataset has occlusion. Segmentation: IoU, Dice (foreground classes) and pixel error "
+    "pooled per pixel; adapted Rand error averaged over images."
+)
+
+#: (key, header, format: 'f' number, '%' percentage of a share)
+FLOW_COLUMNS = (
+    ("epe", "EPE", "f"),
+    ("epe_image_mean", "EPE (img)", "f"),
+    ("epe_noc", "noc", "f"),
+    ("epe_occ", "occ", "f"),
+    ("acc_1px", "<1px %", "%"),
+    ("acc_3px", "<3px %", "%"),
+    ("acc_5px", "<5px %", "%"),
+    ("fl_all", "Fl-all %", "%"),
+    ("s0-10", "s0-10", "f"),
+    ("s10-40", "s10-40", "f"),
+    ("s40+", "s40+", "f"),
+)
+SEGMENTATION_COLUMNS = (
+    ("iou", "IoU", "f"),
+    ("dice", "Dice", "f"),
+    ("pixel_error", "pixel error", "f"),
+    ("rand_error", "Rand error", "f"),
+)
+METHOD_NAMES = {"model": "model", "zero_flow": "zero flow"}
+
+
+def _cell(value: Any, kind: str) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}" if kind == "%" else f"{value:.3f}"
+
+
+def markdown_table(document: dict[str, Any]) -> str:
+    """One row per (dataset, method): the model's row, then the zero-flow baseline."""
+    columns = SEGMENTATION_COLUMNS if document.get("task") == "segmentation" else FLOW_COLUMNS
+    lines = [
+        "| dataset | method | images | " + " | ".join(h for _, h, _ in columns) + " |",
+        "|---|---|---:|" + "---:|" * len(columns),
+    ]
+    for spec, methods in document["datasets"].items():
+        for method, summary in methods.items():
+            cells = [_cell(summary.get(key), kind) for key, _, kind in columns]
+            name = METHOD_NAMES.get(method, method)
+            lines.append(f"| {spec} | {name} | {summary['images']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(path: str | os.PathLike[str], document: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``path`` (JSON) and the Markdown table beside it (``.md``), atomically."""
+    path = Path(path)
+    markdown = path.with_suffix(".md")
+    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
+    atomic_write_bytes(path, text.encode())
+    header = f"# Evaluation of {document.get('checkpoint') or 'zero flow'}\n\n"
+    atomic_write_bytes(markdown, (header + markdown_table(document) + f"\n{POOLING}\n").encode())
+    return path, markdown

@@ -1,0 +1,86 @@
+"""``evaluate(checkpoint, datasets)``: the results document that ``flowsynth evaluate`` writes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from flowsynth import __version__
+from flowsynth.evaluate.datasets import (
+    DEFAULT_RECIPE_COUNT,
+    DEFAULT_RECIPE_SEED,
+    resolve_flow_dataset,
+)
+from flowsynth.evaluate.report import POOLING
+
+
+def evaluate(
+    checkpoint: str | os.PathLike[str] | None,
+    datasets: Sequence[str],
+    *,
+    data_root: str | os.PathLike[str] | None = None,
+    device: str = "auto",
+    max_images: int | None = None,
+    recipe_seed: int = DEFAULT_RECIPE_SEED,
+    recipe_count: int = DEFAULT_RECIPE_COUNT,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Evaluate a checkpoint (or, with ``checkpoint=None``, only zero flow) on ``datasets``.
+
+    Flow checkpoints get a model row and a zero-flow row per dataset
+    (:func:`~flowsynth.evaluate.flow.evaluate_flow`); segmentation checkpoints take
+    segmentation specs (:func:`flowsynth.train.segdata.parse_segmentation_spec`).
+
+    Returns
+    -------
+    dict
+        ``checkpoint``, ``task``, ``step``, ``model_spec``, ``train_config``, ``pooling`` and
+        ``datasets: {spec: {"model": summary, "zero_flow": summary}}`` (JSON-ready).
+    """
+    from flowsynth.evaluate.flow import evaluate_flow, evaluate_segmentation, load_model
+    from flowsynth.train.setup import resolve_device
+
+    if not datasets:
+        raise ValueError("no datasets to evaluate: give at least one --dataset")
+    torch_device = resolve_device(device)
+    model, state = (None, {}) if checkpoint is None else load_model(checkpoint, torch_device)
+    task = state.get("config", {}).get("task", "flow")
+    document: dict[str, Any] = {
+        "checkpoint": None if checkpoint is None else os.fspath(checkpoint),
+        "task": task,
+        "step": state.get("step"),
+        "model_spec": state.get("model_spec"),
+        "train_config": state.get("config"),
+        "flowsynth_version": __version__,
+        "device": str(torch_device),
+        "pooling": POOLING,
+        "datasets": {},
+    }
+    for spec in datasets:
+        dataset: Dataset[Any]
+        if task == "segmentation":
+            from flowsynth.train.segdata import SegmentationDataset, load_segmentation_pairs
+
+            values = state["info"]["label_values"]
+            dataset = SegmentationDataset(load_segmentation_pairs(spec, data_root), values=values)
+            assert model is not None
+            result = evaluate_segmentation(
+                model,
+                dataset,
+                classes=len(values),
+                device=torch_device,
+                max_images=max_images,
+                progress=progress,
+            )
+        else:
+            dataset = resolve_flow_dataset(
+                spec, data_root, recipe_seed=recipe_seed, recipe_count=recipe_count
+            )
+            result = evaluate_flow(
+                model, dataset, device=torch_device, max_images=max_images, progress=progress
+            )
+        document["datasets"][spec] = result
+    return document

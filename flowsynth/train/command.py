@@ -1,0 +1,175 @@
+"""``flowsynth train``: arguments and handler (torch is imported only when it runs).
+
+Options left out come from the preset (``--preset cpu|gpu``, default: ``gpu`` when CUDA is the
+device, else ``cpu``), then from :class:`~flowsynth.train.config.TrainConfig`'s defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+_FIELDS = (
+    "task",
+    "model",
+    "width",
+    "steps",
+    "batch",
+    "lr",
+    "min_lr",
+    "weight_decay",
+    "warmup",
+    "schedule",
+    "clip",
+    "loss_reduction",
+    "device",
+    "seed",
+    "data_seed",
+    "recipe_seed",
+    "epoch_length",
+    "workers",
+    "log_every",
+    "checkpoint_every",
+    "dice",
+    "elastic_sigma",
+)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``train`` subcommand to ``commands``."""
+    p = commands.add_parser(
+        "train",
+        help="train a flow model (or a U-Net) on a recipe or a dataset; --resume continues",
+        description="Train a flow model on procedural or on-disk data, or a U-Net on "
+        "image/label folders (--task segmentation). Writes RUN_DIR/checkpoint.pt, "
+        "config.json, log.csv (and tensorboard/ when TensorBoard is installed).",
+    )
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="SPEC",
+        help="recipe:NAME or a recipe name/file (rendered on the fly), a dataset "
+        "(middlebury, flyingchairs=PATH, ...); segmentation: isbi2012_em[:25], "
+        "IMAGES_DIR,LABELS_DIR",
+    )
+    p.add_argument("--out", required=True, type=Path, help="run folder")
+    p.add_argument(
+        "--task",
+        choices=("flow", "segmentation"),
+        default=None,
+        help="default: the model's task (flow)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=("auto", "cpu", "gpu"),
+        default="auto",
+        help="defaults for model, width, batch, crop, steps, lr, workers",
+    )
+    p.add_argument("--model", default=None, help="pwc (alias corr), flownets, unet")
+    p.add_argument("--width", type=float, default=None, help="channel width multiplier")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps in all")
+    p.add_argument("--batch", type=int, default=None, help="samples per step")
+    p.add_argument(
+        "--crop",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("H", "W"),
+        help="training crop, multiples of the model stride (64 flow, 16 U-Net)",
+    )
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (AdamW)")
+    p.add_argument("--min-lr", type=float, default=None, help="final lr as a share of --lr")
+    p.add_argument("--weight-decay", type=float, default=None)
+    p.add_argument("--warmup", type=int, default=None, help="linear warm-up steps")
+    p.add_argument("--schedule", choices=("cosine", "step", "constant"), default=None)
+    p.add_argument("--clip", type=float, default=None, help="gradient norm clip (0: off)")
+    p.add_argument(
+        "--loss-reduction",
+        choices=("mean", "sum"),
+        default=None,
+        help="multi-scale EPE per level: mean (FlowNet) or sum (PWC-Net)",
+    )
+    p.add_argument("--device", default=None, help="auto, cpu or cuda[:N] (default auto)")
+    p.add_argument("--seed", type=int, default=None, help="model initialisation seed")
+    p.add_argument("--data-seed", type=int, default=None, help="seed of the data order")
+    p.add_argument(
+        "--recipe-seed",
+        type=int,
+        default=None,
+        help="the dataset's seed: recipe samples and augmentation draws",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="recipe override, e.g. size=[192,256]; repeatable",
+    )
+    p.add_argument("--epoch-length", type=int, default=None, help="recipe items per epoch")
+    p.add_argument("--no-augment", action="store_true", help="crops only: no flips or colour")
+    p.add_argument("--workers", type=int, default=None, help="data loader worker processes")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads on the CPU (default: cores minus workers)",
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
+    p.add_argument("--log-every", type=int, default=None)
+    p.add_argument("--checkpoint-every", type=int, default=None)
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="folder of datasets (default $FLOWSYNTH_DATA_ROOT)",
+    )
+    p.add_argument("--dice", type=float, default=None, help="segmentation: Dice loss weight")
+    p.add_argument(
+        "--elastic-sigma",
+        type=float,
+        default=None,
+        help="segmentation: elastic grid sigma in pixels (U-Net: 10)",
+    )
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR/checkpoint.pt")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def config_from_args(args: argparse.Namespace):  # -> TrainConfig
+    """The resolved :class:`~flowsynth.train.config.TrainConfig` of parsed arguments."""
+    from flowsynth.train.config import make_config
+    from flowsynth.train.models import model_task
+
+    given = {name: getattr(args, name) for name in _FIELDS}
+    if given["task"] is None and given["model"] is not None:
+        given["task"] = model_task(given["model"])
+    given.update(
+        data=args.data,
+        out=str(args.out),
+        crop=tuple(args.crop) if args.crop else None,
+        overrides=tuple(args.overrides) if args.overrides else None,
+        augment=False if args.no_augment else None,
+        compile=True if args.compile else None,
+        amp=False if args.no_amp else None,
+        data_root=str(args.data_root) if args.data_root else None,
+    )
+    return make_config(args.preset, **given)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``flowsynth train``."""
+    from flowsynth.train.loop import train
+
+    config = config_from_args(args)
+    result = train(config, resume=args.resume, progress=not args.no_progress, keep_history=False)
+    last = result.last
+    summary = ", ".join(f"{k} {last[k]:.4g}" for k in ("loss", "epe", "pixel_error") if k in last)
+    print(
+        f"trained steps {result.start_step}..{result.step} of {config.steps}"
+        f"{'; last step: ' + summary if summary else ''}; checkpoint {result.checkpoint}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,262 @@
+"""The training loop: one optimiser step per batch, logs, atomic checkpoints, exact resume.
+
+Resuming (``resume=True``) loads ``OUT/checkpoint.pt`` (model, optimiser, scheduler, step,
+RNG states) and continues with the batches of the following steps, which depend only on
+``(data_seed, step)``: on the CPU a resumed run reproduces the uninterrupted one bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.train.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from flowsynth.train.config import TrainConfig, config_differences
+from flowsynth.train.logs import RunLog
+from flowsynth.train.losses import multiscale_epe, segmentation_loss
+from flowsynth.train.models import build_model
+from flowsynth.train.schedule import make_optimizer, make_scheduler
+from flowsynth.train.setup import (
+    check_crop,
+    cpu_threads,
+    make_training_loader,
+    resolve_device,
+    run_folder,
+    training_data,
+)
+
+FLOW_COLUMNS = ("loss", "epe", "lr", "samples_per_s", "data_wait_s", "step_s", "grad_norm")
+SEGMENTATION_COLUMNS = (
+    "loss",
+    "pixel_error",
+    "dice",
+    "lr",
+    "samples_per_s",
+    "data_wait_s",
+    "step_s",
+    "grad_norm",
+)
+
+
+@dataclass
+class TrainResult:
+    """What a call to :func:`train` did.
+
+    Attributes
+    ----------
+    out : the run folder; ``checkpoint`` its checkpoint.
+    start_step, step : steps done before and after this call.
+    history : one record per step of this call (``step``, ``loss``, metrics, ``lr``,
+        ``data_wait_s``, ``step_s``); empty unless asked for.
+    last : the record of the last step.
+    """
+
+    out: Path
+    checkpoint: Path
+    start_step: int
+    step: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    last: dict[str, float] = field(default_factory=dict)
+
+
+def flow_step(
+    model: nn.Module, batch: Any, device: torch.device, config: TrainConfig, amp: bool
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Forward pass and multi-scale EPE of one ``FlowExample`` batch."""
+    image1 = batch.image1.to(device, non_blocking=True)
+    image2 = batch.image2.to(device, non_blocking=True)
+    flow = batch.flow.to(device, non_blocking=True)
+    valid = batch.valid.to(device, non_blocking=True)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+        predictions = model(image1, image2)
+    return multiscale_epe(
+        [p.float() for p in predictions], flow, valid, reduction=config.loss_reduction
+    )
+
+
+def segmentation_step(
+    model: nn.Module, batch: Any, device: torch.device, config: TrainConfig, amp: bool
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Forward pass and weighted cross-entropy (+ Dice) of one segmentation batch."""
+    image = batch.image.to(device, non_blocking=True)
+    label = batch.label.to(device, non_blocking=True)
+    weight = batch.weight.to(device, non_blocking=True)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+        logits = model(image)
+    return segmentation_loss(logits.float(), label, weight, dice=config.dice)
+
+
+def _resume_state(path: Path, config: TrainConfig, resume: bool) -> dict[str, Any] | None:
+    if not resume:
+        if path.exists():
+            raise ValueError(
+                f"{path.parent} already holds a run ({CHECKPOINT_NAME}); pass --resume to "
+                "continue it or choose another --out"
+            )
+        return None
+    if not path.exists():
+        print(f"note: no {path} to resume; starting a new run", file=sys.stderr)
+        return None
+    checkpoint = load_checkpoint(path)
+    differences = config_differences(checkpoint["config"], config.to_dict())
+    if differences:
+        raise CheckpointError(
+            f"cannot resume {path}: the run was started with other settings: "
+            + "; ".join(differences)
+        )
+    return checkpoint
+
+
+def _write_config(out: Path, config: TrainConfig, spec: dict[str, Any], info: dict[str, Any]):
+    document = {"config": config.to_dict(), "model_spec": spec, "info": info}
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    atomic_write_bytes(out / "config.json", text.encode())
+
+
+def _window_record(window: list[dict[str, float]], batch: int) -> dict[str, float]:
+    """Means over the logging window; samples/s from the window's total time."""
+    keys = [k for k in window[-1] if k not in ("step", "lr")]
+    record = {k: sum(r[k] for r in window) / len(window) for k in keys}
+    total = sum(r["data_wait_s"] + r["step_s"] for r in window)
+    record["samples_per_s"] = batch * len(window) / max(total, 1e-9)
+    record["lr"] = window[-1]["lr"]
+    return record
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    stop_at: int | None = None,
+    keep_history: bool = True,
+) -> TrainResult:
+    """Train as ``config`` says, writing ``config.out``; see the module docstring.
+
+    Parameters
+    ----------
+    resume : continue from ``OUT/checkpoint.pt`` (a new run if there is none). Without it,
+        an existing checkpoint in ``OUT`` is an error.
+    progress : show a tqdm bar.
+    stop_at : stop after this step without a final checkpoint, as a killed run would (tests).
+    keep_history : keep every step's record in ``TrainResult.history`` (off for long runs).
+
+    Raises
+    ------
+    CheckpointError
+        The checkpoint is hostile or corrupt, or was written with other settings.
+    RuntimeError
+        The loss became NaN or infinite.
+    """
+    out = run_folder(config.out)
+    path = out / CHECKPOINT_NAME
+    checkpoint = _resume_state(path, config, resume)
+    device = resolve_device(config.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.set_float32_matmul_precision("high")
+    else:
+        torch.set_num_threads(cpu_threads(config))
+    dataset, spec, info = training_data(config)
+    model = build_model(spec, generator=torch.Generator().manual_seed(config.seed), device=device)
+    check_crop(config.crop, int(model.stride))  # type: ignore[arg-type]
+    optimizer = make_optimizer(model, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = make_scheduler(
+        optimizer,
+        steps=config.steps,
+        warmup=config.warmup,
+        schedule=config.schedule,
+        min_lr=config.min_lr,
+    )
+    start = 0
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        set_rng_state(checkpoint["rng"])
+        start = int(checkpoint["step"])
+    info["device"] = str(device)
+    _write_config(out, config, spec, info)
+    result = TrainResult(out, path, start, start)
+    if start >= config.steps:
+        return result
+    loader = make_training_loader(dataset, config, start_step=start, device=device)
+    forward: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
+    step_fn = flow_step if config.task == "flow" else segmentation_step
+    amp = device.type == "cuda" and config.amp
+    columns = FLOW_COLUMNS if config.task == "flow" else SEGMENTATION_COLUMNS
+    log = RunLog(out, columns, start_step=start, steps=config.steps, progress=progress)
+
+    def save(step: int) -> None:
+        save_checkpoint(
+            path,
+            {
+                "step": step,
+                "model": model.state_dict(),
+                "model_spec": spec,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "config": config.to_dict(),
+                "info": info,
+                "rng": rng_state(),
+            },
+        )
+
+    model.train()
+    window: list[dict[str, float]] = []
+    try:
+        batches = iter(loader)
+        for step in range(start + 1, config.steps + 1):
+            began = time.perf_counter()
+            batch = next(batches)
+            fetched = time.perf_counter()
+            lr = float(optimizer.param_groups[0]["lr"])
+            optimizer.zero_grad(set_to_none=True)
+            loss, metrics = step_fn(forward, batch, device, config, amp)
+            if not math.isfinite(metrics["loss"]):
+                raise RuntimeError(
+                    f"the loss became {metrics['loss']} at step {step}; try a lower --lr"
+                )
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), config.clip or math.inf)
+            optimizer.step()
+            scheduler.step()
+            record = {
+                "step": float(step),
+                **metrics,
+                "lr": lr,
+                "grad_norm": float(norm),
+                "data_wait_s": fetched - began,
+                "step_s": time.perf_counter() - fetched,
+            }
+            if keep_history:
+                result.history.append(record)
+            result.step, result.last = step, record
+            window.append(record)
+            if step % config.log_every == 0 or step == config.steps:
+                log.write(step, _window_record(window, config.batch))
+                window = []
+            log.advance()
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                save(step)
+            if stop_at is not None and step >= stop_at:
+                break
+    finally:
+        log.close()
+    return result

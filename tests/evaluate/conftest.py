@@ -1,0 +1,17 @@
+"""One torch thread in training tests: on a shared 2-core machine, two threads per process make
+the many small ops of these tiny models several times slower (threads wait for each other)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
