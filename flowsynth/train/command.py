@@ -33,6 +33,8 @@ _FIELDS = (
     "checkpoint_every",
     "dice",
     "elastic_sigma",
+    "seg_augment",
+    "init",
 )
 
 
@@ -132,6 +134,18 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="segmentation: elastic grid sigma in pixels (U-Net: 10)",
+    )
+    p.add_argument(
+        "--seg-augment",
+        choices=("none", "affine", "elastic"),
+        default=None,
+        help="segmentation augmentation (default elastic: the U-Net's)",
+    )
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="CHECKPOINT",
+        help="start from this checkpoint's weights (a curriculum's second stage)",
     )
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

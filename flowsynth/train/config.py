@@ -22,6 +22,7 @@ PRESET_NAMES = ("cpu", "gpu")
 
 #: Fields that may differ between a run and its resumption (they change where and how fast a
 #: run goes, not what it computes).
+SEG_AUGMENTS = ("none", "affine", "elastic")
 RESUMABLE_CHANGES = frozenset(
     {
         "device",
@@ -60,6 +61,10 @@ class TrainConfig:
         Bit-exact resumption on the CPU needs the same thread count.
     dice : weight of the soft Dice term of the segmentation loss.
     elastic_sigma : standard deviation in pixels of the U-Net elastic grid (segmentation).
+    seg_augment : segmentation augmentation: ``none`` (random crops only), ``affine``
+        (crops, mirroring and rotation) or ``elastic`` (the U-Net's: elastic grid and mirroring).
+    init : checkpoint whose model weights start a new run (curricula: simple data, then
+        complex); optimizer and schedule start afresh. Ignored when resuming.
     """
 
     data: str
@@ -93,10 +98,16 @@ class TrainConfig:
     data_root: str | None = None
     dice: float = 0.0
     elastic_sigma: float = 10.0
+    seg_augment: str = "elastic"
+    init: str | None = None
 
     def __post_init__(self) -> None:
         _check(self.task in TASKS, f"task must be one of {TASKS}, got {self.task!r}")
         _check(self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}")
+        _check(
+            self.seg_augment in SEG_AUGMENTS,
+            f"seg_augment must be one of {SEG_AUGMENTS}, got {self.seg_augment!r}",
+        )
         _check(self.loss_reduction in ("mean", "sum"), "loss_reduction must be mean or sum")
         _check(
             self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),

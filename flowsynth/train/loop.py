@@ -185,6 +185,15 @@ def train(
         min_lr=config.min_lr,
     )
     start = 0
+    if checkpoint is None and config.init is not None:
+        from flowsynth.train.checkpoint import load_checkpoint
+
+        initial = load_checkpoint(config.init)
+        if initial.get("model_spec") != spec:
+            raise CheckpointError(
+                f"{config.init} holds a {initial.get('model_spec')} model, not {spec}"
+            )
+        model.load_state_dict(initial["model"])
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])

@@ -141,6 +141,7 @@ def sample_training_arrays(
     *,
     crop: tuple[int, int],
     sigma: float,
+    augment: str = "elastic",
     rng: np.random.Generator,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     """One augmented training crop: ``(C,H,W) image, (H,W) class index, (H,W) weight``.
@@ -148,12 +149,21 @@ def sample_training_arrays(
     The window (the crop grown by up to ``3 sigma`` a side) is drawn first, then the elastic
     field and mirroring of the window, of which the middle ``crop`` is kept. The weight map
     treats the connected components of the last class (ISBI: cells) as objects for a binary
-    label set, and the class-index map as instances otherwise.
+    label set, and the class-index map as instances otherwise. ``augment``: ``elastic`` (the
+    U-Net's elastic grid and mirroring), ``affine`` (mirroring, rotation and scaling in the same
+    resampling, no elastic field) or ``none`` (the crop alone); every mode draws the same numbers.
     """
+    if augment == "affine":
+        sigma, rotation, scale, flip = 0.0, 180.0, (0.9, 1.1), True
+    elif augment == "none":
+        sigma, rotation, scale, flip = 0.0, 0.0, (1.0, 1.0), False
+    else:
+        rotation, scale, flip = 0.0, (1.0, 1.0), True
     height, width = pair.label.shape
     # Deform a window grown by a margin, then cut the crop from its middle: the field then
     # rarely reaches outside the window, so few crop pixels end up unknown.
-    margin = max(0, min(int(3 * sigma), (height - crop[0]) // 2, (width - crop[1]) // 2))
+    reach = 3 * sigma + (0.25 * max(crop) if rotation else 0.0)
+    margin = max(0, min(int(reach), (height - crop[0]) // 2, (width - crop[1]) // 2))
     grown = (crop[0] + 2 * margin, crop[1] + 2 * margin)
     window = sample_crop_window(pair.label.shape, grown, rng=rng)
     deformed = sample_elastic_pair(
@@ -161,7 +171,9 @@ def sample_training_arrays(
         pair.label[window].astype(np.int32),
         field="grid",
         sigma=sigma,
-        flip=True,
+        rotation=rotation,
+        scale=scale,
+        flip=flip,
         border="reflect",
         ignore_label=IGNORE,
         rng=rng,
@@ -196,6 +208,7 @@ class SegmentationDataset(Dataset[SegmentationExample]):
     crop : (H, W) of random training crops; None: whole images, no augmentation, weight 1.
     seed : seed of the crop and deformation draws (stream ``ELASTIC``).
     sigma : elastic grid displacement standard deviation in pixels (U-Net: 10).
+    augment : ``elastic``, ``affine`` or ``none`` (see :func:`sample_training_arrays`).
     """
 
     def __init__(
@@ -206,12 +219,14 @@ class SegmentationDataset(Dataset[SegmentationExample]):
         crop: tuple[int, int] | None = None,
         seed: int = 0,
         sigma: float = 10.0,
+        augment: str = "elastic",
     ) -> None:
         self.pairs = list(pairs)
         self.values = list(values) if values is not None else label_values(self.pairs)
         self.crop = crop
         self.seed = seed
         self.sigma = sigma
+        self.augment = augment
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -229,7 +244,7 @@ class SegmentationDataset(Dataset[SegmentationExample]):
         else:
             rng = sample_rng(self.seed, self.epoch * len(self) + item, Stream.ELASTIC)
             image, label, weight = sample_training_arrays(
-                pair, self.values, crop=self.crop, sigma=self.sigma, rng=rng
+                pair, self.values, crop=self.crop, sigma=self.sigma, augment=self.augment, rng=rng
             )
         return SegmentationExample(
             torch.from_numpy(image),

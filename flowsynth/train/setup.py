@@ -100,6 +100,7 @@ def segmentation_dataset(config: TrainConfig) -> tuple[Dataset[Any], dict[str, A
         crop=(config.crop[0], config.crop[1]),
         seed=config.recipe_seed,
         sigma=config.elastic_sigma,
+        augment=config.seg_augment,
     )
     info = {"data_spec": config.data, "label_values": values, "pairs": [p.name for p in pairs]}
     return dataset, info, image_channels(pairs[0])
