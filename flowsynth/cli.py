@@ -159,11 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--scale", type=float, default=0.5, help="scale of each image")
 
     # torch-free modules: torch loads only when train / evaluate run.
+    from flowsynth.ablation import command as ablation_command
     from flowsynth.evaluate import command as evaluate_command
     from flowsynth.train import command as train_command
 
     train_command.add_parser(commands)
     evaluate_command.add_parser(commands)
+    ablation_command.add_parser(commands)
     return parser
 
 
@@ -306,6 +308,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _ablation(args: argparse.Namespace) -> int:
+    from flowsynth.ablation.command import run
+
+    return run(args)
+
+
 COMMANDS = {
     "generate": _generate,
     "deform": _deform,
@@ -314,6 +322,7 @@ COMMANDS = {
     "stream-bench": run_stream_bench,
     "train": _train,
     "evaluate": _evaluate,
+    "ablation": _ablation,
 }
 
 

@@ -1,0 +1,72 @@
+"""``flowsynth ablation flow|segmentation``: argument parsing only."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add the ``ablation`` command (with ``flow`` and ``segmentation``) to ``commands``."""
+    parser = commands.add_parser(
+        "ablation", help="run the simple-objects (flow) or elastic (segmentation) ablation"
+    )
+    kinds = parser.add_subparsers(dest="experiment", required=True)
+    flow = kinds.add_parser("flow", help="train every recipes/ablation row, evaluate, tabulate")
+    flow.add_argument("--rows", nargs="*", default=None, help="rows (default: all nine)")
+    flow.add_argument(
+        "--curriculum",
+        action="store_true",
+        help="also polygons_ellipses then deformations, half the budget each",
+    )
+    segmentation = kinds.add_parser(
+        "segmentation", help="U-Net on 3/10/20 ISBI slices x no/affine/elastic augmentation"
+    )
+    for sub in (flow, segmentation):
+        sub.add_argument("--preset", choices=("smoke", "cpu", "gpu"), default="cpu")
+        sub.add_argument("--seeds", type=int, default=None, help="seeds per row (flow: 2)")
+        sub.add_argument("--out", type=Path, required=True, help="output folder")
+        sub.add_argument(
+            "--data-root",
+            type=Path,
+            default=None,
+            help="real datasets (default $FLOWSYNTH_DATA_ROOT)",
+        )
+        sub.add_argument("--device", default="auto", help="auto, cpu or cuda")
+        sub.add_argument(
+            "--parallel", type=int, default=None, help="runs at once (default: the preset's)"
+        )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seeds is not None and args.seeds < 1:
+        raise ValueError("--seeds must be >= 1")
+    if args.experiment == "flow":
+        from flowsynth.ablation.flow import run_flow_ablation
+
+        run_flow_ablation(
+            args.out,
+            preset=args.preset,
+            seeds=args.seeds or 2,
+            rows=args.rows,
+            curriculum=args.curriculum,
+            data_root=args.data_root,
+            device=args.device,
+            parallel=args.parallel,
+        )
+    else:
+        from flowsynth.ablation.segmentation import run_segmentation_ablation
+
+        run_segmentation_ablation(
+            args.out,
+            preset=args.preset,
+            seeds=args.seeds or 1,
+            data_root=args.data_root,
+            device=args.device,
+            parallel=args.parallel,
+        )
+    print((args.out / "results.md").read_text())
+    print(f"wrote {args.out / 'results.json'}, results.md and results.png")
+    return 0
