@@ -13,9 +13,10 @@ from flowsynth.io.errors import FileFormatError
 from flowsynth.recipe import RecipeError
 
 
-def _add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_recipe_arguments(parser: argparse.ArgumentParser, *, textures: bool = True) -> None:
     parser.add_argument(
-        "recipe", help="recipe file or built-in name (default, ablation/boxes, ...)"
+        "recipe",
+        help="recipe file or built-in name (default, ablation/boxes, elastic/unet, ...)",
     )
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     parser.add_argument(
@@ -26,12 +27,36 @@ def _add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a recipe key, value in YAML (e.g. objects.count=[8,12]); repeatable",
     )
+    if textures:
+        parser.add_argument(
+            "--textures",
+            type=Path,
+            default=None,
+            help="folder of images for the 'folder' texture kind",
+        )
+
+
+def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where and how many samples ``generate`` and ``deform`` write."""
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--count", type=int, required=True, help="number of samples")
+    parser.add_argument("--start", type=int, default=0, help="index of the first sample")
     parser.add_argument(
-        "--textures",
-        type=Path,
-        default=None,
-        help="folder of images for the 'folder' texture kind",
+        "--compression",
+        type=int,
+        default=1,
+        choices=range(10),
+        metavar="0-9",
+        help="PNG zlib level (default 1: fast; 9: smallest)",
     )
+    parser.add_argument(
+        "--preview",
+        type=int,
+        default=4,
+        metavar="K",
+        help="also write OUT/preview.png of the first K (2D) samples (0: none; default 4)",
+    )
+    _add_scale_arguments(parser)
 
 
 def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,60 +109,15 @@ def _parser() -> argparse.ArgumentParser:
         "generate", help="write a flow dataset (files or shards); run it again to resume"
     )
     _add_recipe_arguments(generate)
-    generate.add_argument("--out", type=Path, required=True, help="output folder")
-    generate.add_argument("--count", type=int, required=True, help="number of samples")
-    generate.add_argument("--start", type=int, default=0, help="index of the first sample")
-    generate.add_argument(
-        "--compression",
-        type=int,
-        default=1,
-        choices=range(10),
-        metavar="0-9",
-        help="PNG zlib level (default 1: fast; 9: smallest)",
-    )
-    generate.add_argument(
-        "--preview",
-        type=int,
-        default=4,
-        metavar="K",
-        help="also write OUT/preview.png of the first K samples (0: none; default 4)",
-    )
-    _add_scale_arguments(generate)
+    _add_dataset_arguments(generate)
 
     deform = commands.add_parser(
         "deform", help="write elastically deformed image/label pairs (kind: elastic recipes)"
     )
-    deform.add_argument("recipe", help="elastic recipe file or built-in name (elastic/unet, ...)")
     deform.add_argument("--images", type=Path, required=True, help="folder of example images")
     deform.add_argument("--labels", type=Path, required=True, help="folder of their label maps")
-    deform.add_argument("--out", type=Path, required=True, help="output folder")
-    deform.add_argument("--count", type=int, required=True, help="number of samples")
-    deform.add_argument("--start", type=int, default=0, help="index of the first sample")
-    deform.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
-    deform.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe key, value in YAML (e.g. sigma=8); repeatable",
-    )
-    deform.add_argument(
-        "--compression",
-        type=int,
-        default=1,
-        choices=range(10),
-        metavar="0-9",
-        help="PNG zlib level (default 1)",
-    )
-    deform.add_argument(
-        "--preview",
-        type=int,
-        default=4,
-        metavar="K",
-        help="also write OUT/preview.png of the first K 2D samples (0: none; default 4)",
-    )
-    _add_scale_arguments(deform)
+    _add_recipe_arguments(deform, textures=False)
+    _add_dataset_arguments(deform)
 
     verify = commands.add_parser(
         "verify", help="check a dataset against its manifests (missing, extra, corrupt files)"
