@@ -17,23 +17,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import cv2  # noqa: E402
 
+from flowsynth.ablation import paper  # noqa: E402
 from flowsynth.generate import generate_chunk  # noqa: E402
 from flowsynth.io.layout import FLOW_FILES, encode_fields  # noqa: E402
 from flowsynth.recipe import load_recipe  # noqa: E402
 from flowsynth.render.layers import render  # noqa: E402
 from flowsynth.scene.plan import scene_for_index  # noqa: E402
 
-ROWS = [
-    "boxes",
-    "polygons",
-    "ellipses",
-    "polygons_ellipses",
-    "rotations",
-    "scaling",
-    "holes",
-    "thin",
-    "deformations",
-]
+ROWS = [row for row, _ in paper.ROWS]
 
 
 def _ms(seconds: float, pairs: int) -> float:

@@ -167,16 +167,18 @@ def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, tex
     write_png(path, preview_sheet(samples, scale=getattr(args, "scale", 0.5)), compression=3)
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from flowsynth.generate import generate_dataset, load_texture_images
+def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
+    """Load the recipe, check its kind, and run ``generate_dataset`` as the flags say."""
+    from flowsynth.generate import generate_dataset
 
     if args.count < 0 or args.start < 0:
         raise ValueError("--count and --start must be >= 0")
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be >= 1")
     recipe = _load(args)
-    if recipe.kind != "flow":
-        raise ValueError(f"{args.recipe} is a {recipe.kind!r} recipe: use 'flowsynth deform'")
+    if recipe.kind != kind:
+        other = "deform" if recipe.kind == "elastic" else "generate"
+        raise ValueError(f"{args.recipe} is a {recipe.kind!r} recipe: use 'flowsynth {other}'")
     summary = generate_dataset(
         recipe,
         args.seed,
@@ -186,12 +188,19 @@ def _generate(args: argparse.Namespace) -> int:
         layout=args.layout,
         chunk_size=args.chunk_size,
         compression=args.compression,
-        textures=args.textures,
         executor=args.executor or ("dask" if args.scheduler else "loky"),
         workers=args.workers,
         scheduler=args.scheduler,
         progress=not args.no_progress,
+        **inputs,  # type: ignore[arg-type]
     )
+    return recipe, summary
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from flowsynth.generate import load_texture_images
+
+    recipe, summary = _write_dataset(args, "flow", textures=args.textures)
     if args.preview > 0 and args.count > 0:
         textures = load_texture_images(args.textures)
         _write_preview(
@@ -203,31 +212,11 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _deform(args: argparse.Namespace) -> int:
     from flowsynth.deform.pairs import load_pairs
-    from flowsynth.generate import generate_dataset
     from flowsynth.io.images import write_png
     from flowsynth.preview import elastic_preview_sheet
     from flowsynth.segmentation import elastic_sample
 
-    if args.count < 0 or args.start < 0:
-        raise ValueError("--count and --start must be >= 0")
-    recipe = _load(args)
-    if recipe.kind != "elastic":
-        raise ValueError(f"{args.recipe} is a {recipe.kind!r} recipe: use 'flowsynth generate'")
-    summary = generate_dataset(
-        recipe,
-        args.seed,
-        args.out,
-        count=args.count,
-        start=args.start,
-        layout=args.layout,
-        chunk_size=args.chunk_size,
-        compression=args.compression,
-        examples=(args.images, args.labels),
-        executor=args.executor or ("dask" if args.scheduler else "loky"),
-        workers=args.workers,
-        scheduler=args.scheduler,
-        progress=not args.no_progress,
-    )
+    recipe, summary = _write_dataset(args, "elastic", examples=(args.images, args.labels))
     examples = load_pairs(args.images, args.labels)
     if args.preview > 0 and args.count > 0 and examples[0].label.ndim == 2:
         indices = range(args.start, args.start + min(args.preview, args.count))

@@ -9,6 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flowsynth.ablation import paper
 from flowsynth.recipe import (
     RecipeError,
     builtin_recipes,
@@ -20,17 +21,7 @@ from flowsynth.recipe import (
 )
 from flowsynth.schema import ROOT_SCHEMAS, FlowRecipe
 
-ABLATION_ROWS = [
-    "boxes",
-    "polygons",
-    "ellipses",
-    "polygons_ellipses",
-    "rotations",
-    "scaling",
-    "holes",
-    "thin",
-    "deformations",
-]
+ABLATION_ROWS = [row for row, _ in paper.ROWS]
 
 
 @pytest.mark.parametrize("path", builtin_recipes(), ids=lambda p: p.stem)

@@ -5,22 +5,13 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from flowsynth.ablation import paper
 from flowsynth.recipe import load_recipe
 from flowsynth.render.layers import render
 from flowsynth.render.sample import Sample
 from flowsynth.scene.plan import ScenePlan, scene_for_index
 
-ABLATION = [
-    "boxes",
-    "polygons",
-    "ellipses",
-    "polygons_ellipses",
-    "rotations",
-    "scaling",
-    "holes",
-    "thin",
-    "deformations",
-]
+ABLATION = [row for row, _ in paper.ROWS]
 
 #: Overrides that shrink a recipe to tiny frames with proportionally smaller objects.
 SMALL = [
