@@ -129,6 +129,7 @@ def _train_config(
         recipe_seed=seed,
         overrides=(f"size=[{preset.size[0]},{preset.size[1]}]",),
         workers=preset.workers,
+        threads=preset.threads,
         checkpoint_every=max(steps // 4, 1),
         log_every=max(min(10, steps // 4), 1),
         **extra,

@@ -86,6 +86,7 @@ def _run(
         seg_augment=augment,
         data_root=data_root,
         dice=0.5,
+        threads=preset.threads,
         checkpoint_every=max(preset.steps // 4, 1),
         log_every=max(min(10, preset.steps // 4), 1),
     )
