@@ -72,7 +72,7 @@ PRESETS = {
     "smoke": FlowPreset("smoke", "pwc", 0.25, 3, 2, (64, 64), (96, 128), 2e-4, 1, 2, 2, 1, 1, 0),
     # A few minutes per run on one core, two runs at once: 9 rows x 2 seeds in ~45 min on 2 cores.
     "cpu": FlowPreset(
-        "cpu", "pwc", 0.5, 400, 4, (128, 192), (192, 256), 8e-4, 30, 16, None, 1, 2, 0
+        "cpu", "pwc", 0.5, 1200, 4, (128, 192), (192, 256), 8e-4, 50, 16, None, 1, 2, 0
     ),
     # About an hour per row on one modern GPU.
     "gpu": FlowPreset(
