@@ -76,3 +76,24 @@ def test_segmentation_ablation_smoke(data_subdir: Callable[..., Path], tmp_path:
         values = results["summary"][row]
         assert 0 <= values["iou"]["mean"] <= 1 and 0 <= values["rand_error"]["mean"] <= 1
     assert (out / "results.md").exists() and (out / "results.png").exists()
+
+
+def test_flyingchairs_row_trains_on_an_official_folder(
+    data_subdir: Callable[..., Path], tmp_path: Path
+) -> None:
+    from flowsynth.ablation.flow import run_flow_ablation
+
+    chairs = data_subdir("flyingchairs")
+    results = run_flow_ablation(
+        tmp_path / "c",
+        preset="smoke",
+        seeds=1,
+        rows=["boxes"],
+        chairs=chairs,
+        device="cpu",
+        parallel=1,
+    )
+    assert results["rows"] == ["boxes", "flyingchairs"]
+    assert results["summary"]["flyingchairs"]["synthetic"]["mean"] > 0
+    config = json.loads((tmp_path / "c/runs/flyingchairs/seed-0/config.json").read_text())
+    assert "flyingchairs=" in json.dumps(config)

@@ -20,6 +20,12 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="also polygons_ellipses then deformations, half the budget each",
     )
+    flow.add_argument(
+        "--chairs",
+        type=Path,
+        default=None,
+        help="an official FlyingChairs folder: adds the row trained on it (the paper's reference)",
+    )
     segmentation = kinds.add_parser(
         "segmentation", help="U-Net on 3/10/20 ISBI slices x no/affine/elastic augmentation"
     )
@@ -55,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             data_root=args.data_root,
             device=args.device,
             parallel=args.parallel,
+            chairs=args.chairs,
         )
     else:
         from flowsynth.ablation.segmentation import run_segmentation_ablation

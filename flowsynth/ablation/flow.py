@@ -43,6 +43,9 @@ REAL_DATASETS = (
 SYNTHETIC = "recipe:default"
 SYNTHETIC_COLUMN = "synthetic"
 
+#: The optional row trained on an official FlyingChairs folder (``--chairs PATH``).
+CHAIRS_ROW = "flyingchairs"
+
 #: Curriculum rows: name -> (first recipe, second recipe); each half of the budget.
 CURRICULA = {"polygons_ellipses-then-deformations": ("polygons_ellipses", "deformations")}
 
@@ -86,6 +89,7 @@ class Run:
     row: str
     seed: int
     folder: str
+    chairs: str | None = None  # official FlyingChairs folder, for the flyingchairs row
 
 
 def _columns(data_root: Path | None) -> list[tuple[str, str]]:
@@ -98,6 +102,15 @@ def _columns(data_root: Path | None) -> list[tuple[str, str]]:
             if (data_root / folder).is_dir()
         ]
     return found
+
+
+def _data_spec(row: str, chairs: str | None) -> str:
+    """What a row trains on: its recipe, or an official FlyingChairs folder."""
+    if row == CHAIRS_ROW:
+        if chairs is None:
+            raise ValueError("the flyingchairs row needs the folder of an official FlyingChairs")
+        return f"flyingchairs={chairs}"
+    return f"recipe:ablation/{row}"
 
 
 def _train_config(
@@ -113,7 +126,7 @@ def _train_config(
 
     extra = {"init": init} if init is not None else {}
     return TrainConfig(
-        data=f"recipe:ablation/{recipe}",
+        data=recipe,
         out=str(out),
         task="flow",
         model=preset.model,
@@ -127,7 +140,9 @@ def _train_config(
         seed=seed,
         data_seed=seed,
         recipe_seed=seed,
-        overrides=(f"size=[{preset.size[0]},{preset.size[1]}]",),
+        overrides=(f"size=[{preset.size[0]},{preset.size[1]}]",)
+        if recipe.startswith("recipe:")
+        else (),
         workers=preset.workers,
         threads=preset.threads,
         checkpoint_every=max(steps // 4, 1),
@@ -155,14 +170,16 @@ def run_one(
         first, second = CURRICULA[run.row]
         half = max(preset.steps // 2, 1)
         warm = train(
-            _train_config(preset, first, run.seed, folder / "first", half, device),
+            _train_config(
+                preset, _data_spec(first, None), run.seed, folder / "first", half, device
+            ),
             resume=True,
             progress=False,
         )
         result = train(
             _train_config(
                 preset,
-                second,
+                _data_spec(second, None),
                 run.seed,
                 folder,
                 preset.steps - half,
@@ -174,7 +191,9 @@ def run_one(
         )
     else:
         result = train(
-            _train_config(preset, run.row, run.seed, folder, preset.steps, device),
+            _train_config(
+                preset, _data_spec(run.row, run.chairs), run.seed, folder, preset.steps, device
+            ),
             resume=True,
             progress=False,
         )
@@ -216,8 +235,13 @@ def run_flow_ablation(
     data_root: str | os.PathLike[str] | None = None,
     device: str = "auto",
     parallel: int | None = None,
+    chairs: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Train and evaluate every row for ``seeds`` seeds; write the results; return them."""
+    """Train and evaluate every row for ``seeds`` seeds; write the results; return them.
+
+    ``chairs``: an official FlyingChairs folder; adds the row trained on it (the paper's
+    reference). ``curriculum`` adds the curriculum rows.
+    """
     from joblib import Parallel, delayed
 
     from flowsynth.data.resolve import data_root_path
@@ -239,7 +263,14 @@ def run_flow_ablation(
         root = None
     columns = _columns(root)
     folder = Path(out).resolve()
-    runs = [Run(r, s, str(folder / "runs" / r / f"seed-{s}")) for r in names for s in range(seeds)]
+    if chairs is not None:
+        chairs = str(Path(chairs).resolve())
+        names.append(CHAIRS_ROW)
+    runs = [
+        Run(r, s, str(folder / "runs" / r / f"seed-{s}"), None if chairs is None else str(chairs))
+        for r in names
+        for s in range(seeds)
+    ]
     began = time.perf_counter()
     jobs = (
         delayed(run_one)(run, settings, columns, None if root is None else str(root), device)
@@ -265,6 +296,8 @@ def write_flow_results(
     table = summarise(records, rows, names)
     zero = {c: records[0]["zero_flow"].get(c) for c in names} if records else {}
     reference = {r: paper.PAPER_EPE[r] for r in rows if r in paper.PAPER_EPE}
+    if CHAIRS_ROW in rows:
+        reference[CHAIRS_ROW] = paper.PAPER_FLYINGCHAIRS
     correlations = spearman({r: table[r] for r in reference}, reference, names)
     hashes = {r: recipe_hash(load_recipe(f"ablation/{r}")) for r in rows if r in paper.PAPER_EPE}
     results = {
