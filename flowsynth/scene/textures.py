@@ -130,7 +130,7 @@ def sample_noise_field(
     return _u8(cv2.convertScaleAbs(total, alpha=1 / 0.7, beta=-0.15 * 255 / 0.7))
 
 
-def _colours(count: int, *, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+def sample_colours(count: int, *, rng: np.random.Generator) -> npt.NDArray[np.float64]:
     return rng.uniform(0.0, 255.0, size=(count, 3))
 
 
@@ -140,7 +140,7 @@ def sample_noise(
     """Fractal noise through a ramp of 2-3 random colours."""
     scale = rng.uniform(*cfg.noise_scale)
     levels = sample_noise_field(height, width, region, scale, 3, rng=rng)
-    table = _ramp(_colours(int(rng.integers(2, 4)), rng=rng), rng.uniform(*cfg.contrast))
+    table = _ramp(sample_colours(int(rng.integers(2, 4)), rng=rng), rng.uniform(*cfg.contrast))
     return _colourise(levels, table)
 
 
@@ -162,7 +162,7 @@ def sample_gradient(
     corners = [
         x * math.cos(angle) + y * math.sin(angle) for x in (0, width - 1) for y in (0, height - 1)
     ]
-    table = _ramp(_colours(2, rng=rng), rng.uniform(*cfg.contrast))
+    table = _ramp(sample_colours(2, rng=rng), rng.uniform(*cfg.contrast))
     return _colourise(_to_levels(_plane(region, angle), min(corners), max(corners)), table)
 
 
@@ -172,7 +172,9 @@ def sample_stripes(
     """Soft-edged stripes of a random period and angle."""
     period = rng.uniform(*cfg.stripe_period)
     plane = _plane(region, rng.uniform(0, math.pi))
-    table = _wave_table(_colours(2, rng=rng), rng.uniform(*cfg.contrast), rng.uniform(0.5, 3.0))
+    table = _wave_table(
+        sample_colours(2, rng=rng), rng.uniform(*cfg.contrast), rng.uniform(0.5, 3.0)
+    )
     return _colourise(_phase_index(plane, period), table)
 
 
@@ -186,14 +188,14 @@ def sample_checkers(
     a = square[_phase_index(_plane(region, angle), size)]
     b = square[_phase_index(_plane(region, angle + math.pi / 2), size)]
     levels = _u8(cv2.convertScaleAbs(a * b, alpha=127.5, beta=127.5))
-    table = _ramp(_colours(2, rng=rng), rng.uniform(*cfg.contrast))
+    table = _ramp(sample_colours(2, rng=rng), rng.uniform(*cfg.contrast))
     return _colourise(levels, table)
 
 
 def sample_flat(
     cfg: Textures, height: int, width: int, region: Region, *, rng: np.random.Generator
 ) -> Image:
-    colour = np.clip(_colours(1, rng=rng)[0] + 0.5, 0, 255).astype(np.uint8)
+    colour = np.clip(sample_colours(1, rng=rng)[0] + 0.5, 0, 255).astype(np.uint8)
     return np.broadcast_to(colour, (region[3], region[2], 3)).copy()
 
 
