@@ -3,14 +3,19 @@ the many small ops of these tiny models several times slower (threads wait for e
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 
 import pytest
-import torch
+
+#: These tests need the optional torch extra; without it they are not collected.
+collect_ignore_glob = ["test_*.py"] if importlib.util.find_spec("torch") is None else []
 
 
 @pytest.fixture(autouse=True)
 def one_torch_thread() -> Iterator[None]:
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
