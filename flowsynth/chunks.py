@@ -20,15 +20,13 @@ import numpy as np
 
 from flowsynth import __version__
 from flowsynth.io.layout import (
-    FLOW_FILES,
     DatasetMismatchError,
-    encode_fields,
     write_encoded,
 )
 from flowsynth.io.manifest import Chunk, write_manifest
 from flowsynth.io.shards import ShardWriter, shard_name
 from flowsynth.recipe import from_mapping, recipe_hash
-from flowsynth.samples import render_sample, sample_encoder
+from flowsynth.samples import encode_flow_sample, sample_encoder
 from flowsynth.scene.textures import Image
 from flowsynth.schema import ElasticRecipe, FlowRecipe
 
@@ -135,7 +133,6 @@ def generate_chunk(
     """Render and write the samples ``indices``; returns their file records."""
     records: dict[str, Any] = {}
     for index in indices:
-        sample = render_sample(recipe, seed, index, texture_images=texture_images)
-        encoded = encode_fields(sample.as_dict(), FLOW_FILES, compression)
+        encoded = encode_flow_sample(recipe, seed, index, compression, texture_images)
         records.update(write_encoded(out, index, encoded))
     return records

@@ -83,8 +83,16 @@ def sample_encoder(
         pairs = cached_examples(examples)
         return lambda index: encode_elastic(elastic_sample(recipe, pairs, seed, index), compression)
     images = cached_textures(textures)
-    return lambda index: encode_fields(
-        render_sample(recipe, seed, index, texture_images=images).as_dict(),
-        FLOW_FILES,
-        compression,
-    )
+    return lambda index: encode_flow_sample(recipe, seed, index, compression, images)
+
+
+def encode_flow_sample(
+    recipe: FlowRecipe,
+    seed: int,
+    index: int,
+    compression: int = 1,
+    texture_images: Sequence[Image] = (),
+) -> dict[str, bytes]:
+    """Sample ``index`` of a flow recipe, rendered and encoded as its FlyingChairs2 files."""
+    sample = render_sample(recipe, seed, index, texture_images=texture_images)
+    return encode_fields(sample.as_dict(), FLOW_FILES, compression)

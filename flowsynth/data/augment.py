@@ -66,6 +66,20 @@ class AugmentConfig:
         if self.crop is not None and (len(self.crop) != 2 or min(self.crop) < 1):
             raise ValueError(f"crop must be (height, width) >= 1 or None, got {self.crop}")
 
+    @classmethod
+    def crop_only(cls, crop: tuple[int, int] | None) -> AugmentConfig:
+        """Random crops and nothing else: no flips, no colour changes."""
+        return cls(
+            crop=crop,
+            horizontal_flip=0,
+            vertical_flip=0,
+            brightness=0,
+            contrast=0,
+            saturation=0,
+            hue=0,
+            asymmetric=0,
+        )
+
     @property
     def photometric(self) -> bool:
         """Whether any colour jitter is switched on."""

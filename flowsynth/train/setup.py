@@ -51,20 +51,7 @@ def flow_dataset(config: TrainConfig) -> tuple[Dataset[Any], dict[str, Any]]:
     from flowsynth.data.resolve import RECIPE_PREFIX, resolve_dataset
 
     crop = (int(config.crop[0]), int(config.crop[1]))
-    augment = (
-        AugmentConfig(crop=crop)
-        if config.augment
-        else AugmentConfig(
-            crop=crop,
-            horizontal_flip=0,
-            vertical_flip=0,
-            brightness=0,
-            contrast=0,
-            saturation=0,
-            hue=0,
-            asymmetric=0,
-        )
-    )
+    augment = AugmentConfig(crop=crop) if config.augment else AugmentConfig.crop_only(crop)
     spec = flow_spec(config.data)
     options: dict[str, Any] = {"augment": augment, "seed": config.recipe_seed}
     if spec.startswith(RECIPE_PREFIX):

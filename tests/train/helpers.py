@@ -15,16 +15,7 @@ TINY_OVERRIDES = ["size=[64,96]", "objects.count=[2,3]"]
 def tiny_recipe_batch(count: int = 2, crop: tuple[int, int] = (64, 64)) -> FlowExample:
     """``count`` samples of ``ablation/boxes`` at 64x96, cropped to ``crop``, un-augmented."""
     recipe = load_recipe("ablation/boxes", TINY_OVERRIDES)
-    augment = AugmentConfig(
-        crop=crop,
-        horizontal_flip=0,
-        vertical_flip=0,
-        brightness=0,
-        contrast=0,
-        saturation=0,
-        hue=0,
-        asymmetric=0,
-    )
+    augment = AugmentConfig.crop_only(crop)
     dataset = ProceduralFlowDataset(recipe, seed=3, length=count, augment=augment)
     return collate_flow([dataset[i] for i in range(count)])
 
