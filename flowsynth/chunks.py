@@ -32,11 +32,14 @@ from flowsynth.schema import ElasticRecipe, FlowRecipe
 
 
 def library_versions() -> dict[str, str]:
-    """The versions that decide the bytes written: Python, numpy, OpenCV."""
+    """The versions that decide the bytes written: Python, numpy, OpenCV, ISA-L (PNG deflate)."""
+    import isal
+
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "opencv": _opencv_version(),
+        "isal": str(isal.__version__),
     }
 
 

@@ -61,37 +61,43 @@ def _remap_into(
         target[...] = result.reshape(target.shape)
 
 
-def valid_2d(displacement: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
-    """``bool (H, W)``: True where ``p + d(p)`` lies in ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``.
+def _valid_band(
+    maps: npt.NDArray[np.float32],
+    displacement: npt.NDArray[np.float32],
+    valid: npt.NDArray[np.bool_],
+    top: int,
+    height: int,
+) -> None:
+    """Clear ``valid`` (the band's rows) where the band's map ``p + d(p)`` leaves the image.
 
-    ``p + d(p)`` is inside wherever ``p`` is at least ``max |d| - 0.5`` from the image edge, so
-    only the four strips of pixels nearer than that (+1 for rounding) are tested: a few small
-    calls instead of a pass over the whole field.
+    The map is inside ``[-0.5, W - 0.5] x [-0.5, H - 0.5]`` wherever ``p`` is at least
+    ``max |d| - 0.5`` from the image edge, ``max |d|`` taken over the band; so only the pixels
+    nearer than that (+1 for rounding) are tested, while the band's map is still in cache.
     """
-    height, width = displacement.shape[:2]
-    valid = np.ones((height, width), dtype=np.bool_)
-    reach = float(cv2.norm(displacement.reshape(height, -1), cv2.NORM_INF))
+    rows, width = maps.shape[:2]
+    reach = float(cv2.norm(displacement.reshape(rows, -1), cv2.NORM_INF))
     if not np.isfinite(reach):  # (a NaN passes this cheap test unnoticed: callers keep d finite)
         raise ValueError("displacement holds infinite values")
     if reach <= 0.5:
-        return valid
+        return
     edge = int(np.ceil(reach - 0.5)) + 1
     lower, upper = (-0.5, -0.5, 0.0, 0.0), (width - 0.5, height - 0.5, 0.0, 0.0)
-    grid = pixel_grid(height, width)
-    if 2 * edge >= min(height, width):
-        strips = [(slice(None), slice(None))]
-    else:
-        inner = slice(edge, height - edge)
-        strips = [
-            (slice(0, edge), slice(None)),
-            (slice(height - edge, height), slice(None)),
-            (inner, slice(0, edge)),
-            (inner, slice(width - edge, width)),
-        ]
-    for rows, cols in strips:
-        maps = displacement[rows, cols] + grid[rows, cols]
-        np.greater(cv2.inRange(maps, lower, upper), 0, out=valid[rows, cols])
-    return valid
+    # Band rows near the top or bottom image edge are tested in full, the others near the sides.
+    near_top = min(rows, max(0, edge - top))
+    near_bottom = min(rows - near_top, max(0, top + rows - (height - edge)))
+    regions = []
+    if near_top:
+        regions.append((slice(0, near_top), slice(None)))
+    if near_bottom:
+        regions.append((slice(rows - near_bottom, rows), slice(None)))
+    middle = slice(near_top, rows - near_bottom)
+    if middle.stop > middle.start:
+        if 2 * edge >= width:
+            regions.append((middle, slice(None)))
+        else:
+            regions += [(middle, slice(0, edge)), (middle, slice(width - edge, width))]
+    for region in regions:
+        np.greater(cv2.inRange(maps[region], lower, upper), 0, out=valid[region])
 
 
 def remap_2d(
@@ -133,6 +139,7 @@ def remap_2d(
         label_bytes = _byte_view(np.ascontiguousarray(label))
         jobs.append((label_bytes, _byte_view(out), cv2.INTER_NEAREST, (0.0,) * 4, None))
 
+    valid = np.ones((height, width), dtype=np.bool_)
     rows = max(1, BAND_PIXELS // width)
     buffer = np.empty((min(rows, height), width, 2), dtype=np.float32)
     for top in range(0, height, rows):
@@ -140,6 +147,7 @@ def remap_2d(
         if fill_rows is not None:
             fill_rows(top, bottom, displacement[top:bottom])
         maps = np.add(displacement[top:bottom], grid[top:bottom], out=buffer[: bottom - top])
+        _valid_band(maps, displacement[top:bottom], valid[top:bottom], top, height)
         for source, out, method, value, channels in jobs:
             if channels is None:
                 _remap_into(source, maps, out[top:bottom], method, border, value)
@@ -148,4 +156,4 @@ def remap_2d(
                     source, maps, None, method, borderMode=border, borderValue=value
                 )
                 out[top:bottom, :, channels] = part.reshape(bottom - top, width, -1)
-    return warped, warped_labels, valid_2d(displacement)
+    return warped, warped_labels, valid

@@ -242,3 +242,28 @@ def test_infinite_displacement_is_refused() -> None:
     displacement[3, 4, 0] = np.inf
     with pytest.raises(ValueError, match="infinite"):
         apply_displacement(displacement)
+
+
+@pytest.mark.parametrize("band_rows", [1, 7, 64])
+def test_validity_decided_band_by_band_is_exact(
+    band_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each band tests only the pixels its own largest displacement can carry out of the image;
+    bands whose reach differs (zero at the top, large at the bottom, points landing exactly on
+    the -0.5 / W - 0.5 edges) still give the brute-force answer."""
+    from flowsynth.deform import planar
+
+    shape = (90, 70)
+    monkeypatch.setattr(planar, "BAND_PIXELS", band_rows * shape[1])
+    ramp = np.linspace(0.0, 1.0, shape[0], dtype=np.float32)[:, None, None] ** 2
+    displacement = np.ascontiguousarray(_field(shape, sigma=12.0, seed=5) * ramp)
+    displacement[60, :3] = displacement[70, -3:] = displacement[89, 10:13] = 0.0
+    displacement[60, :3, 0] = [-0.5, -1.5001, -1.4999]  # land on -0.5, -0.5001, 0.5001
+    displacement[70, -3:, 0] = [2.5001, 1.4999, 0.5]  # 69.5001, 69.4999, 69.5 (edge 69.5)
+    displacement[89, 10:13, 1] = [0.5, 0.5001, 0.4999]  # bottom row: on, past, inside
+    out = apply_displacement(displacement, labels=[np.zeros(shape, np.uint8)])
+    np.testing.assert_array_equal(out.valid, ~moved_out_of_frame(displacement))
+    assert out.valid[:10].all() and not out.valid.all()
+    assert list(out.valid[60, :3]) == [True, False, True]
+    assert list(out.valid[70, -3:]) == [False, True, True]
+    assert list(out.valid[89, 10:13]) == [True, False, True]
