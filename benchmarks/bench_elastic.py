@@ -6,7 +6,9 @@ runs on one thread. Printed: milliseconds per pair (median), and ratios to the f
 fastest peer in the same table. No assertions.
 
 - flowsynth: ``sample_elastic_pair`` (U-Net 3x3 grid, sigma 10 px): field + one resampling of
-  image and label + flow + valid. Also ``apply_displacement`` alone with a precomputed field.
+  image and label + flow + valid. "no flow": ``return_flow=False``, what a training loop that
+  uses only image and label calls (the peers return only image and mask, too). Also
+  ``apply_displacement`` alone with a precomputed field.
 - floor: one ``cv2.remap`` of the image (linear) and one of the label (nearest) with a
   precomputed float32 map: the least any method doing a smooth per-pixel warp pays.
 - peers (benchmark-only dependencies, skipped with a message when missing): elasticdeform
@@ -161,9 +163,12 @@ def albumentations_worker(sizes: list[int], target: float, repeats: int) -> dict
             sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
             from flowsynth.deform import sample_elastic_pair
 
-            def beside(pairs: list) -> Method:
+            def beside(pairs: list, flow: bool = True) -> Method:
                 rng = np.random.default_rng(0)
-                return lambda: [sample_elastic_pair(i, m, sigma=10.0, rng=rng) for i, m in pairs]
+                return lambda: [
+                    sample_elastic_pair(i, m, sigma=10.0, return_flow=flow, rng=rng)
+                    for i, m in pairs
+                ]
         except ImportError as error:  # this environment lacks flowsynth's dependencies
             print(f"flowsynth not importable beside {name}: {error}", file=sys.stderr)
     probe = 0.02 if new_api else 100.0
@@ -185,6 +190,7 @@ def albumentations_worker(sizes: list[int], target: float, repeats: int) -> dict
             methods = {"floor": floor_method(pairs), "peer": peer}
             if beside is not None:
                 methods["flowsynth"] = beside(pairs)
+                methods["flowsynth no flow"] = beside(pairs, flow=False)
             timings = round_robin(methods, max(3, repeats // 4) if slow else repeats)
             for method, value in timings.items():
                 results[f"{key}/{variant}/{method}"] = value
@@ -215,6 +221,10 @@ def planar_methods(size: int, batch: int, target: float) -> dict[str, Method]:
         "floor": floor_method(pairs),
         "flowsynth": lambda: [
             sample_elastic_pair(image, label, sigma=10.0, rng=rng) for image, label in pairs
+        ],
+        "flowsynth no flow": lambda: [
+            sample_elastic_pair(image, label, sigma=10.0, return_flow=False, rng=rng)
+            for image, label in pairs
         ],
         "flowsynth apply only": lambda: [
             apply_displacement(field, images=[image], labels=[label])
@@ -326,17 +336,17 @@ def print_table(title: str, rows: dict[str, Row]) -> None:
     peers = [v for k, v in relative.items() if not k.startswith(("floor", "flowsynth"))]
     fastest = min(peers) if peers else None
     print(f"\n{title}")
-    print(f"{'method':<42} {'ms':>9} {'x floor':>8} {'x fastest peer':>15}")
+    print(f"{'method':<48} {'ms':>9} {'x floor':>8} {'x fastest peer':>15}")
     for name, value in rows.items():
         if isinstance(value, str):
-            print(f"{name:<42} skipped: {value}")
+            print(f"{name:<48} skipped: {value}")
             continue
         ms = value[0] if isinstance(value, tuple) else value
         mark = "*" if isinstance(value, tuple) else " "
         ratio = relative.get(name)
         ratio_floor = f"{ratio:8.2f}" if ratio is not None else f"{'':8}"
         ratio_peer = f"{ratio / fastest:15.2f}" if ratio is not None and fastest else ""
-        print(f"{name:<41}{mark} {ms:9.2f} {ratio_floor} {ratio_peer}")
+        print(f"{name:<47}{mark} {ms:9.2f} {ratio_floor} {ratio_peer}")
     if any(isinstance(v, tuple) for v in rows.values()):
         print("* timed in a subprocess; its ratios use the floor timed beside it there")
 
@@ -384,7 +394,12 @@ def main() -> None:
                     continue
                 name = f"{found['name']} {variant}".replace(" default", "")
                 floor = found[prefix + "floor"]
-                for method, row in (("peer", name), ("flowsynth", f"flowsynth beside {name}")):
+                rows = {
+                    "peer": name,
+                    "flowsynth": f"flowsynth beside {name}",
+                    "flowsynth no flow": f"flowsynth no flow beside {name}",
+                }
+                for method, row in rows.items():
                     value = found.get(prefix + method)
                     if isinstance(value, float) and isinstance(floor, float):
                         table[row] = (value, floor)

@@ -72,6 +72,8 @@ def _label_png(label: np.ndarray) -> bytes:
 
 def encode_elastic(sample: ElasticPair, compression: int = 1) -> dict[str, bytes]:
     """File suffix -> bytes for one deformed pair (see the module docstring)."""
+    if sample.flow is None:
+        raise ValueError("a deformed pair is written with its flow: sample it with return_flow")
     if sample.label.ndim == 3:
         files = {
             "image.npy": _npy(sample.image),

@@ -19,8 +19,8 @@ where ``valid`` is False, and 0 outside the input with ``border='constant'``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import cv2
@@ -44,7 +44,7 @@ _CV_INTERPOLATION = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC}
 _IMAGE_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Deformed:
     """The result of ``apply_displacement``.
 
@@ -53,13 +53,14 @@ class Deformed:
     images : tuple of arrays, each shaped and typed like the corresponding input image.
     labels : tuple of arrays, each shaped and typed like the corresponding input label map.
     flow : float32 (H, W, 2) or (D, H, W, 3), ordered (x, y[, z]); output pixel ``p`` shows
-        input pixel ``p + flow(p)``. It is the displacement array itself, not a copy.
+        input pixel ``p + flow(p)``. It is the displacement array itself, not a copy. None if
+        not asked for (``apply_grid_displacement(..., return_flow=False)``).
     valid : bool (H, W) or (D, H, W); True where ``p + flow(p)`` is inside the input.
     """
 
     images: tuple[npt.NDArray[np.generic], ...]
     labels: tuple[npt.NDArray[np.integer], ...]
-    flow: npt.NDArray[np.float32]
+    flow: npt.NDArray[np.float32] | None
     valid: npt.NDArray[np.bool_]
 
 
@@ -194,6 +195,7 @@ def apply_grid_displacement(
     border: Border = "reflect",
     fill: float = 0.0,
     ignore_label: int | None = None,
+    return_flow: bool = True,
 ) -> Deformed:
     """Apply a grid field (plus an optional affine part) without building it in full first.
 
@@ -209,6 +211,9 @@ def apply_grid_displacement(
     shape : (H, W) or (D, H, W) of the images and labels.
     matrix, centre : forward affine matrix and its centre, see ``compose_affine``; None for none.
     images, labels, image_interpolation, border, fill, ignore_label : see ``apply_displacement``.
+    return_flow : False leaves ``flow`` None; in 2D the full-size field is then never written
+        (each band lives in a small buffer), which saves a pass over memory per call when only
+        the resampled images and labels are wanted (e.g. augmentation for segmentation).
     """
     spatial = tuple(int(n) for n in shape)
     if matrix is not None and np.array_equal(matrix, np.eye(len(spatial) + 1)):
@@ -217,7 +222,7 @@ def apply_grid_displacement(
         displacement = interpolate_grid(values, spatial)
         if matrix is not None:
             displacement = compose_affine(displacement, matrix, centre=centre)
-        return apply_displacement(
+        result = apply_displacement(
             displacement,
             images=images,
             labels=labels,
@@ -226,6 +231,7 @@ def apply_grid_displacement(
             fill=fill,
             ignore_label=ignore_label,
         )
+        return result if return_flow else dataclasses.replace(result, flow=None)
     _check_inputs(spatial, images, labels, ignore_label, image_interpolation, border)
     rows = grid_rows(values, spatial)
     fold = None if matrix is None else affine_folder(matrix, spatial, centre=centre)
@@ -235,15 +241,16 @@ def apply_grid_displacement(
         if fold is not None:
             out[...] = fold(out, top)
 
-    displacement = np.empty((*spatial, 2), dtype=np.float32)
+    flow = np.empty((*spatial, 2), dtype=np.float32) if return_flow else None
     warped, warped_labels, valid = remap_2d(
-        displacement,
+        flow,
         images,
         labels,
         interpolation=_CV_INTERPOLATION[image_interpolation],
         border=_CV_BORDER[border],
         fill=fill,
         fill_rows=fill_rows,
+        shape=(spatial[0], spatial[1]),
     )
     _mark_ignored(warped_labels, valid, ignore_label)
-    return Deformed(tuple(warped), tuple(warped_labels), displacement, valid)
+    return Deformed(tuple(warped), tuple(warped_labels), flow, valid)

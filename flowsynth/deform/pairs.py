@@ -181,14 +181,14 @@ class ElasticPair:
     label : like the input label map; holds only values of the input label (plus
         ``ignore_label`` where ``valid`` is False, and 0 outside with ``border='constant'``).
     flow : float32 (H, W, 2) or (D, H, W, 3), ordered (x, y[, z]): output pixel ``p`` shows the
-        input at ``p + flow(p)`` (frame 1 = output, frame 2 = input).
+        input at ``p + flow(p)`` (frame 1 = output, frame 2 = input); None if not asked for.
     valid : bool (H, W) or (D, H, W); True where ``p + flow(p)`` is inside the input.
     weight : float32 U-Net weight map of the deformed label, or None if not asked for.
     """
 
     image: npt.NDArray[np.generic]
     label: npt.NDArray[np.integer]
-    flow: npt.NDArray[np.float32]
+    flow: npt.NDArray[np.float32] | None
     valid: npt.NDArray[np.bool_]
     weight: npt.NDArray[np.float32] | None
 
@@ -216,6 +216,7 @@ def sample_elastic_pair(
     w0: float = 10.0,
     weight_sigma: float = 5.0,
     class_weights: tuple[float, float] | None = None,
+    return_flow: bool = True,
     rng: np.random.Generator,
 ) -> ElasticPair:
     """Deform one image/label pair elastically (plus an optional affine part) in one resampling.
@@ -241,6 +242,8 @@ def sample_elastic_pair(
         ``label == foreground`` (ISBI: 255); otherwise the label is an instance map (0 =
         background). Pixels holding ``ignore_label`` get weight 0.
     w0, weight_sigma, class_weights : see ``unet_weight_map``.
+    return_flow : False leaves ``flow`` None and, for 'grid' fields in 2D, skips writing the
+        full-size field (a training loop that uses only image and label saves a pass over memory).
     rng : the only source of randomness. The field is drawn first, the affine part second, and
         both always draw, so changing one part's strength leaves the other's draws unchanged.
     """
@@ -259,7 +262,9 @@ def sample_elastic_pair(
         ndim=ndim, rotation=rotation, scale=scale, shear=shear, flip=flip, rng=rng
     )
     apply = (
-        functools.partial(apply_grid_displacement, values, label.shape, matrix=matrix)
+        functools.partial(
+            apply_grid_displacement, values, label.shape, matrix=matrix, return_flow=return_flow
+        )
         if field == "grid"
         else functools.partial(apply_displacement, compose_affine(displacement, matrix))
     )
@@ -285,4 +290,5 @@ def sample_elastic_pair(
         weight = unet_weight_map(instances, w0=w0, sigma=weight_sigma, class_weights=class_weights)
         if ignored is not None:
             weight[ignored] = 0.0
-    return ElasticPair(result.images[0], deformed_label, result.flow, result.valid, weight)
+    flow = result.flow if return_flow else None
+    return ElasticPair(result.images[0], deformed_label, flow, result.valid, weight)

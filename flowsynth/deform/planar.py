@@ -101,7 +101,7 @@ def _valid_band(
 
 
 def remap_2d(
-    displacement: npt.NDArray[np.float32],
+    displacement: npt.NDArray[np.float32] | None,
     images: Sequence[npt.NDArray[np.generic]],
     labels: Sequence[npt.NDArray[np.integer]],
     *,
@@ -109,15 +109,23 @@ def remap_2d(
     border: int,
     fill: float,
     fill_rows: Callable[[int, int, npt.NDArray[np.float32]], None] | None = None,
+    shape: tuple[int, int] | None = None,
 ) -> tuple[list[npt.NDArray[np.generic]], list[npt.NDArray[np.integer]], npt.NDArray[np.bool_]]:
     """Resample images (``interpolation``) and labels (nearest) at ``p + d(p)``; and ``valid``.
 
     ``float32 (H, W, 2), [(H, W[, C])], [(H, W) int] -> (images, labels, bool (H, W))``.
     ``border`` and ``interpolation`` are OpenCV flags; labels take 0 outside with a constant
     border, images take ``fill``. With ``fill_rows``, ``displacement`` starts uninitialised and
-    ``fill_rows(top, bottom, displacement[top:bottom])`` writes each band just before it is used.
+    ``fill_rows(top, bottom, displacement[top:bottom])`` writes each band just before it is used;
+    ``displacement`` may then be None (``shape`` giving ``(H, W)``): each band of the field is
+    written into a small buffer and no full-size field is kept.
     """
-    height, width = displacement.shape[:2]
+    if displacement is not None:
+        height, width = displacement.shape[:2]
+    elif fill_rows is not None and shape is not None:
+        height, width = shape
+    else:
+        raise ValueError("without a displacement, give fill_rows and shape")
     grid = pixel_grid(height, width)
     border_value = (fill,) * 4
     # (source, output, interpolation, border value, channel slice or None)
@@ -142,12 +150,14 @@ def remap_2d(
     valid = np.ones((height, width), dtype=np.bool_)
     rows = max(1, BAND_PIXELS // width)
     buffer = np.empty((min(rows, height), width, 2), dtype=np.float32)
+    band_field = np.empty_like(buffer) if displacement is None else buffer[:0]
     for top in range(0, height, rows):
         bottom = min(top + rows, height)
+        field = band_field[: bottom - top] if displacement is None else displacement[top:bottom]
         if fill_rows is not None:
-            fill_rows(top, bottom, displacement[top:bottom])
-        maps = np.add(displacement[top:bottom], grid[top:bottom], out=buffer[: bottom - top])
-        _valid_band(maps, displacement[top:bottom], valid[top:bottom], top, height)
+            fill_rows(top, bottom, field)
+        maps = np.add(field, grid[top:bottom], out=buffer[: bottom - top])
+        _valid_band(maps, field, valid[top:bottom], top, height)
         for source, out, method, value, channels in jobs:
             if channels is None:
                 _remap_into(source, maps, out[top:bottom], method, border, value)

@@ -176,6 +176,7 @@ def sample_training_arrays(
         flip=flip,
         border="reflect",
         ignore_label=IGNORE,
+        return_flow=False,  # training uses image and label only
         rng=rng,
     )
     inner = (slice(margin, margin + crop[0]), slice(margin, margin + crop[1]))

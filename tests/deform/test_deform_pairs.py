@@ -108,6 +108,24 @@ def test_elastic_pair_is_deterministic() -> None:
 
 
 @pytest.mark.parametrize("field", ["grid", "smoothed"])
+@pytest.mark.parametrize("shape", [(150, 700), (12, 30, 40)])  # 2D: several bands of rows
+def test_elastic_pair_without_flow_is_the_same_pair(
+    field: Literal["grid", "smoothed"], shape: tuple[int, ...]
+) -> None:
+    """``return_flow=False`` skips the flow, nothing else: same draws, same pixels."""
+    image, label = _pair(shape)
+    kwargs = {"field": field, "sigma": 12.0, "alpha": 60.0, "rotation": 15.0, "flip": True}
+    full = sample_elastic_pair(image, label, **kwargs, rng=np.random.default_rng(3))
+    lean = sample_elastic_pair(
+        image, label, **kwargs, return_flow=False, rng=np.random.default_rng(3)
+    )
+    assert lean.flow is None and full.flow is not None
+    for name in ("image", "label", "valid"):
+        assert getattr(lean, name).tobytes() == getattr(full, name).tobytes()
+    assert not full.valid.all()  # the strong field reaches outside: validity is exercised
+
+
+@pytest.mark.parametrize("field", ["grid", "smoothed"])
 def test_elastic_pair_at_zero_strength_is_the_identity(field: Literal["grid", "smoothed"]) -> None:
     image, label = _pair((10, 12, 14))
     out = sample_elastic_pair(
