@@ -24,8 +24,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth import kernels
 from flowsynth.render import raster
-from flowsynth.render.raster import Points, Roi
+from flowsynth.render.raster import Rings, Roi
 from flowsynth.render.sample import Sample, motion_boundaries
 from flowsynth.scene.plan import Layer, ScenePlan
 from flowsynth.scene.shapes import rings as geometry_rings
@@ -43,49 +44,29 @@ Bounds = tuple[float, float, float, float]
 class _Outline:
     """A layer's outline in frame 1 and in frame 2."""
 
-    frame1: list[Points]
-    frame2: list[Points]
+    frame1: Rings
+    frame2: Rings
     bounds1: Bounds
     bounds2: Bounds
 
 
-def _map(motion: LayerMotion, rings: list[Points], *, inverse: bool = False) -> list[Points]:
+def _map(motion: LayerMotion, rings: Rings, *, inverse: bool = False) -> Rings:
     """Map rings through a motion, subdividing them first if the motion is not affine."""
-    if not rings:
-        return []
-    if motion.deformation is not None:
-        edge = motion.deformation.max_edge(CHORD_TOLERANCE)
-        rings = [raster.subdivide(r, edge) for r in rings]
-    apply = motion.inverse if inverse else motion.forward
-    # One call for all rings: the per-call overhead dominates for small rings.
-    ends = np.cumsum([len(r) for r in rings])[:-1]
-    return np.split(apply(np.concatenate(rings)), ends)
+    if rings.empty:
+        return rings
+    edge = 0.0 if motion.deformation is None else motion.deformation.max_edge(CHORD_TOLERANCE)
+    return Rings(*motion.map_rings(*rings, max_edge=edge, inverse=inverse))
 
 
 def _outline(layer: Layer) -> _Outline:
     assert layer.geometry is not None
-    frame1 = geometry_rings(layer.geometry)
+    frame1 = raster.pack(geometry_rings(layer.geometry))
     frame2 = _map(layer.motion, frame1)
-    return _Outline(frame1, frame2, raster.ring_bounds(frame1), raster.ring_bounds(frame2))
+    return _Outline(frame1, frame2, frame1.bounds(), frame2.bounds())
 
 
 def _overlaps(a: Bounds, b: Bounds) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
-
-
-def _extent(
-    x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]
-) -> Bounds | None:
-    if not mask.any():
-        return None
-    xs, ys = x[mask], y[mask]
-    return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
-
-
-def _out_of_frame(
-    x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], height: int, width: int
-) -> npt.NDArray[np.bool_]:
-    return (x < -0.5) | (x > width - 0.5) | (y < -0.5) | (y > height - 0.5)
 
 
 def _covered(
@@ -99,7 +80,7 @@ def _covered(
 ) -> npt.NDArray[np.bool_]:
     """Pixels of ``roi`` (in the frame layer ``k`` is seen in) hidden by layers in front of ``k``
     in the other frame. ``reach`` bounds where ``k``'s pixels land in the other frame."""
-    occluders: list[Points] = []
+    occluders: list[Rings] = []
     if reach is not None:
         for outline in outlines[k + 1 :]:
             if outline is None:
@@ -108,18 +89,19 @@ def _covered(
                 (outline.frame1, outline.bounds1) if backward else (outline.frame2, outline.bounds2)
             )
             if _overlaps(bounds, reach):
-                occluders.extend(there)
-    return raster.inside(_map(motion, occluders, inverse=not backward), roi)
+                occluders.append(there)
+    if not occluders:
+        return np.zeros((roi.height, roi.width), dtype=bool)
+    return raster.inside(_map(motion, raster.concat(occluders), inverse=not backward), roi)
 
 
 class _Canvas:
-    """The frames and ground truth being painted, back to front (flow as separate u, v planes)."""
+    """The frames and ground truth being painted, back to front."""
 
     def __init__(self, height: int, width: int) -> None:
         self.height, self.width = height, width
         self.image = [np.zeros((height, width, 3), np.uint8) for _ in range(2)]
-        self.u = [np.zeros((height, width), np.float32) for _ in range(2)]
-        self.v = [np.zeros((height, width), np.float32) for _ in range(2)]
+        self.flow = [np.zeros((height, width, 2), np.float32) for _ in range(2)]
         self.occlusion = [np.zeros((height, width), bool) for _ in range(2)]
         self.segmentation = [np.zeros((height, width), np.uint16) for _ in range(2)]
 
@@ -134,21 +116,31 @@ class _Canvas:
         position: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]],
         occluded: npt.NDArray[np.bool_],
     ) -> None:
+        """Blend ``colour`` in with ``alpha``; where ``owned``, write flow, occlusion, id."""
         rows, cols = roi.slices
-        image = self.image[frame][rows, cols]
-        if alpha is None:
-            image[...] = colour
-        else:
-            image[...] = cv2.blendLinear(colour, image, alpha, 1.0 - alpha)
-        x, y = roi.grid()
-        where = True if owned is None else owned
-        np.subtract(position[0], x, out=self.u[frame][rows, cols], where=where)
-        np.subtract(position[1], y, out=self.v[frame][rows, cols], where=where)
-        np.copyto(self.occlusion[frame][rows, cols], occluded, where=where)
-        np.copyto(self.segmentation[frame][rows, cols], np.uint16(layer_id), where=where)
+        flow = self.flow[frame][rows, cols]
+        kernels.paint(
+            self.image[frame][rows, cols],
+            colour,
+            _NO_ALPHA if alpha is None else alpha,
+            alpha is not None,
+            _NO_OWNER if owned is None else owned,
+            owned is not None,
+            *position,
+            occluded,
+            flow[..., 0],
+            flow[..., 1],
+            self.occlusion[frame][rows, cols],
+            self.segmentation[frame][rows, cols],
+            layer_id,
+            roi.x0,
+            roi.y0,
+        )
 
-    def flow(self, frame: int) -> npt.NDArray[np.float32]:
-        return np.stack([self.u[frame], self.v[frame]], axis=-1)
+
+# Placeholders for the kernels' optional arguments (never read: their flags are False).
+_NO_ALPHA = np.zeros((1, 1), np.float32)
+_NO_OWNER = np.zeros((1, 1), bool)
 
 
 def _sample_texture(
@@ -198,15 +190,14 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
             else:
                 position = layer.motion.forward_grid(x, y)
                 colour = _crop(layer, roi)
-            mask = np.ones((roi.height, roi.width), bool) if owned is None else owned
-            grid_x, grid_y = np.broadcast_arrays(*position)
-            reach = _extent(grid_x, grid_y, mask)
-            occluded = _out_of_frame(*position, height, width) | _covered(
-                k, outlines, layer.motion, roi, reach, backward=backward
+            found, *bounds, outside = kernels.landing(
+                *position, _NO_OWNER if owned is None else owned, owned is not None, height, width
             )
+            reach = tuple(bounds) if found else None
+            occluded = outside | _covered(k, outlines, layer.motion, roi, reach, backward=backward)
             canvas.paint(frame, k, roi, colour, alpha, owned, position, occluded)
-    flow = [canvas.flow(0), canvas.flow(1)]
-    valid = [np.isfinite(canvas.u[f]) & np.isfinite(canvas.v[f]) for f in (0, 1)]
+    flow = canvas.flow
+    valid = [np.asarray(np.isfinite(f).all(axis=2)) for f in flow]
     threshold = cfg.motion_boundary_threshold
     return Sample(
         image1=canvas.image[0],

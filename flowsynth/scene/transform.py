@@ -11,12 +11,20 @@ No randomness here: ``scene.motion`` samples the parameters.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth import kernels
+
 Points = npt.NDArray[np.float64]
+_F64 = npt.NDArray[np.float64]
+_I64 = npt.NDArray[np.int64]
+#: A motion as ``kernels.map_rings`` takes it: affine, inverse affine, deformation centre, shear
+#: axes, end of each shear's waves, and the waves' amplitudes, frequencies and phases.
+PackedMotion = tuple[_F64, _F64, _F64, _I64, _I64, _F64, _F64, _F64]
 Grid = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
 
 
@@ -95,20 +103,50 @@ class LayerMotion:
     def is_identity(self) -> bool:
         return self.deformation is None and bool(np.array_equal(self.affine, np.eye(2, 3)))
 
+    @functools.cached_property
+    def packed(self) -> PackedMotion:
+        """The motion as the arrays ``kernels.map_rings`` takes after ``max_edge``."""
+        shears = () if self.deformation is None else self.deformation.shears
+        centre = (0.0, 0.0) if self.deformation is None else self.deformation.centre
+        amplitude, frequency, phase = (
+            np.asarray([v for s in shears for v in getattr(s, name)], dtype=np.float64)
+            for name in ("amplitude", "frequency", "phase")
+        )
+        return (
+            np.ascontiguousarray(self.affine, dtype=np.float64),
+            np.ascontiguousarray(self.inverse_affine, dtype=np.float64),
+            np.asarray(centre, dtype=np.float64),
+            np.asarray([s.axis for s in shears], dtype=np.int64),
+            np.cumsum([len(s.amplitude) for s in shears], dtype=np.int64),
+            amplitude,
+            frequency,
+            phase,
+        )
+
+    def map_rings(
+        self,
+        points: Points,
+        ends: npt.NDArray[np.int64],
+        *,
+        max_edge: float = 0.0,
+        inverse: bool = False,
+    ) -> tuple[Points, npt.NDArray[np.int64]]:
+        """Packed rings (see ``flowsynth.kernels``) mapped forward (or back), each edge first
+        cut into pieces no longer than ``max_edge`` (0: none)."""
+        points = np.ascontiguousarray(points, dtype=np.float64)
+        ends = np.asarray(ends, dtype=np.int64)
+        mapped: tuple[Points, npt.NDArray[np.int64]] = kernels.map_rings(
+            points, ends, max_edge, *self.packed, inverse
+        )
+        return mapped
+
     def forward(self, points: Points) -> Points:
         """``float64 (n, 2)`` frame-1 points -> frame-2 points."""
-        x, y = points[:, 0], points[:, 1]
-        if self.deformation is not None:
-            x, y = self.deformation.apply(x, y)
-        return _affine_points(self.affine, x, y)
+        return self.map_rings(points, np.array([len(points)]))[0]
 
     def inverse(self, points: Points) -> Points:
         """``float64 (n, 2)`` frame-2 points -> frame-1 points."""
-        moved = _affine_points(self.inverse_affine, points[:, 0], points[:, 1])
-        if self.deformation is None:
-            return moved
-        x, y = self.deformation.apply(moved[:, 0], moved[:, 1], inverse=True)
-        return np.stack([x, y], axis=1)
+        return self.map_rings(points, np.array([len(points)]), inverse=True)[0]
 
     def forward_grid(self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> Grid:
         """Frame-2 positions ``float32 (h, w)`` of pixel centres ``x (1, w)``, ``y (h, 1)``."""
@@ -122,16 +160,6 @@ class LayerMotion:
         if self.deformation is not None:
             u, v = self.deformation.apply(u, v, inverse=True)
         return u, v
-
-
-def _affine_points(matrix: npt.NDArray[np.float64], x: Points, y: Points) -> Points:
-    return np.stack(
-        [
-            matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2],
-            matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2],
-        ],
-        axis=1,
-    )
 
 
 def _affine_grid(

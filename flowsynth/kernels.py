@@ -1,0 +1,357 @@
+"""Compiled inner loops (numba): scanline rasterisation and the mapping of outlines by motions.
+
+The renderer makes a few dozen small passes per layer; written with numpy, each pass is a dozen
+array calls whose fixed cost dominated the render time. These kernels do one pass per product
+in compiled loops and keep numpy's arithmetic, operation for operation, so their results are the
+same numbers (``tests/test_kernels.py`` pins them against numpy references).
+
+Rings are passed packed: ``points`` ``float64 (n, 2)`` holds every ring's vertices one ring after
+another and ``ends`` ``int64 (r,)`` the index one past each ring's last vertex (rings are closed:
+the last vertex connects back to the first of its ring).
+
+Compiled code is cached on disk beside this module (``cache=True``), so only the first import on
+a machine pays the compilation (a few seconds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+Points = npt.NDArray[np.float64]
+Ends = npt.NDArray[np.int64]
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def _compile(signature: Any = None) -> Callable[[_Function], _Function]:
+    """numba-compile a function (cached on disk), keeping its Python signature for type checks.
+
+    With a ``signature``, the one compiled version takes every array layout (views, broadcast
+    and read-only arrays alike) instead of numba compiling another version for each new layout
+    it meets; inputs are declared read-only, outputs writable, all of any layout.
+    """
+
+    def compile_function(function: _Function) -> _Function:
+        jit = numba.njit(signature, cache=True, nogil=True, error_model="numpy")
+        return cast(_Function, jit(function))
+
+    return compile_function
+
+
+_jit = _compile()
+
+
+def _array(dtype: Any, ndim: int, *, readonly: bool = False) -> Any:
+    return numba.types.Array(dtype, ndim, "A", readonly=readonly)
+
+
+_b, _u8, _u16, _i64 = numba.types.boolean, numba.types.uint8, numba.types.uint16, numba.types.int64
+_f32, _f64 = numba.types.float32, numba.types.float64
+_IN_POINTS = (_array(_f64, 2, readonly=True), _array(_i64, 1, readonly=True))
+_ROI = (_i64, _i64, _i64, _i64)
+_INSIDE = _array(_b, 2)(*_IN_POINTS, *_ROI)
+_COVERAGE = _array(_f32, 2)(*_IN_POINTS, *_ROI, _i64)
+_MAP_RINGS = numba.types.Tuple((_array(_f64, 2), _array(_i64, 1)))(
+    *_IN_POINTS,
+    _f64,
+    *(_array(_f64, 2, readonly=True),) * 2,
+    _array(_f64, 1, readonly=True),
+    *(_array(_i64, 1, readonly=True),) * 2,
+    *(_array(_f64, 1, readonly=True),) * 3,
+    _b,
+)
+_F32_IN = _array(_f32, 2, readonly=True)
+_BOOL_IN = _array(_b, 2, readonly=True)
+_LANDING = numba.types.Tuple((_b, _f64, _f64, _f64, _f64, _array(_b, 2)))(
+    _F32_IN, _F32_IN, _BOOL_IN, _b, _i64, _i64
+)
+_PAINT = numba.types.void(
+    _array(_u8, 3),
+    _array(_u8, 3, readonly=True),
+    _F32_IN,
+    _b,
+    _BOOL_IN,
+    _b,
+    _F32_IN,
+    _F32_IN,
+    _BOOL_IN,
+    _array(_f32, 2),
+    _array(_f32, 2),
+    _array(_b, 2),
+    _array(_u16, 2),
+    _i64,
+    _i64,
+    _i64,
+)
+
+
+@_jit
+def _rows_spanned(y0: float, y1: float, first_y: float, step: float, rows: int) -> tuple[int, int]:
+    """Scanlines ``first_y + i * step`` an edge from ``y0`` to ``y1`` crosses: ``[first, stop)``.
+
+    An edge covers the half-open span ``[min y, max y)``, so a vertex on a scanline is counted
+    once where the outline passes through it and zero or two times at an extremum, which keeps
+    the winding number consistent.
+    """
+    low, high = min(y0, y1), max(y0, y1)
+    first = min(max(math.ceil((low - first_y) / step), 0.0), float(rows))
+    stop = min(max(math.ceil((high - first_y) / step), 0.0), float(rows))
+    return int(first), int(stop)
+
+
+@_compile(_INSIDE)
+def inside(
+    points: Points, ends: Ends, x0: int, y0: int, height: int, width: int
+) -> npt.NDArray[np.bool_]:
+    """``bool (height, width)``: pixel centres of the ROI inside the rings (non-zero winding).
+
+    Each edge crossing a pixel row at ``x`` changes the winding number of the pixels strictly
+    right of ``x`` by the edge's direction (+1 going down, -1 going up).
+    """
+    steps = np.zeros((height, width + 1), np.int32)
+    first_y = float(y0)
+    start = 0
+    for ring in range(ends.shape[0]):
+        end = ends[ring]
+        for i in range(start, end):
+            j = i + 1 if i + 1 < end else start
+            sx, sy = points[i, 0], points[i, 1]
+            first, stop = _rows_spanned(sy, points[j, 1], first_y, 1.0, height)
+            if first >= stop:
+                continue
+            dx, dy = points[j, 0] - sx, points[j, 1] - sy
+            direction = 1 if dy > 0 else -1
+            for row in range(first, stop):
+                y = first_y + row * 1.0
+                x = sx + (y - sy) * dx / dy
+                column = min(max(math.floor(x - x0) + 1, 0), width)
+                steps[row, column] += direction
+        start = end
+    result = np.empty((height, width), np.bool_)
+    for row in range(height):
+        winding = 0
+        for column in range(width):
+            winding += steps[row, column]
+            result[row, column] = winding != 0
+    return result
+
+
+@_compile(_COVERAGE)
+def coverage(
+    points: Points, ends: Ends, x0: int, y0: int, height: int, width: int, sub: int
+) -> npt.NDArray[np.float32]:
+    """``float32 (height, width)`` in [0, 1]: share of each ROI pixel covered by the rings.
+
+    Exact along ``sub`` evenly spaced sub-rows per pixel row: a crossing covers the pixels right
+    of its own entirely and its own pixel from the crossing to the pixel's right edge; the sum
+    over a pixel's sub-rows is accumulated straight into its pixel row.
+    """
+    steps = np.zeros((height, width + 1), np.int32)
+    partial = np.zeros((height, width + 1), np.float64)
+    step = 1.0 / sub
+    first_y = y0 - 0.5 + 0.5 / sub
+    left = x0 - 0.5  # left edge of the ROI's first pixel
+    start = 0
+    for ring in range(ends.shape[0]):
+        end = ends[ring]
+        for i in range(start, end):
+            j = i + 1 if i + 1 < end else start
+            sx, sy = points[i, 0], points[i, 1]
+            first, stop = _rows_spanned(sy, points[j, 1], first_y, step, height * sub)
+            if first >= stop:
+                continue
+            dx, dy = points[j, 0] - sx, points[j, 1] - sy
+            direction = 1.0 if dy > 0 else -1.0
+            for row in range(first, stop):
+                y = first_y + row * step
+                t = (sx + (y - sy) * dx / dy) - left
+                cell = math.floor(t)
+                pixel_row = row // sub
+                if cell < width:
+                    steps[pixel_row, int(min(max(cell + 1.0, 0.0), float(width)))] += int(direction)
+                    if cell >= 0:
+                        partial[pixel_row, int(cell)] += direction * (cell + 1.0 - t)
+        start = end
+    result = np.empty((height, width), np.float32)
+    scale = np.float32(1.0 / sub)
+    for row in range(height):
+        running = 0
+        for column in range(width):
+            running += steps[row, column]
+            share = abs((np.float32(running) + np.float32(partial[row, column])) * scale)
+            result[row, column] = min(share, np.float32(1.0))
+    return result
+
+
+@_jit
+def _deform(  # type: ignore[no-untyped-def]
+    x, y, centre, axes, wave_ends, amplitude, frequency, phase, inverse
+):
+    """One point through ``scene.transform.Deformation`` (or its exact inverse).
+
+    Shear ``s`` moves x (``axes[s] == 0``) by a function of y or y by a function of x:
+    ``sum_w amplitude[w] * sin(frequency[w] * other + phase[w])`` over waves
+    ``wave_ends[s - 1] .. wave_ends[s]``; the inverse undoes the shears in reverse order.
+    """
+    local_x, local_y = x - centre[0], y - centre[1]
+    count = axes.shape[0]
+    sign = -1.0 if inverse else 1.0
+    for k in range(count):
+        shear = count - 1 - k if inverse else k
+        first = 0 if shear == 0 else wave_ends[shear - 1]
+        other = local_y if axes[shear] == 0 else local_x
+        total = 0.0
+        for wave in range(first, wave_ends[shear]):
+            total += amplitude[wave] * math.sin(frequency[wave] * other + phase[wave])
+        if axes[shear] == 0:
+            local_x = local_x + sign * total
+        else:
+            local_y = local_y + sign * total
+    return local_x + centre[0], local_y + centre[1]
+
+
+@_compile(_MAP_RINGS)
+def map_rings(  # type: ignore[no-untyped-def]
+    points,
+    ends,
+    max_edge,
+    affine,
+    inverse_affine,
+    centre,
+    axes,
+    wave_ends,
+    amplitude,
+    frequency,
+    phase,
+    inverse,
+):
+    """Map packed rings through a layer motion ``T(p) = affine @ [D(p), 1]`` (or ``T^-1``).
+
+    With ``max_edge > 0`` every edge is first cut into ``ceil(length / max_edge)`` equal pieces,
+    so that the mapped polyline follows the curved image of a straight edge. Returns the mapped
+    ``(points, ends)``. The forward map deforms, then applies ``affine``; the inverse applies
+    ``inverse_affine``, then undoes the deformation.
+    """
+    count = points.shape[0]
+    pieces = np.ones(count, np.int64)
+    start = 0
+    for ring in range(ends.shape[0]):
+        end = ends[ring]
+        for i in range(start, end):
+            j = i + 1 if i + 1 < end else start
+            if max_edge > 0.0:
+                dx, dy = points[j, 0] - points[i, 0], points[j, 1] - points[i, 1]
+                pieces[i] = max(int(math.ceil(math.sqrt(dx * dx + dy * dy) / max_edge)), 1)
+        start = end
+    mapped = np.empty((pieces.sum(), 2), np.float64)
+    mapped_ends = np.empty_like(ends)
+    deformed = axes.shape[0] > 0
+    matrix = inverse_affine if inverse else affine
+    out = 0
+    start = 0
+    for ring in range(ends.shape[0]):
+        end = ends[ring]
+        for i in range(start, end):
+            j = i + 1 if i + 1 < end else start
+            for piece in range(pieces[i]):
+                t = piece / pieces[i]
+                x = points[i, 0] + t * (points[j, 0] - points[i, 0])
+                y = points[i, 1] + t * (points[j, 1] - points[i, 1])
+                if deformed and not inverse:
+                    x, y = _deform(
+                        x, y, centre, axes, wave_ends, amplitude, frequency, phase, False
+                    )
+                u = matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]
+                v = matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]
+                if deformed and inverse:
+                    u, v = _deform(u, v, centre, axes, wave_ends, amplitude, frequency, phase, 1)
+                mapped[out, 0], mapped[out, 1] = u, v
+                out += 1
+        mapped_ends[ring] = out
+        start = end
+    return mapped, mapped_ends
+
+
+@_compile(_LANDING)
+def landing(  # type: ignore[no-untyped-def]
+    x, y, owned, has_owner, height, width
+):
+    """Where a layer's pixels land in the other frame: their bounds and which leave the frame.
+
+    ``x``, ``y``: ``float32 (h, w)`` positions in the other frame (broadcast views allowed);
+    ``owned``: ``bool (h, w)``, the pixels that count for the bounds (all if not
+    ``has_owner``). Returns ``(found, xmin, ymin, xmax, ymax, outside)``: ``found`` is False
+    when no pixel counts; ``outside`` (``bool (h, w)``) is True where the position leaves
+    ``[-0.5, width - 0.5] x [-0.5, height - 0.5]``.
+    """
+    rows, columns = x.shape
+    outside = np.empty((rows, columns), np.bool_)
+    found = False
+    xmin = ymin = np.inf
+    xmax = ymax = -np.inf
+    right, bottom = np.float32(width - 0.5), np.float32(height - 0.5)
+    edge = np.float32(-0.5)
+    for i in range(rows):
+        for j in range(columns):
+            u, v = x[i, j], y[i, j]
+            outside[i, j] = (u < edge) | (u > right) | (v < edge) | (v > bottom)
+            if has_owner and not owned[i, j]:
+                continue
+            found = True
+            xmin, xmax = min(xmin, u), max(xmax, u)
+            ymin, ymax = min(ymin, v), max(ymax, v)
+    return found, float(xmin), float(ymin), float(xmax), float(ymax), outside
+
+
+@_compile(_PAINT)
+def paint(  # type: ignore[no-untyped-def]
+    image,
+    colour,
+    alpha,
+    has_alpha,
+    owned,
+    has_owner,
+    x,
+    y,
+    occluded,
+    u,
+    v,
+    occlusion,
+    segmentation,
+    layer_id,
+    x0,
+    y0,
+):
+    """Composite one layer into a frame's ROI and write its ground truth where it owns pixels.
+
+    ``image`` (uint8 (h, w, 3)) becomes ``colour * alpha + image * (1 - alpha)`` rounded half up
+    (plain ``colour`` without alpha). Where the layer owns the pixel centre (everywhere without an
+    owner mask): flow ``(u, v) = (x, y) - pixel centre``, ``occlusion = occluded`` and
+    ``segmentation = layer_id``. Every array is the ROI's view of the frame's array.
+    """
+    rows, columns, channels = image.shape
+    for i in range(rows):
+        centre_y = np.float32(y0 + i)
+        for j in range(columns):
+            if has_alpha:
+                a = alpha[i, j]
+                b = np.float32(1.0) - a
+                for c in range(channels):
+                    # A convex combination of bytes: in [0, 255], so +0.5 and truncation round.
+                    blended = np.float32(colour[i, j, c]) * a + np.float32(image[i, j, c]) * b
+                    image[i, j, c] = np.uint8(blended + np.float32(0.5))
+            else:
+                for c in range(channels):
+                    image[i, j, c] = colour[i, j, c]
+            if has_owner and not owned[i, j]:
+                continue
+            u[i, j] = x[i, j] - np.float32(x0 + j)
+            v[i, j] = y[i, j] - centre_y
+            occlusion[i, j] = occluded[i, j]
+            segmentation[i, j] = layer_id
