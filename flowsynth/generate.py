@@ -22,6 +22,7 @@ from flowsynth import __version__
 from flowsynth.chunks import ChunkTask, generate_chunk, library_versions, write_chunk
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, DatasetMismatchError
+from flowsynth.io.lock import folder_lock
 from flowsynth.io.manifest import Chunk, plan_resume, unfinished_files
 from flowsynth.recipe import recipe_hash, to_dict
 from flowsynth.samples import (
@@ -207,11 +208,9 @@ def generate_dataset(
     ------
     DatasetMismatchError
         If ``out`` holds a dataset of another recipe, seed, layout or shard size.
+    FolderBusyError
+        If another process is writing into ``out`` (see :mod:`flowsynth.io.lock`).
     """
-    from tqdm import tqdm
-
-    from flowsynth.parallel import available_cores, open_executor
-
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if count < 0 or start < 0:
@@ -239,6 +238,40 @@ def generate_dataset(
         files=suffixes,
         examples=pairs,
     )
+    with folder_lock(out):
+        return _generate_locked(
+            recipe, seed, out, meta, existing, size, start=start, count=count, layout=layout,
+            compression=compression, folder=folder, pairs=pairs, executor=executor,
+            workers=workers, scheduler=scheduler, progress=progress, began=began,
+        )  # fmt: skip
+
+
+def _generate_locked(
+    recipe: FlowRecipe | ElasticRecipe,
+    seed: int,
+    out: Path,
+    meta: dict[str, Any],
+    existing: dict[str, Any] | None,
+    size: int,
+    *,
+    start: int,
+    count: int,
+    layout: str,
+    compression: int,
+    folder: Path | None,
+    pairs: tuple[Path, Path] | None,
+    executor: Any,
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool,
+    began: float,
+) -> GenerationSummary:
+    """The part of :func:`generate_dataset` that writes, run while holding the folder lock."""
+    from tqdm import tqdm
+
+    from flowsynth.parallel import available_cores, open_executor
+
+    suffixes = meta["files"]
     prepare_output(out, meta)
     _check_chunk_size(out, existing, size)
     plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards")

@@ -4,7 +4,8 @@
 hash) and every ``DIR/manifest/chunk-*.json``, then checks that each file a manifest lists is
 there with its recorded size and sha256 (for shards: the tar, and its members by name and size;
 members are hashed one by one to name the culprit when a shard's hash is wrong), and that
-nothing else is in the folder but ``flowsynth.json``, ``preview.png`` and ``manifest/``.
+nothing else is in the folder but ``flowsynth.json``, ``preview.png``, the lock file and
+``manifest/``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from flowsynth import __version__
 from flowsynth.io.errors import FileFormatError
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, file_name
+from flowsynth.io.lock import LOCK_NAME
 from flowsynth.io.manifest import (
     MANIFEST_DIR,
     Chunk,
@@ -33,7 +35,7 @@ from flowsynth.io.manifest import (
 from flowsynth.io.shards import member_name, shard_digests, shard_name
 
 #: Files a dataset folder may hold besides its data and manifests.
-ALLOWED_EXTRAS = (METADATA_NAME, "preview.png")
+ALLOWED_EXTRAS = (METADATA_NAME, "preview.png", LOCK_NAME)
 _BLOCK = 1 << 20
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -13,6 +15,7 @@ from flowsynth.cli import main
 from flowsynth.generate import render_sample
 from flowsynth.io import read_flo, read_image, read_png
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, file_name
+from flowsynth.io.lock import LOCK_NAME
 from flowsynth.io.manifest import MANIFEST_DIR
 from flowsynth.recipe import load_recipe
 from tests.render.helpers import SMALL
@@ -97,6 +100,38 @@ def test_generate_refuses_to_mix_datasets(
     assert _generate(out, "--preview", "0", "--seed", "1") == 2
     assert "not" in capsys.readouterr().err
     assert _generate(out, "--preview", "0", "--set", "objects.count=[1,1]") == 2
+
+
+def test_a_folder_being_written_is_refused_until_its_writer_exits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another process holding the folder's lock (here: a sleeping child) makes generate fail
+    at once, naming the holder and writing nothing; killed with -9, the child leaves no lock."""
+    out = tmp_path / "data"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        assert _generate(out, "--preview", "0") == 2
+        error = capsys.readouterr().err
+        assert f"is being written by flowsynth pid {holder.pid}" in error
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME]
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _generate(out, "--preview", "0") == 0
+    assert main(["verify", str(out)]) == 0  # the lock file is no stray file
+
+
+_HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from flowsynth.io.lock import folder_lock
+with folder_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
 
 
 def test_cli_reports_bad_recipes_without_traceback(
