@@ -197,7 +197,7 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
             occluded = outside | _covered(k, outlines, layer.motion, roi, reach, backward=backward)
             canvas.paint(frame, k, roi, colour, alpha, owned, position, occluded)
     flow = canvas.flow
-    valid = [np.asarray(np.isfinite(f).all(axis=2)) for f in flow]
+    valid = [np.isfinite(f[..., 0]) & np.isfinite(f[..., 1]) for f in flow]
     threshold = cfg.motion_boundary_threshold
     return Sample(
         image1=canvas.image[0],
