@@ -1,4 +1,4 @@
-"""Compiled inner loops (numba): scanline rasterisation and the mapping of outlines by motions.
+"""Compiled inner loops (numba): scanline rasterisation, outline subdivision and compositing.
 
 The renderer makes a few dozen small passes per layer; written with numpy, each pass is a dozen
 array calls whose fixed cost dominated the render time. These kernels do one pass per product
@@ -47,40 +47,34 @@ def _compile(signature: Any = None) -> Callable[[_Function], _Function]:
 _jit = _compile()
 
 
-def _array(dtype: Any, ndim: int, *, readonly: bool = False) -> Any:
-    return numba.types.Array(dtype, ndim, "A", readonly=readonly)
+def _array(dtype: Any, ndim: int, *, readonly: bool = False, layout: str = "A") -> Any:
+    return numba.types.Array(dtype, ndim, layout, readonly=readonly)
 
 
 _b, _u8, _u16, _i64 = numba.types.boolean, numba.types.uint8, numba.types.uint16, numba.types.int64
 _f32, _f64 = numba.types.float32, numba.types.float64
 _IN_POINTS = (_array(_f64, 2, readonly=True), _array(_i64, 1, readonly=True))
 _ROI = (_i64, _i64, _i64, _i64)
-_INSIDE = _array(_b, 2)(*_IN_POINTS, *_ROI)
-_COVERAGE = _array(_f32, 2)(*_IN_POINTS, *_ROI, _i64)
-_MAP_RINGS = numba.types.Tuple((_array(_f64, 2), _array(_i64, 1)))(
-    *_IN_POINTS,
-    _f64,
-    *(_array(_f64, 2, readonly=True),) * 2,
-    _array(_f64, 1, readonly=True),
-    *(_array(_i64, 1, readonly=True),) * 2,
-    *(_array(_f64, 1, readonly=True),) * 3,
-    _b,
-)
+_INSIDE = _array(_b, 2, layout="C")(*_IN_POINTS, *_ROI)
+_COVERAGE = _array(_f32, 2, layout="C")(*_IN_POINTS, *_ROI, _i64)
+_SUBDIVIDE = numba.types.Tuple((_array(_f64, 2), _array(_i64, 1)))(*_IN_POINTS, _f64)
 _F32_IN = _array(_f32, 2, readonly=True)
-_BOOL_IN = _array(_b, 2, readonly=True)
-_LANDING = numba.types.Tuple((_b, _f64, _f64, _f64, _f64, _array(_b, 2)))(
-    _F32_IN, _F32_IN, _BOOL_IN, _b, _i64, _i64
+# Masks and coverage come straight from the kernels above: contiguous (which compiles faster code).
+_F32_C = _array(_f32, 2, readonly=True, layout="C")
+_BOOL_C = _array(_b, 2, readonly=True, layout="C")
+_LANDING = numba.types.Tuple((_b, _f64, _f64, _f64, _f64, _array(_b, 2, layout="C")))(
+    _F32_IN, _F32_IN, _BOOL_C, _b, _i64, _i64
 )
 _PAINT = numba.types.void(
     _array(_u8, 3),
     _array(_u8, 3, readonly=True),
-    _F32_IN,
+    _F32_C,
     _b,
-    _BOOL_IN,
+    _BOOL_C,
     _b,
     _F32_IN,
     _F32_IN,
-    _BOOL_IN,
+    _BOOL_C,
     _array(_f32, 2),
     _array(_f32, 2),
     _array(_b, 2),
@@ -189,70 +183,27 @@ def coverage(
     return result
 
 
-@_jit
-def _deform(  # type: ignore[no-untyped-def]
-    x, y, centre, axes, wave_ends, amplitude, frequency, phase, inverse
+@_compile(_SUBDIVIDE)
+def subdivide(  # type: ignore[no-untyped-def]
+    points, ends, max_edge
 ):
-    """One point through ``scene.transform.Deformation`` (or its exact inverse).
+    """Cut every edge of packed rings into ``ceil(length / max_edge)`` equal pieces.
 
-    Shear ``s`` moves x (``axes[s] == 0``) by a function of y or y by a function of x:
-    ``sum_w amplitude[w] * sin(frequency[w] * other + phase[w])`` over waves
-    ``wave_ends[s - 1] .. wave_ends[s]``; the inverse undoes the shears in reverse order.
-    """
-    local_x, local_y = x - centre[0], y - centre[1]
-    count = axes.shape[0]
-    sign = -1.0 if inverse else 1.0
-    for k in range(count):
-        shear = count - 1 - k if inverse else k
-        first = 0 if shear == 0 else wave_ends[shear - 1]
-        other = local_y if axes[shear] == 0 else local_x
-        total = 0.0
-        for wave in range(first, wave_ends[shear]):
-            total += amplitude[wave] * math.sin(frequency[wave] * other + phase[wave])
-        if axes[shear] == 0:
-            local_x = local_x + sign * total
-        else:
-            local_y = local_y + sign * total
-    return local_x + centre[0], local_y + centre[1]
-
-
-@_compile(_MAP_RINGS)
-def map_rings(  # type: ignore[no-untyped-def]
-    points,
-    ends,
-    max_edge,
-    affine,
-    inverse_affine,
-    centre,
-    axes,
-    wave_ends,
-    amplitude,
-    frequency,
-    phase,
-    inverse,
-):
-    """Map packed rings through a layer motion ``T(p) = affine @ [D(p), 1]`` (or ``T^-1``).
-
-    With ``max_edge > 0`` every edge is first cut into ``ceil(length / max_edge)`` equal pieces,
-    so that the mapped polyline follows the curved image of a straight edge. Returns the mapped
-    ``(points, ends)``. The forward map deforms, then applies ``affine``; the inverse applies
-    ``inverse_affine``, then undoes the deformation.
+    Returns the new ``(points, ends)``; each ring keeps its vertices, in order, with the cut
+    points of each edge after the edge's first vertex (``p_i + (k / n) (p_j - p_i)``).
     """
     count = points.shape[0]
-    pieces = np.ones(count, np.int64)
+    pieces = np.empty(count, np.int64)
     start = 0
     for ring in range(ends.shape[0]):
         end = ends[ring]
         for i in range(start, end):
             j = i + 1 if i + 1 < end else start
-            if max_edge > 0.0:
-                dx, dy = points[j, 0] - points[i, 0], points[j, 1] - points[i, 1]
-                pieces[i] = max(int(math.ceil(math.sqrt(dx * dx + dy * dy) / max_edge)), 1)
+            dx, dy = points[j, 0] - points[i, 0], points[j, 1] - points[i, 1]
+            pieces[i] = max(int(math.ceil(math.sqrt(dx * dx + dy * dy) / max_edge)), 1)
         start = end
-    mapped = np.empty((pieces.sum(), 2), np.float64)
-    mapped_ends = np.empty_like(ends)
-    deformed = axes.shape[0] > 0
-    matrix = inverse_affine if inverse else affine
+    cut = np.empty((pieces.sum(), 2), np.float64)
+    cut_ends = np.empty_like(ends)
     out = 0
     start = 0
     for ring in range(ends.shape[0]):
@@ -261,21 +212,12 @@ def map_rings(  # type: ignore[no-untyped-def]
             j = i + 1 if i + 1 < end else start
             for piece in range(pieces[i]):
                 t = piece / pieces[i]
-                x = points[i, 0] + t * (points[j, 0] - points[i, 0])
-                y = points[i, 1] + t * (points[j, 1] - points[i, 1])
-                if deformed and not inverse:
-                    x, y = _deform(
-                        x, y, centre, axes, wave_ends, amplitude, frequency, phase, False
-                    )
-                u = matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]
-                v = matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]
-                if deformed and inverse:
-                    u, v = _deform(u, v, centre, axes, wave_ends, amplitude, frequency, phase, 1)
-                mapped[out, 0], mapped[out, 1] = u, v
+                cut[out, 0] = points[i, 0] + t * (points[j, 0] - points[i, 0])
+                cut[out, 1] = points[i, 1] + t * (points[j, 1] - points[i, 1])
                 out += 1
-        mapped_ends[ring] = out
+        cut_ends[ring] = out
         start = end
-    return mapped, mapped_ends
+    return cut, cut_ends
 
 
 @_compile(_LANDING)
@@ -336,22 +278,27 @@ def paint(  # type: ignore[no-untyped-def]
     ``segmentation = layer_id``. Every array is the ROI's view of the frame's array.
     """
     rows, columns, channels = image.shape
+    one, half = np.float32(1.0), np.float32(0.5)
     for i in range(rows):
-        centre_y = np.float32(y0 + i)
+        pixels, colours = image[i], colour[i]
         for j in range(columns):
-            if has_alpha:
-                a = alpha[i, j]
-                b = np.float32(1.0) - a
+            a = alpha[i, j] if has_alpha else one
+            if a >= one:  # inside: the colour (what the blend gives, without the arithmetic)
+                for c in range(channels):
+                    pixels[j, c] = colours[j, c]
+            elif a > 0:  # an edge pixel (a == 0 leaves the pixel as it is)
+                b = one - a
                 for c in range(channels):
                     # A convex combination of bytes: in [0, 255], so +0.5 and truncation round.
-                    blended = np.float32(colour[i, j, c]) * a + np.float32(image[i, j, c]) * b
-                    image[i, j, c] = np.uint8(blended + np.float32(0.5))
-            else:
-                for c in range(channels):
-                    image[i, j, c] = colour[i, j, c]
-            if has_owner and not owned[i, j]:
+                    blended = np.float32(colours[j, c]) * a + np.float32(pixels[j, c]) * b
+                    pixels[j, c] = np.uint8(blended + half)
+        centre_y = np.float32(y0 + i)
+        own, at_x, at_y, hidden = owned[i], x[i], y[i], occluded[i]
+        flow_u, flow_v, occlusion_row, ids = u[i], v[i], occlusion[i], segmentation[i]
+        for j in range(columns):
+            if has_owner and not own[j]:
                 continue
-            u[i, j] = x[i, j] - np.float32(x0 + j)
-            v[i, j] = y[i, j] - centre_y
-            occlusion[i, j] = occluded[i, j]
-            segmentation[i, j] = layer_id
+            flow_u[j] = at_x[j] - np.float32(x0 + j)
+            flow_v[j] = at_y[j] - centre_y
+            occlusion_row[j] = hidden[j]
+            ids[j] = layer_id
