@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numba
 import numpy as np
@@ -47,7 +47,9 @@ def _compile(signature: Any = None) -> Callable[[_Function], _Function]:
 _jit = _compile()
 
 
-def _array(dtype: Any, ndim: int, *, readonly: bool = False, layout: str = "A") -> Any:
+def _array(
+    dtype: Any, ndim: int, *, readonly: bool = False, layout: Literal["A", "C"] = "A"
+) -> Any:
     return numba.types.Array(dtype, ndim, layout, readonly=readonly)
 
 
