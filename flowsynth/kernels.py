@@ -61,6 +61,7 @@ _INSIDE = _array(_b, 2, layout="C")(*_IN_POINTS, *_ROI)
 _COVERAGE = _array(_f32, 2, layout="C")(*_IN_POINTS, *_ROI, _i64)
 _SUBDIVIDE = numba.types.Tuple((_array(_f64, 2), _array(_i64, 1)))(*_IN_POINTS, _f64)
 _F32_IN = _array(_f32, 2, readonly=True)
+_BOUNDARIES = _array(_b, 2, layout="C")(_array(_f32, 3, readonly=True), _f32)
 # Masks and coverage come straight from the kernels above: contiguous (which compiles faster code).
 _F32_C = _array(_f32, 2, readonly=True, layout="C")
 _BOOL_C = _array(_b, 2, readonly=True, layout="C")
@@ -304,3 +305,26 @@ def paint(  # type: ignore[no-untyped-def]
             flow_v[j] = at_y[j] - centre_y
             occlusion_row[j] = hidden[j]
             ids[j] = layer_id
+
+
+@_compile(_BOUNDARIES)
+def motion_boundaries(flow, limit):  # type: ignore[no-untyped-def]
+    """``bool (H, W)``: pixels whose flow differs from a 4-neighbour's by more than ``sqrt(limit)``.
+
+    ``flow`` is ``float32 (H, W, 2)``; the squared difference is taken in float32. Both pixels of
+    a jumping neighbour pair are marked.
+    """
+    height, width = flow.shape[0], flow.shape[1]
+    boundary = np.zeros((height, width), np.bool_)
+    for i in range(height):
+        for j in range(width):
+            u, v = flow[i, j, 0], flow[i, j, 1]
+            if j + 1 < width:
+                du, dv = flow[i, j + 1, 0] - u, flow[i, j + 1, 1] - v
+                if du * du + dv * dv > limit:
+                    boundary[i, j] = boundary[i, j + 1] = True
+            if i + 1 < height:
+                du, dv = flow[i + 1, j, 0] - u, flow[i + 1, j, 1] - v
+                if du * du + dv * dv > limit:
+                    boundary[i, j] = boundary[i + 1, j] = True
+    return boundary

@@ -156,3 +156,25 @@ def test_paint_blends_and_writes_ground_truth_where_owned(
     assert (flow[rows, cols][~where] == 7.0).all() and (flow[outside_roi] == 7.0).all()
     np.testing.assert_array_equal(occlusion[rows, cols], occluded & where)
     np.testing.assert_array_equal(segmentation[rows, cols], np.where(where, 4, 0))
+
+
+def test_motion_boundaries_mark_both_pixels_of_every_jump() -> None:
+    from flowsynth.render.sample import motion_boundaries
+
+    rng = np.random.default_rng(2)
+    flow = rng.normal(0, 0.1, (13, 17, 2)).astype(np.float32)
+    flow[0, :2] = [[0, 0], [0.6, 0.8]]  # a jump of ~1: on the threshold
+    flow[4:9, 6:12] += np.float32(3.0)  # a moving block
+    u, v = flow[..., 0], flow[..., 1]
+    limit = np.float32(1.0)
+    jump_x = np.square(u[:, 1:] - u[:, :-1]) + np.square(v[:, 1:] - v[:, :-1]) > limit
+    jump_y = np.square(u[1:] - u[:-1]) + np.square(v[1:] - v[:-1]) > limit
+    expected = np.zeros((13, 17), bool)
+    expected[:, 1:] |= jump_x
+    expected[:, :-1] |= jump_x
+    expected[1:] |= jump_y
+    expected[:-1] |= jump_y
+    found = motion_boundaries(flow, 1.0)
+    np.testing.assert_array_equal(found, expected)
+    assert found[4, 6] and found[3, 6] and found[4, 5] and not found[6, 8]  # edges, not inside
+    assert not motion_boundaries(np.zeros((3, 4, 2), np.float32), 0.0).any()

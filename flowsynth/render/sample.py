@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth import kernels
+
 
 @dataclass(frozen=True, eq=False)
 class Sample:
@@ -49,13 +51,6 @@ class Sample:
 
 def motion_boundaries(flow: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.bool_]:
     """``bool (H, W)``: pixels whose flow differs from a 4-neighbour's by > ``threshold``."""
-    u, v = flow[..., 0], flow[..., 1]
     limit = np.float32(threshold) ** 2
-    jump_x = np.square(u[:, 1:] - u[:, :-1]) + np.square(v[:, 1:] - v[:, :-1]) > limit
-    jump_y = np.square(u[1:] - u[:-1]) + np.square(v[1:] - v[:-1]) > limit
-    boundary = np.zeros(flow.shape[:2], dtype=bool)
-    boundary[:, 1:] |= jump_x
-    boundary[:, :-1] |= jump_x
-    boundary[1:] |= jump_y
-    boundary[:-1] |= jump_y
+    boundary: npt.NDArray[np.bool_] = kernels.motion_boundaries(flow, limit)
     return boundary

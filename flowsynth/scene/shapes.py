@@ -69,7 +69,9 @@ def _largest_valid(geometry: Geometry) -> Geometry:
     """Make a geometry valid and keep its polygonal part."""
     if geometry.geom_type in ("Polygon", "MultiPolygon") and shapely.is_valid(geometry):
         return geometry  # (make_valid costs ~100x is_valid on a valid curved outline)
-    geometry = shapely.make_valid(geometry)
+    # "structure" rebuilds the area the rings enclose (GEOS >= 3.10), ~20x faster than the
+    # default "linework" on self-intersecting curved outlines, for the same area.
+    geometry = shapely.make_valid(geometry, method="structure", keep_collapsed=False)
     polygons = [g for g in getattr(geometry, "geoms", [geometry]) if g.geom_type == "Polygon"]
     if geometry.geom_type in ("Polygon", "MultiPolygon"):
         return geometry
