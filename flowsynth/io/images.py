@@ -121,19 +121,26 @@ def read_label(path: Source) -> npt.NDArray[np.uint8 | np.uint16]:
     return np.ascontiguousarray(colour[..., 0])
 
 
-def _to_cv2_layout(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """Check a PNG-writable array and convert it to OpenCV's channel order."""
+def _png_ready(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Check a PNG-writable array: ``uint8``/``uint16`` ``(H, W)`` or ``(H, W, 3 or 4)`` RGB(A).
+
+    Bool becomes 0 / 255 ``uint8`` and a single channel axis is dropped.
+    """
     if array.dtype == np.bool_:
-        array = array.astype(np.uint8) * np.uint8(255)
+        array = array.view(np.uint8) * np.uint8(255)
     if array.dtype not in _INTEGER_DTYPES:
         raise ValueError(f"PNG holds uint8, uint16 or bool arrays, got {array.dtype}")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
-    if array.ndim == 2:
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4)):
         return array
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        return _swap_red_blue(array)
     raise ValueError(f"PNG holds (H, W), (H, W, 3) or (H, W, 4) arrays, got {array.shape}")
+
+
+def _to_cv2_layout(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Check a PNG-writable array and convert it to OpenCV's channel order."""
+    array = _png_ready(array)
+    return _swap_red_blue(array) if array.ndim == 3 else array
 
 
 def encode_png(array: npt.NDArray[np.generic], compression: int = 1) -> bytes:
@@ -156,10 +163,8 @@ def encode_png(array: npt.NDArray[np.generic], compression: int = 1) -> bytes:
         raise ValueError(f"compression must be 0..9, got {compression}")
     array = np.asarray(array)
     if compression in png.LEVELS:
-        _to_cv2_layout(array)  # the same checks and errors for every level
-        if array.dtype == np.bool_:
-            array = array.astype(np.uint8) * np.uint8(255)
-        return png.encode(cast("npt.NDArray[np.uint8 | np.uint16]", array), compression)
+        ready = _png_ready(array)
+        return png.encode(cast("npt.NDArray[np.uint8 | np.uint16]", ready), compression)
     layout = _to_cv2_layout(array)
     ok, buffer = cv2.imencode(".png", layout, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
     if not ok:
