@@ -19,8 +19,8 @@ _counter = itertools.count()
 _MAX_STEM = 100
 
 
-def _reserve_temp_path(path: Path) -> Path:
-    """Create (exclusively) and return a fresh empty temporary file beside ``path``."""
+def _open_temp(path: Path) -> tuple[int, Path]:
+    """Create (exclusively) a fresh empty temporary file beside ``path``: ``(fd, its path)``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         temp = path.with_name(
@@ -28,11 +28,16 @@ def _reserve_temp_path(path: Path) -> Path:
         )
         try:
             # 0o666 lets the umask decide the permissions, as for an ordinary open().
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temp
         except FileExistsError:  # left behind by a crashed process that had our pid
             continue
-        os.close(fd)
-        return temp
+
+
+def _reserve_temp_path(path: Path) -> Path:
+    """Create (exclusively) and return a fresh empty temporary file beside ``path``."""
+    fd, temp = _open_temp(path)
+    os.close(fd)
+    return temp
 
 
 def _fsync_file(path: Path) -> None:
@@ -88,5 +93,17 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     fsync : bool
         Flush the file to disk before the rename.
     """
-    with atomic_path(path, fsync=fsync) as temp, open(temp, "wb") as file:
-        file.write(data)
+    destination = Path(path)
+    fd, temp = _open_temp(destination)  # written through the descriptor that created it
+    try:
+        with os.fdopen(fd, "wb", buffering=0) as file:
+            view = memoryview(data).cast("B")
+            while view:  # an unbuffered write may write less than asked
+                view = view[file.write(view) or 0 :]
+            if fsync:
+                os.fsync(file.fileno())
+        os.replace(temp, destination)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
