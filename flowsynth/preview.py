@@ -63,6 +63,6 @@ def elastic_preview_sheet(
 
 def _grey8(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
     if image.dtype == np.uint8:
-        return image
+        return image.astype(np.uint8, copy=False)
     top = max(float(image.max()), 1e-6)
     return np.clip(image.astype(np.float32) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)

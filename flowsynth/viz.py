@@ -6,6 +6,9 @@ No randomness: the same input gives the same picture.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -218,7 +221,7 @@ def _draw_titles(
 
 
 def contact_sheet(
-    rows: list[list[npt.NDArray[np.generic] | None]],
+    rows: Sequence[Sequence[npt.NDArray[Any] | None]],
     titles: list[str] | None = None,
     scale: float = 1.0,
     gap: int = 4,

@@ -124,7 +124,6 @@ def _train_config(
 ) -> Any:
     from flowsynth.train.config import TrainConfig
 
-    extra = {"init": init} if init is not None else {}
     return TrainConfig(
         data=recipe,
         out=str(out),
@@ -147,7 +146,7 @@ def _train_config(
         threads=preset.threads,
         checkpoint_every=max(steps // 4, 1),
         log_every=max(min(10, steps // 4), 1),
-        **extra,
+        init=init,
     )
 
 

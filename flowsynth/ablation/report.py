@@ -106,9 +106,9 @@ def markdown(
         lines += ["", f"Spearman rank correlation over rows with the {reference_name}:", ""]
         lines.append("| ours \\ " + reference_name + " | " + " | ".join(reference_columns) + " |")
         lines.append("|" + "---|" * (len(reference_columns) + 1))
-        for column, values in correlations.items():
+        for column, ranks in correlations.items():
             cells = [
-                f"{values[c]:+.2f}" if values.get(c) is not None else "-" for c in reference_columns
+                f"{ranks[c]:+.2f}" if ranks.get(c) is not None else "-" for c in reference_columns
             ]
             lines.append(f"| {column} | " + " | ".join(cells) + " |")
     if notes:

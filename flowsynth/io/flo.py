@@ -55,7 +55,7 @@ def encode_flo(flow: npt.NDArray[np.float32]) -> bytes:
     height, width = flow.shape[:2]
     header = np.array([(FLO_TAG, width, height)], _HEADER).tobytes()
     # One copy of the data: join reads the array's buffer directly.
-    return b"".join([header, memoryview(np.ascontiguousarray(flow, dtype="<f4")).cast("B")])
+    return b"".join([header, np.ascontiguousarray(flow, dtype="<f4").data.cast("B")])
 
 
 def decode_flo(data: bytes, name: str = "<bytes>") -> npt.NDArray[np.float32]:
