@@ -83,7 +83,9 @@ def metadata(
 
 
 def _identity(meta: dict[str, Any]) -> dict[str, Any]:
-    return {k: meta.get(k) for k in ("recipe_hash", "seed", "layout")}
+    """What decides a dataset's bytes: recipe, seed, layout and the flowsynth version (releases
+    may render or encode differently; one folder must not mix them)."""
+    return {k: meta.get(k) for k in ("recipe_hash", "seed", "layout", "flowsynth")}
 
 
 def prepare_output(out: Path, meta: dict[str, Any]) -> None:

@@ -100,6 +100,11 @@ def test_generate_refuses_to_mix_datasets(
     assert _generate(out, "--preview", "0", "--seed", "1") == 2
     assert "not" in capsys.readouterr().err
     assert _generate(out, "--preview", "0", "--set", "objects.count=[1,1]") == 2
+    # A folder started by another flowsynth release is not continued: its bytes could differ.
+    meta = json.loads((out / METADATA_NAME).read_text())
+    (out / METADATA_NAME).write_text(json.dumps({**meta, "flowsynth": "0.0.1"}))
+    assert _generate(out, "--preview", "0", "--start", "4") == 2
+    assert "0.0.1" in capsys.readouterr().err
 
 
 def test_a_folder_being_written_is_refused_until_its_writer_exits(
