@@ -2,8 +2,8 @@
 
 The renderer makes a few dozen small passes per layer; written with numpy, each pass is a dozen
 array calls whose fixed cost dominated the render time. These kernels do one pass per product
-in compiled loops and keep numpy's arithmetic, operation for operation, so their results are the
-same numbers (``tests/test_kernels.py`` pins them against numpy references).
+in compiled loops (``tests/test_kernels.py`` pins them against direct references: shapely
+geometry for the rasteriser, numpy arithmetic for the rest).
 
 Rings are passed packed: ``points`` ``float64 (n, 2)`` holds every ring's vertices one ring after
 another and ``ends`` ``int64 (r,)`` the index one past each ring's last vertex (rings are closed:
@@ -32,9 +32,10 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 def _compile(signature: Any = None) -> Callable[[_Function], _Function]:
     """numba-compile a function (cached on disk), keeping its Python signature for type checks.
 
-    With a ``signature``, the one compiled version takes every array layout (views, broadcast
-    and read-only arrays alike) instead of numba compiling another version for each new layout
-    it meets; inputs are declared read-only, outputs writable, all of any layout.
+    With a ``signature``, one compiled version serves every call instead of numba compiling
+    another version for each new array layout it meets: inputs are declared read-only, outputs
+    writable, and arrays that callers pass as views or broadcasts of any layout; the few inputs
+    that always come contiguous (the rasteriser's outputs) are declared so, for faster code.
     """
 
     def compile_function(function: _Function) -> _Function:
@@ -187,9 +188,7 @@ def coverage(
 
 
 @_compile(_SUBDIVIDE)
-def subdivide(  # type: ignore[no-untyped-def]
-    points, ends, max_edge
-):
+def subdivide(points: Points, ends: Ends, max_edge: float) -> tuple[Points, Ends]:
     """Cut every edge of packed rings into ``ceil(length / max_edge)`` equal pieces.
 
     Returns the new ``(points, ends)``; each ring keeps its vertices, in order, with the cut
@@ -224,9 +223,14 @@ def subdivide(  # type: ignore[no-untyped-def]
 
 
 @_compile(_LANDING)
-def landing(  # type: ignore[no-untyped-def]
-    x, y, owned, has_owner, height, width
-):
+def landing(
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.float32],
+    owned: npt.NDArray[np.bool_],
+    has_owner: bool,
+    height: int,
+    width: int,
+) -> tuple[bool, float, float, float, float, npt.NDArray[np.bool_]]:
     """Where a layer's pixels land in the other frame: their bounds and which leave the frame.
 
     ``x``, ``y``: ``float32 (h, w)`` positions in the other frame (broadcast views allowed);
@@ -255,24 +259,24 @@ def landing(  # type: ignore[no-untyped-def]
 
 
 @_compile(_PAINT)
-def paint(  # type: ignore[no-untyped-def]
-    image,
-    colour,
-    alpha,
-    has_alpha,
-    owned,
-    has_owner,
-    x,
-    y,
-    occluded,
-    u,
-    v,
-    occlusion,
-    segmentation,
-    layer_id,
-    x0,
-    y0,
-):
+def paint(
+    image: npt.NDArray[np.uint8],
+    colour: npt.NDArray[np.uint8],
+    alpha: npt.NDArray[np.float32],
+    has_alpha: bool,
+    owned: npt.NDArray[np.bool_],
+    has_owner: bool,
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.float32],
+    occluded: npt.NDArray[np.bool_],
+    u: npt.NDArray[np.float32],
+    v: npt.NDArray[np.float32],
+    occlusion: npt.NDArray[np.bool_],
+    segmentation: npt.NDArray[np.uint16],
+    layer_id: int,
+    x0: int,
+    y0: int,
+) -> None:
     """Composite one layer into a frame's ROI and write its ground truth where it owns pixels.
 
     ``image`` (uint8 (h, w, 3)) becomes ``colour * alpha + image * (1 - alpha)`` rounded half up
@@ -308,7 +312,7 @@ def paint(  # type: ignore[no-untyped-def]
 
 
 @_compile(_BOUNDARIES)
-def motion_boundaries(flow, limit):  # type: ignore[no-untyped-def]
+def motion_boundaries(flow: npt.NDArray[np.float32], limit: float) -> npt.NDArray[np.bool_]:
     """``bool (H, W)``: pixels whose flow differs from a 4-neighbour's by more than ``sqrt(limit)``.
 
     ``flow`` is ``float32 (H, W, 2)``; the squared difference is taken in float32. Both pixels of

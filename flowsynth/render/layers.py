@@ -190,10 +190,10 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
             else:
                 position = layer.motion.forward_grid(x, y)
                 colour = _crop(layer, roi)
-            found, *bounds, outside = kernels.landing(
+            found, xmin, ymin, xmax, ymax, outside = kernels.landing(
                 *position, _NO_OWNER if owned is None else owned, owned is not None, height, width
             )
-            reach = tuple(bounds) if found else None
+            reach = (xmin, ymin, xmax, ymax) if found else None
             occluded = outside | _covered(k, outlines, layer.motion, roi, reach, backward=backward)
             canvas.paint(frame, k, roi, colour, alpha, owned, position, occluded)
     flow = canvas.flow
