@@ -95,6 +95,11 @@ def _covered(
     return raster.inside(_map(motion, raster.concat(occluders), inverse=not backward), roi)
 
 
+# Placeholders for the kernels' optional arguments (never read: their flags are False).
+_NO_ALPHA = np.zeros((1, 1), np.float32)
+_NO_OWNER = np.zeros((1, 1), bool)
+
+
 class _Canvas:
     """The frames and ground truth being painted, back to front."""
 
@@ -136,11 +141,6 @@ class _Canvas:
             roi.x0,
             roi.y0,
         )
-
-
-# Placeholders for the kernels' optional arguments (never read: their flags are False).
-_NO_ALPHA = np.zeros((1, 1), np.float32)
-_NO_OWNER = np.zeros((1, 1), bool)
 
 
 def _sample_texture(
