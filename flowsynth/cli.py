@@ -84,15 +84,17 @@ def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--executor",
-        choices=("loky", "serial", "dask"),
+        choices=("loky", "serial", "dask", "ray"),
         default=None,
-        help="loky: process pool on this machine (default); dask: a Dask cluster",
+        help="loky: process pool on this machine (default); dask or ray: a cluster (or a local "
+        "one of --workers processes without --scheduler)",
     )
     parser.add_argument(
         "--scheduler",
         default=None,
         metavar="ADDRESS",
-        help="Dask scheduler address (tcp://host:8786); implies --executor dask",
+        help="Dask scheduler (tcp://host:8786; implies --executor dask unless --executor ray) "
+        "or Ray cluster address (auto, ray://host:10001)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 

@@ -136,6 +136,16 @@ def test_dask_cluster_writes_the_same_bytes(reference: Path, tmp_path: Path) -> 
     assert digests(tmp_path / "data") == digests(reference)
 
 
+def test_ray_writes_the_same_bytes(reference: Path, tmp_path: Path) -> None:
+    """The command line with ``--executor ray``: a local Ray instance of two CPUs, one task per
+    chunk, shut down after; the files are those of the in-process run."""
+    ray = pytest.importorskip("ray", reason="ray is not installed")
+    out = tmp_path / "data"
+    assert generate(out, "--executor", "ray", "--workers", "2", "--chunk-size", "3") == 0
+    assert not ray.is_initialized()  # the instance flowsynth started is gone
+    assert digests(out) == digests(reference)
+
+
 def test_local_dask_cluster_drops_malloc_trim_threshold(tmp_path: Path) -> None:
     pytest.importorskip("distributed", reason="dask.distributed is not installed")
     from flowsynth.parallel import DaskExecutor, open_executor
