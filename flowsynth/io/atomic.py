@@ -33,11 +33,18 @@ def _open_temp(path: Path) -> tuple[int, Path]:
             continue
 
 
-def _reserve_temp_path(path: Path) -> Path:
-    """Create (exclusively) and return a fresh empty temporary file beside ``path``."""
-    fd, temp = _open_temp(path)
-    os.close(fd)
-    return temp
+@contextlib.contextmanager
+def _replacing(destination: Path) -> Iterator[tuple[int, Path]]:
+    """A fresh temporary file beside ``destination``, ``(fd, path)``; the body owns (closes) the
+    descriptor. On success the file is renamed over ``destination``; on any failure removed."""
+    fd, temp = _open_temp(destination)
+    try:
+        yield fd, temp
+        os.replace(temp, destination)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
 
 
 def _fsync_file(path: Path) -> None:
@@ -68,17 +75,11 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = False) -> Iterato
     >>> with atomic_path("out/a.npz") as temp:  # doctest: +SKIP
     ...     np.savez(open(temp, "wb"), x=x)
     """
-    destination = Path(path)
-    temp = _reserve_temp_path(destination)
-    try:
+    with _replacing(Path(path)) as (fd, temp):
+        os.close(fd)  # the writer opens the file by name
         yield temp
         if fsync:
             _fsync_file(temp)
-        os.replace(temp, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = False) -> None:
@@ -93,17 +94,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     fsync : bool
         Flush the file to disk before the rename.
     """
-    destination = Path(path)
-    fd, temp = _open_temp(destination)  # written through the descriptor that created it
-    try:
-        with os.fdopen(fd, "wb", buffering=0) as file:
-            view = memoryview(data).cast("B")
-            while view:  # an unbuffered write may write less than asked
-                view = view[file.write(view) or 0 :]
-            if fsync:
-                os.fsync(file.fileno())
-        os.replace(temp, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    # Written through the descriptor that created the file; closed before the rename.
+    with _replacing(Path(path)) as (fd, _), os.fdopen(fd, "wb", buffering=0) as file:
+        view = memoryview(data).cast("B")
+        while view:  # an unbuffered write may write less than asked
+            view = view[file.write(view) or 0 :]
+        if fsync:
+            os.fsync(file.fileno())
