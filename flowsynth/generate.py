@@ -213,6 +213,10 @@ def generate_dataset(
     FolderBusyError
         If another process is writing into ``out`` (see :mod:`flowsynth.io.lock`).
     """
+    from tqdm import tqdm
+
+    from flowsynth.parallel import available_cores, open_executor
+
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if count < 0 or start < 0:
@@ -241,94 +245,61 @@ def generate_dataset(
         examples=pairs,
     )
     with folder_lock(out):
-        return _generate_locked(
-            recipe, seed, out, meta, existing, size, start=start, count=count, layout=layout,
-            compression=compression, folder=folder, pairs=pairs, executor=executor,
-            workers=workers, scheduler=scheduler, progress=progress, began=began,
-        )  # fmt: skip
-
-
-def _generate_locked(
-    recipe: FlowRecipe | ElasticRecipe,
-    seed: int,
-    out: Path,
-    meta: dict[str, Any],
-    existing: dict[str, Any] | None,
-    size: int,
-    *,
-    start: int,
-    count: int,
-    layout: str,
-    compression: int,
-    folder: Path | None,
-    pairs: tuple[Path, Path] | None,
-    executor: Any,
-    workers: int | None,
-    scheduler: str | None,
-    progress: bool,
-    began: float,
-) -> GenerationSummary:
-    """The part of :func:`generate_dataset` that writes, run while holding the folder lock."""
-    from tqdm import tqdm
-
-    from flowsynth.parallel import available_cores, open_executor
-
-    suffixes = meta["files"]
-    prepare_output(out, meta)
-    _check_chunk_size(out, existing, size)
-    plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards")
-    if existing is not None and existing.get("chunk_size"):  # made by this version: ours
-        keep = [*plan.finished, *(chunk for chunk, _ in plan.todo)]
-        for path in unfinished_files(out, layout, size, keep, suffixes):
-            path.unlink()
-            plan.removed.append(path)
-    tasks = [
-        ChunkTask(
-            recipe=to_dict(recipe),
-            recipe_hash=recipe_hash(recipe),
-            seed=seed,
-            first=chunk.first,
-            count=chunk.count,
-            out=str(out),
-            layout=layout,
-            chunk_size=size,
-            compression=compression,
-            textures=None if folder is None else str(folder),
-            examples=None if pairs is None else (str(pairs[0]), str(pairs[1])),
-        )
-        for chunk, _ in plan.todo
-    ]
-    requested = {chunk.first: wanted for chunk, wanted in plan.todo}
-    bytes_written = written = 0
-    bar = tqdm(
-        total=count,
-        initial=count - sum(requested.values()),
-        unit="pair",
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-    )
-    with bar, contextlib.ExitStack() as stack:
-        if tasks:
-            pool_size = min(workers or available_cores(), len(tasks))
-            pool = stack.enter_context(
-                open_executor(executor, workers=pool_size, scheduler=scheduler)
+        prepare_output(out, meta)
+        _check_chunk_size(out, existing, size)
+        plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards")
+        if existing is not None and existing.get("chunk_size"):  # made by this version: ours
+            keep = [*plan.finished, *(chunk for chunk, _ in plan.todo)]
+            for path in unfinished_files(out, layout, size, keep, suffixes):
+                path.unlink()
+                plan.removed.append(path)
+        tasks = [
+            ChunkTask(
+                recipe=to_dict(recipe),
+                recipe_hash=recipe_hash(recipe),
+                seed=seed,
+                first=chunk.first,
+                count=chunk.count,
+                out=str(out),
+                layout=layout,
+                chunk_size=size,
+                compression=compression,
+                textures=None if folder is None else str(folder),
+                examples=None if pairs is None else (str(pairs[0]), str(pairs[1])),
             )
-            tasks = [dataclasses.replace(task, threads=pool.worker_threads) for task in tasks]
-            for result in pool.map_unordered(write_chunk, tasks):
-                new = Chunk(result["first"], result["count"])
-                for path in plan.replaced_by(new):
-                    path.unlink(missing_ok=True)
-                bytes_written += sum(f["bytes"] for f in result["files"].values())
-                written += new.count
-                bar.update(requested[new.first])
-    return GenerationSummary(
-        out=out,
-        requested=count,
-        written=written,
-        chunks_written=len(tasks),
-        chunks_skipped=plan.skipped,
-        bytes_written=bytes_written,
-        seconds=time.perf_counter() - began,
-        removed_files=len(plan.removed),
-    )
+            for chunk, _ in plan.todo
+        ]
+        requested = {chunk.first: wanted for chunk, wanted in plan.todo}
+        bytes_written = written = 0
+        bar = tqdm(
+            total=count,
+            initial=count - sum(requested.values()),
+            unit="pair",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        with bar, contextlib.ExitStack() as stack:
+            if tasks:
+                pool_size = min(workers or available_cores(), len(tasks))
+                pool = stack.enter_context(
+                    open_executor(executor, workers=pool_size, scheduler=scheduler)
+                )
+                tasks = [dataclasses.replace(task, threads=pool.worker_threads) for task in tasks]
+                for result in pool.map_unordered(write_chunk, tasks):
+                    new = Chunk(result["first"], result["count"])
+                    for path in plan.replaced_by(new):
+                        path.unlink(missing_ok=True)
+                    bytes_written += sum(f["bytes"] for f in result["files"].values())
+                    written += new.count
+                    bar.update(requested[new.first])
+        return GenerationSummary(
+            out=out,
+            requested=count,
+            written=written,
+            chunks_written=len(tasks),
+            chunks_skipped=plan.skipped,
+            bytes_written=bytes_written,
+            seconds=time.perf_counter() - began,
+            removed_files=len(plan.removed),
+        )
