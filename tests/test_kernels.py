@@ -8,6 +8,7 @@ import shapely
 
 from flowsynth import kernels
 from flowsynth.render import raster
+from flowsynth.render.layers import CHORD_TOLERANCE, _map
 from flowsynth.render.raster import Roi
 from flowsynth.scene.shapes import rings as geometry_rings
 from flowsynth.scene.transform import Deformation, LayerMotion, Shear, affine_about
@@ -74,24 +75,23 @@ def _motion(deformed: bool) -> LayerMotion:
 def test_mapped_rings_match_the_numpy_grid_map_and_invert(deformed: bool) -> None:
     motion = _motion(deformed)
     rings = raster.pack(geometry_rings(_shape(3)))
-    max_edge = 0.5 if deformed else 0.0
-    mapped = raster.Rings(*motion.map_rings(*rings, max_edge=max_edge))
-    # Subdivision: each ring keeps its vertices, and no piece is longer than max_edge.
-    sub = raster.Rings(*LayerMotion().map_rings(*rings, max_edge=max_edge))
+    mapped = _map(motion, rings)
+    # Subdivision (deformed motions only): each ring keeps its vertices, and no piece is longer
+    # than the motion's edge bound.
+    max_edge = motion.deformation.max_edge(CHORD_TOLERANCE) if motion.deformation else 0.0
+    sub = raster.Rings(*kernels.subdivide(*rings, max_edge)) if deformed else rings
     assert len(mapped.points) == len(sub.points) and list(mapped.ends) == list(sub.ends)
     if deformed:
-        pieces = np.diff(sub.points, axis=0)[
-            np.setdiff1d(np.arange(len(sub.points) - 1), sub.ends - 1)
-        ]
-        assert np.hypot(*pieces.T).max() <= max_edge + 1e-12 and len(sub.points) > 2 * len(
-            rings.points
-        )
+        within = np.setdiff1d(np.arange(len(sub.points) - 1), sub.ends - 1)  # not across rings
+        pieces = np.diff(sub.points, axis=0)[within]
+        assert np.hypot(*pieces.T).max() <= max_edge + 1e-12
+        assert len(sub.points) > 2 * len(rings.points)
     # The same map as the float32 grid path, and the inverse undoes it.
     x = sub.points[:, 0].astype(np.float32)[None, :]
     y = sub.points[:, 1].astype(np.float32)[None, :]
     grid_x, grid_y = motion.forward_grid(x, y)
     np.testing.assert_allclose(mapped.points, np.stack([grid_x[0], grid_y[0]], 1), atol=2e-3)
-    back = motion.map_rings(*mapped, inverse=True)[0]
+    back = motion.inverse(mapped.points)
     np.testing.assert_allclose(back, sub.points, atol=1e-9)
 
 

@@ -54,8 +54,10 @@ def _map(motion: LayerMotion, rings: Rings, *, inverse: bool = False) -> Rings:
     """Map rings through a motion, subdividing them first if the motion is not affine."""
     if rings.empty:
         return rings
-    edge = 0.0 if motion.deformation is None else motion.deformation.max_edge(CHORD_TOLERANCE)
-    return Rings(*motion.map_rings(*rings, max_edge=edge, inverse=inverse))
+    points, ends = rings
+    if motion.deformation is not None:  # mapped straight edges curve: follow them closely
+        points, ends = kernels.subdivide(points, ends, motion.deformation.max_edge(CHORD_TOLERANCE))
+    return Rings((motion.inverse if inverse else motion.forward)(points), ends)
 
 
 def _outline(layer: Layer) -> _Outline:

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth import kernels
-
 Points = npt.NDArray[np.float64]
 Grid = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
 
@@ -115,21 +113,6 @@ class LayerMotion:
     @property
     def is_identity(self) -> bool:
         return self.deformation is None and bool(np.array_equal(self.affine, np.eye(2, 3)))
-
-    def map_rings(
-        self,
-        points: Points,
-        ends: npt.NDArray[np.int64],
-        *,
-        max_edge: float = 0.0,
-        inverse: bool = False,
-    ) -> tuple[Points, npt.NDArray[np.int64]]:
-        """Packed rings (see ``flowsynth.kernels``) mapped forward (or back), each edge first
-        cut into pieces no longer than ``max_edge`` (0: none), so that the mapped polyline
-        follows the curved image of a straight edge."""
-        if max_edge > 0:
-            points, ends = kernels.subdivide(points, ends, max_edge)
-        return (self.inverse if inverse else self.forward)(points), ends
 
     def forward(self, points: Points) -> Points:
         """``float64 (n, 2)`` frame-1 points -> frame-2 points."""
