@@ -1,22 +1,5 @@
-"""One torch thread in training tests: on a shared 2-core machine, two threads per process make
-the many small ops of these tiny models several times slower (threads wait for each other)."""
+"""Torch-only tests: skipped without torch, one torch thread each (see ``tests/torch_tests.py``)."""
 
-from __future__ import annotations
+from tests.torch_tests import collect_ignore_glob, one_torch_thread
 
-import importlib.util
-from collections.abc import Iterator
-
-import pytest
-
-#: These tests need the optional torch extra; without it they are not collected.
-collect_ignore_glob = ["test_*.py"] if importlib.util.find_spec("torch") is None else []
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+__all__ = ["collect_ignore_glob", "one_torch_thread"]
