@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from torch.utils.data import Dataset
 
+from flowsynth.data.datasets import EpochDataset
 from flowsynth.data.example import FlowExample
 from flowsynth.rng import Stream, sample_rng
 
@@ -25,7 +26,7 @@ def sample_source(
     return source, int(rng.integers(0, sizes[source]))
 
 
-class MixedDataset(Dataset[FlowExample]):
+class MixedDataset(EpochDataset):
     """A weighted mixture of flow datasets.
 
     Parameters
@@ -57,34 +58,21 @@ class MixedDataset(Dataset[FlowExample]):
             raise ValueError(f"mixture weights must be finite and > 0, got {weights.tolist()}")
         if min(sizes) < 1:
             raise ValueError(f"every part of a mixture needs items, got lengths {sizes}")
-        if seed < 0 or (length is not None and length < 0):
-            raise ValueError(f"seed and length must be >= 0, got {seed}, {length}")
+        super().__init__(sum(sizes) if length is None else int(length), augment=None, seed=seed)
         self.datasets = [dataset for dataset, _ in parts]
         self.weights = weights / weights.sum()
         self.sizes = sizes
-        self.seed = seed
-        self.length = sum(sizes) if length is None else int(length)
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return self.length
 
     def set_epoch(self, epoch: int) -> None:
         """Use epoch ``epoch`` (>= 0) here and in every part that has ``set_epoch``."""
-        if epoch < 0:
-            raise ValueError(f"epoch must be >= 0, got {epoch}")
-        self.epoch = int(epoch)
+        super().set_epoch(epoch)
         for dataset in self.datasets:
             if hasattr(dataset, "set_epoch"):
                 dataset.set_epoch(epoch)
 
     def source_of(self, item: int) -> tuple[int, int]:
         """``(part, item within the part)`` of ``item`` at the current epoch."""
-        if item < 0:
-            item += self.length
-        if not 0 <= item < self.length:
-            raise IndexError(f"item {item} out of range for a mixture of {self.length}")
-        rng = sample_rng(self.seed, self.epoch * self.length + item, Stream.MIX)
+        rng = sample_rng(self.seed, self.global_index(item), Stream.MIX)
         return sample_source(self.weights, self.sizes, rng=rng)
 
     def __getitem__(self, item: int) -> FlowExample:
