@@ -192,13 +192,18 @@ def test_banded_remap_matches_one_full_remap(sigma: float) -> None:
     rng = np.random.default_rng(2)
     shape = (420, 200)  # 84,000 pixels: two bands
     image = rng.integers(0, 256, (*shape, 1), dtype=np.uint8)
+    rgb = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)  # remapped as RGBA band by band
     label = _many_labels(shape, np.int32, 500)
     displacement = _field(shape, sigma=sigma)
-    out = apply_displacement(displacement, images=[image], labels=[label], border="constant")
+    out = apply_displacement(
+        displacement, images=[image, rgb], labels=[label], border="constant", fill=9.0
+    )
     y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
     maps = np.stack([x + displacement[..., 0], y + displacement[..., 1]], axis=-1)
-    expected = cv2.remap(image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)  # type: ignore[call-overload]
-    np.testing.assert_array_equal(out.images[0][..., 0], expected)
+    constant = {"borderMode": cv2.BORDER_CONSTANT, "borderValue": (9,) * 4}
+    for warped, source in zip(out.images, (image, rgb), strict=True):
+        expected = cv2.remap(source, maps, None, cv2.INTER_LINEAR, **constant)  # type: ignore[call-overload]
+        np.testing.assert_array_equal(warped, expected.reshape(source.shape))
     nearest = cv2.remap(label, maps, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)  # type: ignore[call-overload]
     np.testing.assert_array_equal(out.labels[0], nearest)
     np.testing.assert_array_equal(out.valid, ~moved_out_of_frame(displacement))
