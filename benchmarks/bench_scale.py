@@ -28,8 +28,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from flowsynth.generate import ChunkTask, generate_dataset, render_sample
 from flowsynth.io.layout import FLOW_FILES, encode_fields
 from flowsynth.io.manifest import plan_chunks
@@ -92,29 +90,8 @@ def _warm(pool: Any, task: ChunkTask, workers: int) -> None:
     list(pool.map_unordered(_render_only, [first] * (2 * workers)))
 
 
-def settle_memory(nbytes: int) -> None:
-    """Touch and free ``nbytes`` of memory, so that the page cache grows into backed pages.
-
-    On a virtual machine whose memory the host backs lazily, the first write to a guest page
-    costs a fault on the host (~1.7 ms per MB measured here, about 8x what the page-cache
-    copy itself costs); freed pages are reused at full speed until the guest reports them free
-    to the host, seconds later. A long generation run reaches that state by itself once its
-    output has filled the page cache (new pages then come from reclaimed cache pages), so the
-    benchmark gets there first instead of charging the machine's first touch to writing.
-    """
-    block = np.ones(nbytes, dtype=np.uint8)
-    del block
-
-
 def _time_generate(
-    recipe: Any,
-    count: int,
-    size: int,
-    *,
-    workers: int,
-    layout: str,
-    root: Path,
-    settle: int,
+    recipe: Any, count: int, size: int, *, workers: int, layout: str, root: Path
 ) -> float:
     out = root / f"{layout}-{workers}"
     shutil.rmtree(out, ignore_errors=True)
@@ -122,8 +99,6 @@ def _time_generate(
         with open_executor("loky", workers=workers) as pool:
             task = ChunkTask(to_dict(recipe), recipe_hash(recipe), 0, 0, 1, "", layout, size)
             _warm(pool, task, workers)
-    if settle:
-        settle_memory(settle)
     began = time.perf_counter()
     generate_dataset(recipe, 0, out, count=count, chunk_size=size, layout=layout, workers=workers)
     seconds = time.perf_counter() - began
@@ -132,12 +107,7 @@ def _time_generate(
 
 
 def run_scale(
-    recipe_name: str,
-    count: int,
-    chunk_size: int,
-    repeats: int,
-    out_root: Path | None,
-    fresh_memory: bool = False,
+    recipe_name: str, count: int, chunk_size: int, repeats: int, out_root: Path | None
 ) -> None:
     """Print the scale table (see the module docstring)."""
     import cv2
@@ -149,24 +119,15 @@ def run_scale(
         f"recipe {recipe_name}, {width}x{height}, {count} pairs in chunks of {chunk_size}, "
         f"{available_cores()} cores (shared machine: compare within this run)"
     )
-    # what a run writes, with room to spare: frames, two .flo, masks (~3.6 MB per pair at 512x384)
-    settle = 0 if fresh_memory else 2 * count * height * width * 20
-    print(
-        "page cache: grows into fresh memory (first touch charged to writing)"
-        if fresh_memory
-        else f"page cache: {settle >> 20} MiB touched and freed before each write (steady state)"
-    )
     best: dict[tuple[str, int], float] = {}
     with tempfile.TemporaryDirectory(dir=out_root) as temp:
         root = Path(temp)
         rows = {
             "render": partial(_time_tasks, _render_only, recipe, count, chunk_size),
             "encode": partial(_time_tasks, _render_encode, recipe, count, chunk_size),
-            "files": partial(
-                _time_generate, recipe, count, chunk_size, layout="files", root=root, settle=settle
-            ),
+            "files": partial(_time_generate, recipe, count, chunk_size, layout="files", root=root),
             "shards": partial(
-                _time_generate, recipe, count, chunk_size, layout="shards", root=root, settle=settle
+                _time_generate, recipe, count, chunk_size, layout="shards", root=root
             ),
         }
         # Rounds over every row, so that the machine's slow spells hit all rows alike.
@@ -210,13 +171,8 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3, help="runs per row (best is kept)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the temporary data")
-    parser.add_argument(
-        "--fresh-memory",
-        action="store_true",
-        help="do not touch memory before writing (see settle_memory): a fresh machine's figure",
-    )
     args = parser.parse_args()
-    run_scale(args.recipe, args.count, args.chunk_size, args.repeats, args.out, args.fresh_memory)
+    run_scale(args.recipe, args.count, args.chunk_size, args.repeats, args.out)
 
 
 if __name__ == "__main__":
