@@ -6,9 +6,10 @@ runs on one thread. Printed: milliseconds per pair (median), and ratios to the f
 fastest peer in the same table. No assertions.
 
 - flowsynth: ``sample_elastic_pair`` (U-Net 3x3 grid, sigma 10 px): field + one resampling of
-  image and label + flow + valid. "no flow": ``return_flow=False``, what a training loop that
-  uses only image and label calls (the peers return only image and mask, too). Also
-  ``apply_displacement`` alone with a precomputed field.
+  image and label + flow. "no flow": ``return_flow=False``, what a training loop that uses only
+  image and label calls (the peers return only image and mask, too). The validity mask is
+  computed when first read, and these rows do not read it (nor do the peers make one);
+  "+ valid" reads it, for its cost. Also ``apply_displacement`` alone with a precomputed field.
 - floor: one ``cv2.remap`` of the image (linear) and one of the label (nearest) with a
   precomputed float32 map: the least any method doing a smooth per-pixel warp pays.
 - peers (benchmark-only dependencies, skipped with a message when missing): elasticdeform
@@ -225,6 +226,9 @@ def planar_methods(size: int, batch: int, target: float) -> dict[str, Method]:
         "flowsynth no flow": lambda: [
             sample_elastic_pair(image, label, sigma=10.0, return_flow=False, rng=rng)
             for image, label in pairs
+        ],
+        "flowsynth + valid": lambda: [
+            sample_elastic_pair(image, label, sigma=10.0, rng=rng).valid for image, label in pairs
         ],
         "flowsynth apply only": lambda: [
             apply_displacement(field, images=[image], labels=[label])

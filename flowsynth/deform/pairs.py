@@ -12,6 +12,7 @@ from ``.npy`` or multi-page ``.tif``/``.tiff`` files (reading those needs ``tiff
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import numpy.typing as npt
 from flowsynth.deform.affine import compose_affine, sample_affine
 from flowsynth.deform.apply import (
     Border,
+    Deformed,
     ImageInterpolation,
     apply_displacement,
     apply_grid_displacement,
@@ -182,15 +184,21 @@ class ElasticPair:
         ``ignore_label`` where ``valid`` is False, and 0 outside with ``border='constant'``).
     flow : float32 (H, W, 2) or (D, H, W, 3), ordered (x, y[, z]): output pixel ``p`` shows the
         input at ``p + flow(p)`` (frame 1 = output, frame 2 = input); None if not asked for.
-    valid : bool (H, W) or (D, H, W); True where ``p + flow(p)`` is inside the input.
     weight : float32 U-Net weight map of the deformed label, or None if not asked for.
+    valid : bool (H, W) or (D, H, W); True where ``p + flow(p)`` is inside the input. Computed
+        when first read (see ``Deformed.valid``).
+    deformed : the ``Deformed`` result behind this pair, which computes ``valid``.
     """
 
     image: npt.NDArray[np.generic]
     label: npt.NDArray[np.integer]
     flow: npt.NDArray[np.float32] | None
-    valid: npt.NDArray[np.bool_]
     weight: npt.NDArray[np.float32] | None
+    deformed: Deformed = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def valid(self) -> npt.NDArray[np.bool_]:
+        return self.deformed.valid
 
 
 def sample_elastic_pair(
@@ -291,4 +299,4 @@ def sample_elastic_pair(
         if ignored is not None:
             weight[ignored] = 0.0
     flow = result.flow if return_flow else None
-    return ElasticPair(result.images[0], deformed_label, flow, result.valid, weight)
+    return ElasticPair(result.images[0], deformed_label, flow, weight, deformed=result)

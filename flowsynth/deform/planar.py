@@ -61,9 +61,18 @@ def _remap_into(
         target[...] = result.reshape(target.shape)
 
 
+def _reach(displacement: npt.NDArray[np.float32]) -> float:
+    """``max |d|`` over a band of the displacement; raises if it holds an infinite value."""
+    rows = displacement.shape[0]
+    reach = float(cv2.norm(displacement.reshape(rows, -1), cv2.NORM_INF))
+    if not np.isfinite(reach):  # (a NaN passes this cheap test unnoticed: callers keep d finite)
+        raise ValueError("displacement holds infinite values")
+    return reach
+
+
 def _valid_band(
     maps: npt.NDArray[np.float32],
-    displacement: npt.NDArray[np.float32],
+    reach: float,
     valid: npt.NDArray[np.bool_],
     top: int,
     height: int,
@@ -71,13 +80,10 @@ def _valid_band(
     """Clear ``valid`` (the band's rows) where the band's map ``p + d(p)`` leaves the image.
 
     The map is inside ``[-0.5, W - 0.5] x [-0.5, H - 0.5]`` wherever ``p`` is at least
-    ``max |d| - 0.5`` from the image edge, ``max |d|`` taken over the band; so only the pixels
+    ``reach - 0.5`` from the image edge, ``reach = max |d|`` over the band; so only the pixels
     nearer than that (+1 for rounding) are tested, while the band's map is still in cache.
     """
     rows, width = maps.shape[:2]
-    reach = float(cv2.norm(displacement.reshape(rows, -1), cv2.NORM_INF))
-    if not np.isfinite(reach):  # (a NaN passes this cheap test unnoticed: callers keep d finite)
-        raise ValueError("displacement holds infinite values")
     if reach <= 0.5:
         return
     edge = int(np.ceil(reach - 0.5)) + 1
@@ -110,7 +116,10 @@ def remap_2d(
     fill: float,
     fill_rows: Callable[[int, int, npt.NDArray[np.float32]], None] | None = None,
     shape: tuple[int, int] | None = None,
-) -> tuple[list[npt.NDArray[np.generic]], list[npt.NDArray[np.integer]], npt.NDArray[np.bool_]]:
+    validity: bool = True,
+) -> tuple[
+    list[npt.NDArray[np.generic]], list[npt.NDArray[np.integer]], npt.NDArray[np.bool_] | None
+]:
     """Resample images (``interpolation``) and labels (nearest) at ``p + d(p)``; and ``valid``.
 
     ``float32 (H, W, 2), [(H, W[, C])], [(H, W) int] -> (images, labels, bool (H, W))``.
@@ -118,7 +127,8 @@ def remap_2d(
     border, images take ``fill``. With ``fill_rows``, ``displacement`` starts uninitialised and
     ``fill_rows(top, bottom, displacement[top:bottom])`` writes each band just before it is used;
     ``displacement`` may then be None (``shape`` giving ``(H, W)``): each band of the field is
-    written into a small buffer and no full-size field is kept.
+    written into a small buffer and no full-size field is kept. ``validity=False`` skips the
+    validity mask (returned as None; ``valid_2d`` computes it later from the same arguments).
     """
     if displacement is not None:
         height, width = displacement.shape[:2]
@@ -147,7 +157,7 @@ def remap_2d(
         label_bytes = _byte_view(np.ascontiguousarray(label))
         jobs.append((label_bytes, _byte_view(out), cv2.INTER_NEAREST, (0.0,) * 4, None))
 
-    valid = np.ones((height, width), dtype=np.bool_)
+    valid = np.ones((height, width), dtype=np.bool_) if validity else None
     rows = max(1, BAND_PIXELS // width)
     buffer = np.empty((min(rows, height), width, 2), dtype=np.float32)
     band_field = np.empty_like(buffer) if displacement is None else buffer[:0]
@@ -157,7 +167,9 @@ def remap_2d(
         if fill_rows is not None:
             fill_rows(top, bottom, field)
         maps = np.add(field, grid[top:bottom], out=buffer[: bottom - top])
-        _valid_band(maps, field, valid[top:bottom], top, height)
+        reach = _reach(field)
+        if valid is not None:
+            _valid_band(maps, reach, valid[top:bottom], top, height)
         for source, out, method, value, channels in jobs:
             if channels is None:
                 _remap_into(source, maps, out[top:bottom], method, border, value)
@@ -167,3 +179,28 @@ def remap_2d(
                 )
                 out[top:bottom, :, channels] = part.reshape(bottom - top, width, -1)
     return warped, warped_labels, valid
+
+
+def valid_2d(
+    displacement: npt.NDArray[np.float32] | None,
+    *,
+    fill_rows: Callable[[int, int, npt.NDArray[np.float32]], None] | None = None,
+    shape: tuple[int, int] | None = None,
+) -> npt.NDArray[np.bool_]:
+    """``bool (H, W)``: True where ``p + d(p)`` lies inside the image; ``remap_2d``'s mask.
+
+    Takes the displacement as ``remap_2d`` does (the array, or ``fill_rows`` and ``shape``) and
+    resamples nothing: what ``remap_2d(..., validity=False)`` left out, computed on demand.
+    """
+    _, _, valid = remap_2d(
+        displacement,
+        (),
+        (),
+        interpolation=cv2.INTER_NEAREST,
+        border=cv2.BORDER_CONSTANT,
+        fill=0.0,
+        fill_rows=fill_rows,
+        shape=shape,
+    )
+    assert valid is not None
+    return valid

@@ -272,3 +272,45 @@ def test_validity_decided_band_by_band_is_exact(
     assert list(out.valid[60, :3]) == [True, False, True]
     assert list(out.valid[70, -3:]) == [False, True, True]
     assert list(out.valid[89, 10:13]) == [True, False, True]
+
+
+@pytest.mark.parametrize("route", ["displacement", "grid", "grid no flow", "grid affine no flow"])
+def test_validity_is_computed_on_first_read_and_is_exact(
+    route: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2D ``valid`` is left out of the resampling and computed when first read, once; it is the
+    brute-force mask whichever way the field arrived (array, grid with or without the full
+    field kept, grid with an affine part)."""
+    from flowsynth.deform import planar
+
+    tested: list[int] = []  # top row of every band whose edges were tested
+    band = planar._valid_band
+    monkeypatch.setattr(
+        planar,
+        "_valid_band",
+        lambda maps, reach, valid, top, h: tested.append(top) or band(maps, reach, valid, top, h),
+    )
+    shape = (150, 130)
+    rng = np.random.default_rng(8)
+    values = sample_grid_nodes(shape, sigma=15.0, rng=rng)
+    matrix = sample_affine(rotation=20.0, scale=(0.8, 1.2), rng=rng) if "affine" in route else None
+    label = _many_labels(shape, np.uint8, 50)
+    field = interpolate_grid(values, shape)
+    if matrix is not None:
+        field = compose_affine(field, matrix)
+    if route == "displacement":
+        out = apply_displacement(field, labels=[label])
+    else:
+        keep = "no flow" not in route
+        out = apply_grid_displacement(
+            values, shape, matrix=matrix, labels=[label], return_flow=keep
+        )
+    assert not tested and "valid" not in vars(out)  # not computed by the resampling
+    valid = out.valid
+    assert out.valid is valid and tested == [0]  # computed once (one band), then kept
+    np.testing.assert_array_equal(valid, ~moved_out_of_frame(field))
+    assert not valid.all()  # the field reaches outside: the test exercises the edges
+    # With an ignore label the resampling needs the mask, and marks exactly its complement.
+    marked = apply_grid_displacement(values, shape, matrix=matrix, labels=[label], ignore_label=77)
+    np.testing.assert_array_equal(marked.valid, valid)
+    np.testing.assert_array_equal(marked.labels[0] == 77, ~valid)
