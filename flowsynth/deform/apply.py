@@ -58,8 +58,9 @@ class Deformed:
         not asked for (``apply_grid_displacement(..., return_flow=False)``).
     valid : bool (H, W) or (D, H, W); True where ``p + flow(p)`` is inside the input. In 2D it
         is computed when first read (then kept): a training loop that never reads it saves
-        ~10 % of a call (``benchmarks/bench_elastic.py``). With ``ignore_label`` it is computed
-        during the resampling, which needs it.
+        ~10 % of a call (``benchmarks/bench_elastic.py``). It is computed from the field as it
+        is then, so read it before changing ``flow`` (or the displacement passed in) in place.
+        With ``ignore_label`` it is computed during the resampling, which needs it.
     validity : the function that computes ``valid`` (called once, on its first read).
     """
 
