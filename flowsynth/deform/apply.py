@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import cv2
@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from flowsynth.deform.affine import affine_folder, compose_affine
 from flowsynth.deform.fields import grid_rows, interpolate_grid
-from flowsynth.deform.planar import remap_2d, valid_2d
+from flowsynth.deform.planar import Validity, known, remap_2d
 from flowsynth.deform.volume import remap_labels_3d, remap_volume, sample_positions
 
 ImageInterpolation = Literal["linear", "cubic"]
@@ -67,16 +67,11 @@ class Deformed:
     images: tuple[npt.NDArray[np.generic], ...]
     labels: tuple[npt.NDArray[np.integer], ...]
     flow: npt.NDArray[np.float32] | None
-    validity: Callable[[], npt.NDArray[np.bool_]] = dataclasses.field(repr=False, compare=False)
+    validity: Validity = dataclasses.field(repr=False, compare=False)
 
     @functools.cached_property
     def valid(self) -> npt.NDArray[np.bool_]:
         return self.validity()
-
-
-def _known(valid: npt.NDArray[np.bool_]) -> Callable[[], npt.NDArray[np.bool_]]:
-    """``validity`` for a mask computed already."""
-    return lambda: valid
 
 
 def _check_displacement(displacement: npt.NDArray[np.generic]) -> tuple[int, ...]:
@@ -130,12 +125,17 @@ def _check_inputs(
 
 
 def _mark_ignored(
-    labels: Sequence[npt.NDArray[np.integer]], valid: npt.NDArray[np.bool_], ignore: int | None
+    labels: Sequence[npt.NDArray[np.integer]], validity: Validity, ignore: int | None
 ) -> None:
     if ignore is not None and labels:
-        invalid = ~valid
+        invalid = ~validity()
         for label in labels:
             np.copyto(label, np.asarray(ignore).astype(label.dtype), where=invalid)
+
+
+def _marks(labels: Sequence[npt.NDArray[np.integer]], ignore: int | None) -> bool:
+    """Whether ``_mark_ignored`` will need the mask (so it is best made during the remap)."""
+    return ignore is not None and bool(labels)
 
 
 def apply_displacement(
@@ -176,17 +176,15 @@ def apply_displacement(
     spatial = _check_displacement(displacement)
     _check_inputs(spatial, images, labels, ignore_label, image_interpolation, border)
     if len(spatial) == 2:
-        eager = ignore_label is not None and bool(labels)  # marking the labels needs it now
-        warped, warped_labels, valid = remap_2d(
+        warped, warped_labels, validity = remap_2d(
             displacement,
             images,
             labels,
             interpolation=_CV_INTERPOLATION[image_interpolation],
             border=_CV_BORDER[border],
             fill=fill,
-            validity=eager,
+            validity=_marks(labels, ignore_label),
         )
-        validity = _known(valid) if valid is not None else functools.partial(valid_2d, displacement)
     else:
         order = 1 if image_interpolation == "linear" else 3
         positions = sample_positions(displacement) if images else None
@@ -197,9 +195,8 @@ def apply_displacement(
             for image in images
         ]
         warped_labels, valid = remap_labels_3d(labels, displacement, border=border)
-        validity = _known(valid)
-    if valid is not None:
-        _mark_ignored(warped_labels, valid, ignore_label)
+        validity = known(valid)
+    _mark_ignored(warped_labels, validity, ignore_label)
     return Deformed(tuple(warped), tuple(warped_labels), displacement, validity)
 
 
@@ -262,8 +259,7 @@ def apply_grid_displacement(
             out[...] = fold(out, top)
 
     flow = np.empty((*spatial, 2), dtype=np.float32) if return_flow else None
-    eager = ignore_label is not None and bool(labels)  # marking the labels needs it now
-    warped, warped_labels, valid = remap_2d(
+    warped, warped_labels, validity = remap_2d(
         flow,
         images,
         labels,
@@ -272,14 +268,7 @@ def apply_grid_displacement(
         fill=fill,
         fill_rows=fill_rows,
         shape=(spatial[0], spatial[1]),
-        validity=eager,
+        validity=_marks(labels, ignore_label),
     )
-    if valid is not None:
-        _mark_ignored(warped_labels, valid, ignore_label)
-        validity = _known(valid)
-    elif flow is not None:  # the field is kept: validity needs only it
-        validity = functools.partial(valid_2d, flow)
-    else:  # computed again band by band from the nodes, as for the resampling
-        shape = (spatial[0], spatial[1])
-        validity = functools.partial(valid_2d, None, fill_rows=fill_rows, shape=shape)
+    _mark_ignored(warped_labels, validity, ignore_label)
     return Deformed(tuple(warped), tuple(warped_labels), flow, validity)

@@ -26,6 +26,13 @@ BAND_PIXELS = 1 << 16
 # Nearest-neighbour resampling copies whole pixels, so a label map is resampled through an
 # unsigned view of its bytes: exact for every integer dtype, uint8/uint16 at native speed.
 _LABEL_VIEWS = {1: (np.uint8, 1), 2: (np.uint16, 1), 4: (np.uint16, 2), 8: (np.uint16, 4)}
+#: A validity mask, or the function that computes it when first needed.
+Validity = Callable[[], npt.NDArray[np.bool_]]
+
+
+def known(mask: npt.NDArray[np.bool_]) -> Validity:
+    """The ``Validity`` of a mask computed already."""
+    return lambda: mask
 
 
 @functools.lru_cache(maxsize=16)
@@ -117,18 +124,18 @@ def remap_2d(
     fill_rows: Callable[[int, int, npt.NDArray[np.float32]], None] | None = None,
     shape: tuple[int, int] | None = None,
     validity: bool = True,
-) -> tuple[
-    list[npt.NDArray[np.generic]], list[npt.NDArray[np.integer]], npt.NDArray[np.bool_] | None
-]:
-    """Resample images (``interpolation``) and labels (nearest) at ``p + d(p)``; and ``valid``.
+) -> tuple[list[npt.NDArray[np.generic]], list[npt.NDArray[np.integer]], Validity]:
+    """Resample images (``interpolation``) and labels (nearest) at ``p + d(p)``; and validity.
 
-    ``float32 (H, W, 2), [(H, W[, C])], [(H, W) int] -> (images, labels, bool (H, W))``.
+    ``float32 (H, W, 2), [(H, W[, C])], [(H, W) int] -> (images, labels, validity)``, where
+    ``validity()`` gives ``bool (H, W)``, True where ``p + d(p)`` lies inside the image.
     ``border`` and ``interpolation`` are OpenCV flags; labels take 0 outside with a constant
     border, images take ``fill``. With ``fill_rows``, ``displacement`` starts uninitialised and
     ``fill_rows(top, bottom, displacement[top:bottom])`` writes each band just before it is used;
     ``displacement`` may then be None (``shape`` giving ``(H, W)``): each band of the field is
-    written into a small buffer and no full-size field is kept. ``validity=False`` skips the
-    validity mask (returned as None; ``valid_2d`` computes it later from the same arguments).
+    written into a small buffer and no full-size field is kept. The mask is computed band by
+    band with the resampling; ``validity=False`` leaves it out, and ``validity()`` then computes
+    it on demand (``valid_2d``) from the kept field, or from ``fill_rows`` again without one.
     """
     if displacement is not None:
         height, width = displacement.shape[:2]
@@ -178,7 +185,15 @@ def remap_2d(
                     source, maps, None, method, borderMode=border, borderValue=value
                 )
                 out[top:bottom, :, channels] = part.reshape(bottom - top, width, -1)
-    return warped, warped_labels, valid
+    if valid is not None:
+        return warped, warped_labels, known(valid)
+    if displacement is not None:  # complete now: the mask needs only the field
+        return warped, warped_labels, functools.partial(valid_2d, displacement)
+    return (
+        warped,
+        warped_labels,
+        functools.partial(valid_2d, None, fill_rows=fill_rows, shape=(height, width)),
+    )
 
 
 def valid_2d(
@@ -190,9 +205,9 @@ def valid_2d(
     """``bool (H, W)``: True where ``p + d(p)`` lies inside the image; ``remap_2d``'s mask.
 
     Takes the displacement as ``remap_2d`` does (the array, or ``fill_rows`` and ``shape``) and
-    resamples nothing: what ``remap_2d(..., validity=False)`` left out, computed on demand.
+    resamples nothing.
     """
-    _, _, valid = remap_2d(
+    _, _, validity = remap_2d(
         displacement,
         (),
         (),
@@ -202,5 +217,4 @@ def valid_2d(
         fill_rows=fill_rows,
         shape=shape,
     )
-    assert valid is not None
-    return valid
+    return validity()
