@@ -66,26 +66,40 @@ _BOUNDARIES = _array(_b, 2, layout="C")(_array(_f32, 3, readonly=True), _f32)
 # Masks and coverage come straight from the kernels above: contiguous (which compiles faster code).
 _F32_C = _array(_f32, 2, readonly=True, layout="C")
 _BOOL_C = _array(_b, 2, readonly=True, layout="C")
-_LANDING = numba.types.Tuple((_b, _f64, _f64, _f64, _f64, _array(_b, 2, layout="C")))(
-    _F32_IN, _F32_IN, _BOOL_C, _b, _i64, _i64
+_GRID = numba.types.Tuple(
+    (_b, _f64, _f64, _f64, _f64, *[_array(_f32, 2, layout="C")] * 2, _array(_b, 2, layout="C"))
+)(
+    *_ROI,
+    _array(_f64, 2, readonly=True),
+    _f64,
+    _f64,
+    _array(_i64, 1, readonly=True),
+    _array(_i64, 1, readonly=True),
+    _array(_f64, 2, readonly=True),
+    _b,
+    _BOOL_C,
+    _b,
+    _i64,
+    _i64,
 )
+_U8_C3 = _array(_u8, 3, layout="C")
 _PAINT = numba.types.void(
-    _array(_u8, 3),
-    _array(_u8, 3, readonly=True),
+    _U8_C3,
+    _array(_u8, 3, readonly=True, layout="C"),
+    _i64,
+    _i64,
     _F32_C,
     _b,
     _BOOL_C,
     _b,
-    _F32_IN,
-    _F32_IN,
+    _F32_C,
+    _F32_C,
     _BOOL_C,
-    _array(_f32, 2),
-    _array(_f32, 2),
-    _array(_b, 2),
-    _array(_u16, 2),
+    _array(_f32, 3, layout="C"),
+    _array(_b, 2, layout="C"),
+    _array(_u16, 2, layout="C"),
     _i64,
-    _i64,
-    _i64,
+    *_ROI,
 )
 
 
@@ -222,46 +236,142 @@ def subdivide(points: Points, ends: Ends, max_edge: float) -> tuple[Points, Ends
     return cut, cut_ends
 
 
-@_compile(_LANDING)
-def landing(
-    x: npt.NDArray[np.float32],
-    y: npt.NDArray[np.float32],
-    owned: npt.NDArray[np.bool_],
-    has_owner: bool,
+# float32 sine (Cephes ``sinf``/``cosf`` polynomials on a quarter period, Cody-Waite reduction by
+# pi/2 in three parts): within 1e-7 of ``sin`` for |x| < 1e3 rad, and vectorised by LLVM, where
+# numba's ``math.sin`` is a scalar libm call.
+_TWO_OVER_PI = np.float32(2.0 / math.pi)
+_PIO2 = (np.float32(1.5703125), np.float32(4.837512969970703125e-4), np.float32(7.54978995489e-8))
+_SIN = (np.float32(-1.6666654611e-1), np.float32(8.3321608736e-3), np.float32(-1.9515295891e-4))
+_COS = (
+    np.float32(4.166664568298827e-2),
+    np.float32(-1.388731625493765e-3),
+    np.float32(2.443315711809948e-5),
+)
+_HALF32, _ONE32 = np.float32(0.5), np.float32(1.0)
+
+
+@_jit
+def sin32(x: float) -> float:
+    """``sin(x)`` of a float32 ``x`` in float32 (see the constants above)."""
+    n = np.floor(x * _TWO_OVER_PI + _HALF32)
+    r = ((x - n * _PIO2[0]) - n * _PIO2[1]) - n * _PIO2[2]
+    r2 = r * r
+    sine = r + r * r2 * (_SIN[0] + r2 * (_SIN[1] + r2 * _SIN[2]))
+    cosine = _ONE32 - _HALF32 * r2 + r2 * r2 * (_COS[0] + r2 * (_COS[1] + r2 * _COS[2]))
+    quarter = np.int32(n) & 3
+    value = cosine if quarter & 1 else sine
+    return -value if quarter & 2 else value
+
+
+@_compile(_GRID)
+def grid(
+    x0: int,
+    y0: int,
     height: int,
     width: int,
-) -> tuple[bool, float, float, float, float, npt.NDArray[np.bool_]]:
-    """Where a layer's pixels land in the other frame: their bounds and which leave the frame.
+    affine: npt.NDArray[np.float64],
+    centre_x: float,
+    centre_y: float,
+    axes: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    waves: npt.NDArray[np.float64],
+    inverse: bool,
+    owned: npt.NDArray[np.bool_],
+    has_owner: bool,
+    frame_height: int,
+    frame_width: int,
+) -> tuple[
+    bool,
+    float,
+    float,
+    float,
+    float,
+    npt.NDArray[np.float32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.bool_],
+]:
+    """Where a layer's ROI pixel centres go under its motion, and where they land: one pass.
 
-    ``x``, ``y``: ``float32 (h, w)`` positions in the other frame (broadcast views allowed);
-    ``owned``: ``bool (h, w)``, the pixels that count for the bounds (all if not
-    ``has_owner``). Returns ``(found, xmin, ymin, xmax, ymax, outside)``: ``found`` is False
-    when no pixel counts; ``outside`` (``bool (h, w)``) is True where the position leaves
-    ``[-0.5, width - 0.5] x [-0.5, height - 0.5]``.
+    Forward (``inverse`` False): ``affine @ [D(p), 1]``; inverse: ``D^-1(affine @ [q, 1])``
+    with ``affine`` the inverse matrix. ``D`` is the layer's shears about the centre (see
+    ``scene.transform.Deformation``; none when ``axes`` is empty): shear ``s`` moves coordinate
+    ``axes[s]`` by the sum of the waves ``ends[s - 1] .. ends[s] - 1`` of ``waves`` (amplitude,
+    frequency, phase) at the other coordinate. All in float32, as ``LayerMotion.forward_grid``.
+
+    Returns ``(found, xmin, ymin, xmax, ymax, x, y, outside)``: the positions ``x``, ``y``
+    (``float32 (height, width)``); ``outside`` (``bool``, same shape), True where a position
+    leaves ``[-0.5, frame_width - 0.5] x [-0.5, frame_height - 0.5]``; the bounds of the
+    positions of the ``owned`` pixels (all if not ``has_owner``), with ``found`` False when no
+    pixel counts.
     """
-    rows, columns = x.shape
-    outside = np.empty((rows, columns), np.bool_)
+    xs = np.empty((height, width), np.float32)
+    ys = np.empty((height, width), np.float32)
+    outside = np.empty((height, width), np.bool_)
+    total = np.empty(width, np.float32)
+    m00, m01, m02 = np.float32(affine[0, 0]), np.float32(affine[0, 1]), np.float32(affine[0, 2])
+    m10, m11, m12 = np.float32(affine[1, 0]), np.float32(affine[1, 1]), np.float32(affine[1, 2])
+    cx, cy = np.float32(centre_x), np.float32(centre_y)
+    right, bottom = np.float32(frame_width - 0.5), np.float32(frame_height - 0.5)
+    edge = np.float32(-0.5)
     found = False
     xmin = ymin = np.inf
     xmax = ymax = -np.inf
-    right, bottom = np.float32(width - 0.5), np.float32(height - 0.5)
-    edge = np.float32(-0.5)
-    for i in range(rows):
-        for j in range(columns):
-            u, v = x[i, j], y[i, j]
-            outside[i, j] = (u < edge) | (u > right) | (v < edge) | (v > bottom)
-            if has_owner and not owned[i, j]:
+    shears = axes.shape[0]
+    for i in range(height):
+        row_x, row_y = xs[i], ys[i]
+        y = np.float32(y0 + i)
+        for j in range(width):
+            x = np.float32(x0 + j)
+            if inverse:
+                row_x[j] = m00 * x + (m01 * y + m02)
+                row_y[j] = m10 * x + (m11 * y + m12)
+            else:
+                row_x[j], row_y[j] = x, y
+        if shears:
+            for j in range(width):
+                row_x[j] -= cx
+                row_y[j] -= cy
+            for step in range(shears):
+                s = shears - 1 - step if inverse else step
+                moved, other = (row_x, row_y) if axes[s] == 0 else (row_y, row_x)
+                total[:] = 0
+                for w in range(ends[s - 1] if s else 0, ends[s]):
+                    a, k = np.float32(waves[w, 0]), np.float32(waves[w, 1])
+                    phase = np.float32(waves[w, 2])
+                    for j in range(width):
+                        total[j] += a * sin32(other[j] * k + phase)
+                if inverse:
+                    for j in range(width):
+                        moved[j] -= total[j]
+                else:
+                    for j in range(width):
+                        moved[j] += total[j]
+            for j in range(width):
+                row_x[j] += cx
+                row_y[j] += cy
+        if not inverse:
+            for j in range(width):
+                x, y = row_x[j], row_y[j]
+                row_x[j] = m00 * x + (m01 * y + m02)
+                row_y[j] = m10 * x + (m11 * y + m12)
+        own, out = owned[i], outside[i]
+        for j in range(width):
+            u, v = row_x[j], row_y[j]
+            out[j] = (u < edge) | (u > right) | (v < edge) | (v > bottom)
+            if has_owner and not own[j]:
                 continue
             found = True
             xmin, xmax = min(xmin, u), max(xmax, u)
             ymin, ymax = min(ymin, v), max(ymax, v)
-    return found, float(xmin), float(ymin), float(xmax), float(ymax), outside
+    return found, float(xmin), float(ymin), float(xmax), float(ymax), xs, ys, outside
 
 
 @_compile(_PAINT)
 def paint(
     image: npt.NDArray[np.uint8],
     colour: npt.NDArray[np.uint8],
+    colour_x0: int,
+    colour_y0: int,
     alpha: npt.NDArray[np.float32],
     has_alpha: bool,
     owned: npt.NDArray[np.bool_],
@@ -269,46 +379,65 @@ def paint(
     x: npt.NDArray[np.float32],
     y: npt.NDArray[np.float32],
     occluded: npt.NDArray[np.bool_],
-    u: npt.NDArray[np.float32],
-    v: npt.NDArray[np.float32],
+    flow: npt.NDArray[np.float32],
     occlusion: npt.NDArray[np.bool_],
     segmentation: npt.NDArray[np.uint16],
     layer_id: int,
     x0: int,
     y0: int,
+    height: int,
+    width: int,
 ) -> None:
     """Composite one layer into a frame's ROI and write its ground truth where it owns pixels.
 
-    ``image`` (uint8 (h, w, 3)) becomes ``colour * alpha + image * (1 - alpha)`` rounded half up
-    (plain ``colour`` without alpha). Where the layer owns the pixel centre (everywhere without an
-    owner mask): flow ``(u, v) = (x, y) - pixel centre``, ``occlusion = occluded`` and
-    ``segmentation = layer_id``. Every array is the ROI's view of the frame's array.
+    ``image`` (uint8 (H, W, 3)), ``flow`` (float32 (H, W, 2)), ``occlusion`` and
+    ``segmentation`` are the whole frame's arrays; the ROI is rows ``y0 .. y0 + height - 1``,
+    columns ``x0 .. x0 + width - 1``. ROI pixel ``(i, j)`` takes its colour from
+    ``colour[colour_y0 + i, colour_x0 + j]``; ``alpha``, ``owned``, ``x``, ``y`` and ``occluded``
+    are ``(height, width)``. The image becomes ``colour * alpha + image * (1 - alpha)`` rounded
+    half up (plain ``colour`` without alpha). Where the layer owns the pixel centre (everywhere
+    without an owner mask): flow ``(u, v) = (x, y) - pixel centre``, ``occlusion = occluded`` and
+    ``segmentation = layer_id``.
     """
-    rows, columns, channels = image.shape
     one, half = np.float32(1.0), np.float32(0.5)
-    for i in range(rows):
-        pixels, colours = image[i], colour[i]
-        for j in range(columns):
-            a = alpha[i, j] if has_alpha else one
-            if a >= one:  # inside: the colour (what the blend gives, without the arithmetic)
-                for c in range(channels):
+    for i in range(height):
+        pixels, colours = image[y0 + i, x0 : x0 + width], colour[colour_y0 + i, colour_x0:]
+        if not has_alpha:
+            for j in range(width):
+                for c in range(3):
                     pixels[j, c] = colours[j, c]
-            elif a > 0:  # an edge pixel (a == 0 leaves the pixel as it is)
-                b = one - a
-                for c in range(channels):
-                    # A convex combination of bytes: in [0, 255], so +0.5 and truncation round.
-                    blended = np.float32(colours[j, c]) * a + np.float32(pixels[j, c]) * b
-                    pixels[j, c] = np.uint8(blended + half)
+        else:
+            weights = alpha[i]
+            for j in range(width):
+                a = weights[j]
+                if a >= one:  # inside: the colour (what the blend gives, without the arithmetic)
+                    for c in range(3):
+                        pixels[j, c] = colours[j, c]
+                elif a > 0:  # an edge pixel (a == 0 leaves the pixel as it is)
+                    b = one - a
+                    for c in range(3):
+                        # A convex combination of bytes: in [0, 255], so +0.5 and truncation round.
+                        blended = np.float32(colours[j, c]) * a + np.float32(pixels[j, c]) * b
+                        pixels[j, c] = np.uint8(blended + half)
         centre_y = np.float32(y0 + i)
-        own, at_x, at_y, hidden = owned[i], x[i], y[i], occluded[i]
-        flow_u, flow_v, occlusion_row, ids = u[i], v[i], occlusion[i], segmentation[i]
-        for j in range(columns):
-            if has_owner and not own[j]:
-                continue
-            flow_u[j] = at_x[j] - np.float32(x0 + j)
-            flow_v[j] = at_y[j] - centre_y
-            occlusion_row[j] = hidden[j]
-            ids[j] = layer_id
+        at_x, at_y, hidden = x[i], y[i], occluded[i]
+        flows = flow[y0 + i, x0 : x0 + width]
+        occlusion_row = occlusion[y0 + i, x0 : x0 + width]
+        ids = segmentation[y0 + i, x0 : x0 + width]
+        if not has_owner:
+            for j in range(width):
+                flows[j, 0] = at_x[j] - np.float32(x0 + j)
+                flows[j, 1] = at_y[j] - centre_y
+                occlusion_row[j] = hidden[j]
+                ids[j] = layer_id
+            continue
+        own = owned[i]
+        for j in range(width):
+            if own[j]:
+                flows[j, 0] = at_x[j] - np.float32(x0 + j)
+                flows[j, 1] = at_y[j] - centre_y
+                occlusion_row[j] = hidden[j]
+                ids[j] = layer_id
 
 
 @_compile(_BOUNDARIES)

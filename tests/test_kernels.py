@@ -8,7 +8,7 @@ import shapely
 
 from flowsynth import kernels
 from flowsynth.render import raster
-from flowsynth.render.layers import CHORD_TOLERANCE, _map
+from flowsynth.render.layers import CHORD_TOLERANCE, _land, _map
 from flowsynth.render.raster import Roi
 from flowsynth.scene.shapes import rings as geometry_rings
 from flowsynth.scene.transform import Deformation, LayerMotion, Shear, affine_about
@@ -95,20 +95,47 @@ def test_mapped_rings_match_the_numpy_grid_map_and_invert(deformed: bool) -> Non
     np.testing.assert_allclose(back, sub.points, atol=1e-9)
 
 
-def test_landing_bounds_and_out_of_frame() -> None:
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-3, 14, (6, 7)).astype(np.float32)
-    y = rng.uniform(-3, 12, (6, 7)).astype(np.float32)
-    x[0, 0], y[0, 1] = -0.5, 9.5  # on the edges: inside
-    owned = rng.random((6, 7)) > 0.4
-    found, *bounds, outside = kernels.landing(x, y, owned, True, 10, 12)
-    assert found
-    assert bounds == [x[owned].min(), y[owned].min(), x[owned].max(), y[owned].max()]
-    expected = (x < -0.5) | (x > 11.5) | (y < -0.5) | (y > 9.5)
-    np.testing.assert_array_equal(outside, expected)
-    assert not outside[0, 0] and not outside[0, 1]
-    assert not kernels.landing(x, y, np.zeros_like(owned), True, 10, 12)[0]
-    assert kernels.landing(x, y, owned, False, 10, 12)[1] == x.min()
+def test_sin32_is_the_sine_in_float32() -> None:
+    x = np.concatenate([np.linspace(-700, 700, 200_001), [0.0, np.pi / 2, -np.pi, 1e-30]])
+    x = x.astype(np.float32)
+    values = np.array([kernels.sin32(v) for v in x[::3]])
+    assert np.abs(values - np.sin(x[::3].astype(np.float64))).max() < 2e-7
+    assert kernels.sin32(np.float32(0.0)) == 0.0
+
+
+@pytest.mark.parametrize("backward", [False, True])
+@pytest.mark.parametrize("deformed", [False, True])
+def test_grid_kernel_is_the_layer_map_and_its_landing(deformed: bool, backward: bool) -> None:
+    """``kernels.grid`` (one compiled pass, polynomial sines) against the numpy grid map
+    (``np.sin``), and where its positions land."""
+    motion = _motion(deformed)
+    roi = Roi(-3, 4, 45, 38)  # partly left of the frame
+    owned = np.random.default_rng(4).random((38, 45)) > 0.3
+    reach, (x, y), outside = _land(motion, roi, owned, 40, 36, backward=backward)
+    grid = motion.inverse_grid if backward else motion.forward_grid
+    expected_x, expected_y = grid(*roi.grid())
+    np.testing.assert_allclose(x, expected_x, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(y, expected_y, rtol=0, atol=2e-5)
+    assert reach == (x[owned].min(), y[owned].min(), x[owned].max(), y[owned].max())
+    np.testing.assert_array_equal(outside, (x < -0.5) | (x > 35.5) | (y < -0.5) | (y > 39.5))
+    assert outside.any() and not outside.all()
+    if not deformed:  # the same float32 arithmetic, in the same order
+        np.testing.assert_array_equal(x, expected_x)
+        np.testing.assert_array_equal(y, expected_y)
+
+
+def test_grid_kernel_lands_on_the_frame_edges_inside() -> None:
+    """Positions on ``-0.5`` and ``size - 0.5`` are in the frame; bounds are over owned pixels."""
+    motion = LayerMotion(np.array([[1.0, 0.0, -0.5], [0.0, 1.0, 0.5]]))
+    roi = Roi(0, 0, 12, 10)
+    owned = np.zeros((10, 12), bool)
+    owned[2:4, 5:7] = True
+    reach, (x, y), outside = _land(motion, roi, owned, 11, 11, backward=False)
+    assert x[0, 0] == -0.5 and y[-1, 0] == 9.5
+    np.testing.assert_array_equal(outside, np.broadcast_to(np.arange(12) > 11, (10, 12)))
+    assert reach == (4.5, 2.5, 5.5, 3.5)
+    assert _land(motion, roi, np.zeros_like(owned), 11, 11, backward=False)[0] is None
+    assert _land(motion, roi, None, 11, 11, backward=False)[0] == (-0.5, 0.5, 10.5, 9.5)
 
 
 @pytest.mark.parametrize("with_alpha", [False, True])
@@ -119,7 +146,8 @@ def test_paint_blends_and_writes_ground_truth_where_owned(
     rng = np.random.default_rng(1)
     height, width, rows, cols = 9, 11, slice(2, 7), slice(3, 9)
     image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    colour = rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)
+    source = rng.integers(0, 256, (8, 10, 3), dtype=np.uint8)  # the ROI's colour starts at (2, 1)
+    colour = source[1:6, 2:8]
     alpha = rng.random((5, 6), dtype=np.float32)
     alpha[0, :2] = [0.0, 1.0]
     owned = rng.random((5, 6)) > 0.5
@@ -131,9 +159,8 @@ def test_paint_blends_and_writes_ground_truth_where_owned(
     segmentation = np.zeros((height, width), np.uint16)
     before = image.copy()
     kernels.paint(
-        image[rows, cols], colour, alpha, with_alpha, owned, with_owner, x, y, occluded,
-        flow[rows, cols, 0], flow[rows, cols, 1], occlusion[rows, cols],
-        segmentation[rows, cols], 4, 3, 2,
+        image, source, 2, 1, alpha, with_alpha, owned, with_owner, x, y, occluded,
+        flow, occlusion, segmentation, 4, 3, 2, 5, 6,
     )  # fmt: skip
     if with_alpha:
         a = alpha[..., None]

@@ -100,6 +100,42 @@ def _covered(
 # Placeholders for the kernels' optional arguments (never read: their flags are False).
 _NO_ALPHA = np.zeros((1, 1), np.float32)
 _NO_OWNER = np.zeros((1, 1), bool)
+_NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float64))
+
+
+def _land(
+    motion: LayerMotion,
+    roi: Roi,
+    owned: npt.NDArray[np.bool_] | None,
+    height: int,
+    width: int,
+    *,
+    backward: bool,
+) -> tuple[
+    Bounds | None, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]], npt.NDArray[np.bool_]
+]:
+    """Where ``roi``'s pixel centres go in the other frame (``motion.forward_grid``, or
+    ``inverse_grid`` if ``backward``): ``(bounds of the owned ones or None, (x, y), outside)``."""
+    deformation = motion.deformation
+    centre = (0.0, 0.0) if deformation is None else deformation.centre
+    axes, ends, waves = _NO_SHEARS if deformation is None else deformation.packed
+    found, xmin, ymin, xmax, ymax, x, y, outside = kernels.grid(
+        roi.x0,
+        roi.y0,
+        roi.height,
+        roi.width,
+        motion.inverse_affine if backward else motion.affine,
+        *centre,
+        axes,
+        ends,
+        waves,
+        backward,
+        _NO_OWNER if owned is None else owned,
+        owned is not None,
+        height,
+        width,
+    )
+    return ((xmin, ymin, xmax, ymax) if found else None), (x, y), outside
 
 
 class _Canvas:
@@ -117,31 +153,38 @@ class _Canvas:
         frame: int,
         layer_id: int,
         roi: Roi,
-        colour: npt.NDArray[np.uint8],
+        colour: tuple[npt.NDArray[np.uint8], int, int],
         alpha: npt.NDArray[np.float32] | None,
         owned: npt.NDArray[np.bool_] | None,
         position: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]],
         occluded: npt.NDArray[np.bool_],
     ) -> None:
-        """Blend ``colour`` in with ``alpha``; where ``owned``, write flow, occlusion, id."""
-        rows, cols = roi.slices
-        flow = self.flow[frame][rows, cols]
+        """Blend ``colour`` (an image and where the ROI starts in it) in with ``alpha``; where
+        ``owned``, write flow, occlusion, id."""
+        source, cx0, cy0 = colour
+        if not (
+            0 <= cx0 <= source.shape[1] - roi.width and 0 <= cy0 <= source.shape[0] - roi.height
+        ):  # the kernel does not check bounds
+            raise ValueError(f"colour {source.shape} at ({cx0}, {cy0}) does not cover {roi}")
         kernels.paint(
-            self.image[frame][rows, cols],
-            colour,
+            self.image[frame],
+            np.ascontiguousarray(source),
+            cx0,
+            cy0,
             _NO_ALPHA if alpha is None else alpha,
             alpha is not None,
             _NO_OWNER if owned is None else owned,
             owned is not None,
             *position,
             occluded,
-            flow[..., 0],
-            flow[..., 1],
-            self.occlusion[frame][rows, cols],
-            self.segmentation[frame][rows, cols],
+            self.flow[frame],
+            self.occlusion[frame],
+            self.segmentation[frame],
             layer_id,
             roi.x0,
             roi.y0,
+            roi.height,
+            roi.width,
         )
 
 
@@ -155,13 +198,6 @@ def _sample_texture(
         layer.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
     return np.asarray(sampled, dtype=np.uint8)
-
-
-def _crop(layer: Layer, roi: Roi) -> npt.NDArray[np.uint8]:
-    ox, oy = layer.origin
-    return layer.texture[
-        roi.y0 - oy : roi.y0 - oy + roi.height, roi.x0 - ox : roi.x0 - ox + roi.width
-    ]
 
 
 def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
@@ -185,17 +221,13 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
                     continue
                 owned = raster.inside(rings, roi)
                 alpha = raster.coverage(rings, roi, cfg.supersampling)
-            x, y = roi.grid()
-            if backward:
-                position = layer.motion.inverse_grid(x, y)
-                colour = _sample_texture(layer, *position)
-            else:
-                position = layer.motion.forward_grid(x, y)
-                colour = _crop(layer, roi)
-            found, xmin, ymin, xmax, ymax, outside = kernels.landing(
-                *position, _NO_OWNER if owned is None else owned, owned is not None, height, width
+            reach, position, outside = _land(
+                layer.motion, roi, owned, height, width, backward=backward
             )
-            reach = (xmin, ymin, xmax, ymax) if found else None
+            if backward:
+                colour = (_sample_texture(layer, *position), 0, 0)
+            else:  # the texture as it is: its pixel (0, 0) sits at the layer's origin
+                colour = (layer.texture, roi.x0 - layer.origin[0], roi.y0 - layer.origin[1])
             occluded = outside | _covered(k, outlines, layer.motion, roi, reach, backward=backward)
             canvas.paint(frame, k, roi, colour, alpha, owned, position, occluded)
     flow = canvas.flow

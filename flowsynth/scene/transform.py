@@ -11,6 +11,7 @@ No randomness here: ``scene.motion`` samples the parameters.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,6 +80,20 @@ class Deformation:
         local[0] += cx
         local[1] += cy
         return local[0], local[1]
+
+    @functools.cached_property
+    def packed(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The shears as arrays for ``kernels.grid``: ``axes (S,)``, ``ends (S,)`` (one past each
+        shear's last wave) and ``waves (n, 3)`` (amplitude, frequency, phase), in order."""
+        axes = np.array([s.axis for s in self.shears], np.int64)
+        ends = np.cumsum([len(s.amplitude) for s in self.shears], dtype=np.int64)
+        waves = np.array(
+            [w for s in self.shears for w in zip(s.amplitude, s.frequency, s.phase, strict=True)],
+            np.float64,
+        ).reshape(-1, 3)
+        return axes, ends, waves
 
     def max_edge(self, tolerance: float) -> float:
         """Longest straight edge whose deformed image stays within ``tolerance`` px of a chord.
