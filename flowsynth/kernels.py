@@ -66,25 +66,13 @@ _BOUNDARIES = _array(_b, 2, layout="C")(_array(_f32, 3, readonly=True), _f32)
 # Masks and coverage come straight from the kernels above: contiguous (which compiles faster code).
 _F32_C = _array(_f32, 2, readonly=True, layout="C")
 _BOOL_C = _array(_b, 2, readonly=True, layout="C")
-_GRID = numba.types.Tuple(
-    (_b, _f64, _f64, _f64, _f64, *[_array(_f32, 2, layout="C")] * 2, _array(_b, 2, layout="C"))
-)(
+_COMPOSITE = numba.types.void(
+    _array(_u8, 3, layout="C"),
+    _array(_f32, 3, layout="C"),
+    _array(_b, 2, layout="C"),
+    _array(_u16, 2, layout="C"),
+    _i64,
     *_ROI,
-    _array(_f64, 2, readonly=True),
-    _f64,
-    _f64,
-    _array(_i64, 1, readonly=True),
-    _array(_i64, 1, readonly=True),
-    _array(_f64, 2, readonly=True),
-    _b,
-    _BOOL_C,
-    _b,
-    _i64,
-    _i64,
-)
-_U8_C3 = _array(_u8, 3, layout="C")
-_PAINT = numba.types.void(
-    _U8_C3,
     _array(_u8, 3, readonly=True, layout="C"),
     _i64,
     _i64,
@@ -92,14 +80,14 @@ _PAINT = numba.types.void(
     _b,
     _BOOL_C,
     _b,
-    _F32_C,
-    _F32_C,
     _BOOL_C,
-    _array(_f32, 3, layout="C"),
-    _array(_b, 2, layout="C"),
-    _array(_u16, 2, layout="C"),
-    _i64,
-    *_ROI,
+    _array(_f64, 2, readonly=True),
+    _f64,
+    _f64,
+    _array(_i64, 1, readonly=True),
+    _array(_i64, 1, readonly=True),
+    _array(_f64, 2, readonly=True),
+    _b,
 )
 
 
@@ -263,12 +251,13 @@ def sin32(x: float) -> float:
     return -value if quarter & 2 else value
 
 
-@_compile(_GRID)
-def grid(
+@_jit
+def _positions(
+    row_x: npt.NDArray[np.float32],
+    row_y: npt.NDArray[np.float32],
+    total: npt.NDArray[np.float32],
     x0: int,
-    y0: int,
-    height: int,
-    width: int,
+    y: int,
     affine: npt.NDArray[np.float64],
     centre_x: float,
     centre_y: float,
@@ -276,109 +265,73 @@ def grid(
     ends: npt.NDArray[np.int64],
     waves: npt.NDArray[np.float64],
     inverse: bool,
-    owned: npt.NDArray[np.bool_],
-    has_owner: bool,
-    frame_height: int,
-    frame_width: int,
-) -> tuple[
-    bool,
-    float,
-    float,
-    float,
-    float,
-    npt.NDArray[np.float32],
-    npt.NDArray[np.float32],
-    npt.NDArray[np.bool_],
-]:
-    """Where a layer's ROI pixel centres go under its motion, and where they land: one pass.
+) -> None:
+    """Where the pixel centres ``(x0 + j, y)`` of one row go under a layer's motion, in float32.
 
-    Forward (``inverse`` False): ``affine @ [D(p), 1]``; inverse: ``D^-1(affine @ [q, 1])``
-    with ``affine`` the inverse matrix. ``D`` is the layer's shears about the centre (see
-    ``scene.transform.Deformation``; none when ``axes`` is empty): shear ``s`` moves coordinate
-    ``axes[s]`` by the sum of the waves ``ends[s - 1] .. ends[s] - 1`` of ``waves`` (amplitude,
-    frequency, phase) at the other coordinate. All in float32, as ``LayerMotion.forward_grid``.
-
-    Returns ``(found, xmin, ymin, xmax, ymax, x, y, outside)``: the positions ``x``, ``y``
-    (``float32 (height, width)``); ``outside`` (``bool``, same shape), True where a position
-    leaves ``[-0.5, frame_width - 0.5] x [-0.5, frame_height - 0.5]``; the bounds of the
-    positions of the ``owned`` pixels (all if not ``has_owner``), with ``found`` False when no
-    pixel counts.
+    Forward: ``affine @ [D(p), 1]``; inverse: ``D^-1(affine @ [q, 1])`` (``affine`` is then the
+    inverse matrix). ``D`` is the layer's shears about the centre (``scene.transform``; none when
+    ``axes`` is empty): shear ``s`` moves coordinate ``axes[s]`` by the sum of the waves
+    ``ends[s - 1] .. ends[s] - 1`` of ``waves`` (amplitude, frequency, phase) at the other one.
+    ``total`` is scratch space of the row's length.
     """
-    xs = np.empty((height, width), np.float32)
-    ys = np.empty((height, width), np.float32)
-    outside = np.empty((height, width), np.bool_)
-    total = np.empty(width, np.float32)
+    width = row_x.shape[0]
     m00, m01, m02 = np.float32(affine[0, 0]), np.float32(affine[0, 1]), np.float32(affine[0, 2])
     m10, m11, m12 = np.float32(affine[1, 0]), np.float32(affine[1, 1]), np.float32(affine[1, 2])
-    cx, cy = np.float32(centre_x), np.float32(centre_y)
-    right, bottom = np.float32(frame_width - 0.5), np.float32(frame_height - 0.5)
-    edge = np.float32(-0.5)
-    found = False
-    xmin = ymin = np.inf
-    xmax = ymax = -np.inf
+    cy = np.float32(y)
+    for j in range(width):
+        cx = np.float32(x0 + j)
+        if inverse:
+            row_x[j] = m00 * cx + (m01 * cy + m02)
+            row_y[j] = m10 * cx + (m11 * cy + m12)
+        else:
+            row_x[j], row_y[j] = cx, cy
     shears = axes.shape[0]
-    for i in range(height):
-        row_x, row_y = xs[i], ys[i]
-        y = np.float32(y0 + i)
+    if shears:
+        centre = (np.float32(centre_x), np.float32(centre_y))
         for j in range(width):
-            x = np.float32(x0 + j)
+            row_x[j] -= centre[0]
+            row_y[j] -= centre[1]
+        for step in range(shears):
+            s = shears - 1 - step if inverse else step
+            moved, other = (row_x, row_y) if axes[s] == 0 else (row_y, row_x)
+            total[:] = 0
+            for w in range(ends[s - 1] if s else 0, ends[s]):
+                a, k = np.float32(waves[w, 0]), np.float32(waves[w, 1])
+                phase = np.float32(waves[w, 2])
+                for j in range(width):
+                    total[j] += a * sin32(other[j] * k + phase)
             if inverse:
-                row_x[j] = m00 * x + (m01 * y + m02)
-                row_y[j] = m10 * x + (m11 * y + m12)
+                for j in range(width):
+                    moved[j] -= total[j]
             else:
-                row_x[j], row_y[j] = x, y
-        if shears:
-            for j in range(width):
-                row_x[j] -= cx
-                row_y[j] -= cy
-            for step in range(shears):
-                s = shears - 1 - step if inverse else step
-                moved, other = (row_x, row_y) if axes[s] == 0 else (row_y, row_x)
-                total[:] = 0
-                for w in range(ends[s - 1] if s else 0, ends[s]):
-                    a, k = np.float32(waves[w, 0]), np.float32(waves[w, 1])
-                    phase = np.float32(waves[w, 2])
-                    for j in range(width):
-                        total[j] += a * sin32(other[j] * k + phase)
-                if inverse:
-                    for j in range(width):
-                        moved[j] -= total[j]
-                else:
-                    for j in range(width):
-                        moved[j] += total[j]
-            for j in range(width):
-                row_x[j] += cx
-                row_y[j] += cy
-        if not inverse:
-            for j in range(width):
-                x, y = row_x[j], row_y[j]
-                row_x[j] = m00 * x + (m01 * y + m02)
-                row_y[j] = m10 * x + (m11 * y + m12)
-        own, out = owned[i], outside[i]
+                for j in range(width):
+                    moved[j] += total[j]
+        for j in range(width):
+            row_x[j] += centre[0]
+            row_y[j] += centre[1]
+    if not inverse:
         for j in range(width):
             u, v = row_x[j], row_y[j]
-            out[j] = (u < edge) | (u > right) | (v < edge) | (v > bottom)
-            if has_owner and not own[j]:
-                continue
-            found = True
-            xmin, xmax = min(xmin, u), max(xmax, u)
-            ymin, ymax = min(ymin, v), max(ymax, v)
-    return found, float(xmin), float(ymin), float(xmax), float(ymax), xs, ys, outside
+            row_x[j] = m00 * u + (m01 * v + m02)
+            row_y[j] = m10 * u + (m11 * v + m12)
 
 
-@_compile(_PAINT)
-def paint(
+@_jit
+def _blend(pixel: npt.NDArray[np.uint8], c: int, value: int, a: float) -> None:
+    """``pixel[c]`` becomes ``value * a + pixel[c] * (1 - a)`` rounded half up (``a`` in (0, 1]).
+
+    A convex combination of bytes lies in [0, 255], so +0.5 and truncation round.
+    """
+    if a >= np.float32(1.0):  # what the blend gives, without the arithmetic
+        pixel[c] = value
+    else:
+        rest = np.float32(1.0) - a
+        pixel[c] = np.uint8(np.float32(value) * a + np.float32(pixel[c]) * rest + np.float32(0.5))
+
+
+@_compile(_COMPOSITE)
+def composite(
     image: npt.NDArray[np.uint8],
-    colour: npt.NDArray[np.uint8],
-    colour_x0: int,
-    colour_y0: int,
-    alpha: npt.NDArray[np.float32],
-    has_alpha: bool,
-    owned: npt.NDArray[np.bool_],
-    has_owner: bool,
-    x: npt.NDArray[np.float32],
-    y: npt.NDArray[np.float32],
-    occluded: npt.NDArray[np.bool_],
     flow: npt.NDArray[np.float32],
     occlusion: npt.NDArray[np.bool_],
     segmentation: npt.NDArray[np.uint16],
@@ -387,57 +340,90 @@ def paint(
     y0: int,
     height: int,
     width: int,
+    texture: npt.NDArray[np.uint8],
+    origin_x: int,
+    origin_y: int,
+    alpha: npt.NDArray[np.float32],
+    has_alpha: bool,
+    owned: npt.NDArray[np.bool_],
+    has_owner: bool,
+    covered: npt.NDArray[np.bool_],
+    affine: npt.NDArray[np.float64],
+    centre_x: float,
+    centre_y: float,
+    axes: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    waves: npt.NDArray[np.float64],
+    backward: bool,
 ) -> None:
-    """Composite one layer into a frame's ROI and write its ground truth where it owns pixels.
+    """Draw one layer into a frame's ROI and write its ground truth where it owns pixels.
 
     ``image`` (uint8 (H, W, 3)), ``flow`` (float32 (H, W, 2)), ``occlusion`` and
     ``segmentation`` are the whole frame's arrays; the ROI is rows ``y0 .. y0 + height - 1``,
-    columns ``x0 .. x0 + width - 1``. ROI pixel ``(i, j)`` takes its colour from
-    ``colour[colour_y0 + i, colour_x0 + j]``; ``alpha``, ``owned``, ``x``, ``y`` and ``occluded``
-    are ``(height, width)``. The image becomes ``colour * alpha + image * (1 - alpha)`` rounded
-    half up (plain ``colour`` without alpha). Where the layer owns the pixel centre (everywhere
-    without an owner mask): flow ``(u, v) = (x, y) - pixel centre``, ``occlusion = occluded`` and
-    ``segmentation = layer_id``.
+    columns ``x0 .. x0 + width - 1``, and ``alpha``, ``owned`` and ``covered`` are
+    ``(height, width)``. Each ROI pixel centre ``p`` goes to ``q`` in the other frame (see
+    :func:`_positions`; ``backward``: frame 2 to frame 1, with the inverse ``affine``).
+
+    - colour: frame 1 shows the texture as it is (texture pixel ``(0, 0)`` sits at frame pixel
+      ``(origin_x, origin_y)``); frame 2 samples it bilinearly at ``q`` (edges replicated),
+      rounded to a byte. The image becomes ``colour * alpha + image * (1 - alpha)`` rounded
+      half up (plain ``colour`` without alpha).
+    - where the layer owns the pixel centre (everywhere without an owner mask): flow
+      ``q - p``, occlusion ``covered`` or ``q`` outside
+      ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``, and segmentation ``layer_id``.
     """
-    one, half = np.float32(1.0), np.float32(0.5)
+    frame_height, frame_width = image.shape[0], image.shape[1]
+    right, bottom = np.float32(frame_width - 0.5), np.float32(frame_height - 0.5)
+    edge, one, half = np.float32(-0.5), np.float32(1.0), np.float32(0.5)
+    row_x = np.empty(width, np.float32)
+    row_y = np.empty(width, np.float32)
+    total = np.empty(width, np.float32)
+    tx, ty = np.float32(origin_x), np.float32(origin_y)
+    last_x, last_y = texture.shape[1] - 1, texture.shape[0] - 1
     for i in range(height):
-        pixels, colours = image[y0 + i, x0 : x0 + width], colour[colour_y0 + i, colour_x0:]
-        if not has_alpha:
+        y = y0 + i
+        _positions(
+            row_x, row_y, total, x0, y, affine, centre_x, centre_y, axes, ends, waves, backward
+        )
+        pixels = image[y, x0 : x0 + width]
+        if not backward:  # frame 1: the texture as it is
+            source = texture[y - origin_y, x0 - origin_x : x0 - origin_x + width]
             for j in range(width):
+                a = alpha[i, j] if has_alpha else one
+                if a > 0:  # (a == 0: nothing of the layer here; the pixel stays as it is)
+                    for c in range(3):
+                        _blend(pixels[j], c, source[j, c], a)
+        else:  # frame 2: bilinear texture values at the frame-1 positions, edges replicated
+            for j in range(width):
+                a = alpha[i, j] if has_alpha else one
+                if a <= 0:
+                    continue
+                sx, sy = row_x[j] - tx, row_y[j] - ty
+                fx, fy = np.floor(sx), np.floor(sy)
+                wx, wy = sx - fx, sy - fy
+                c0, c1 = min(max(int(fx), 0), last_x), min(max(int(fx) + 1, 0), last_x)
+                r0, r1 = min(max(int(fy), 0), last_y), min(max(int(fy) + 1, 0), last_y)
                 for c in range(3):
-                    pixels[j, c] = colours[j, c]
-        else:
-            weights = alpha[i]
-            for j in range(width):
-                a = weights[j]
-                if a >= one:  # inside: the colour (what the blend gives, without the arithmetic)
-                    for c in range(3):
-                        pixels[j, c] = colours[j, c]
-                elif a > 0:  # an edge pixel (a == 0 leaves the pixel as it is)
-                    b = one - a
-                    for c in range(3):
-                        # A convex combination of bytes: in [0, 255], so +0.5 and truncation round.
-                        blended = np.float32(colours[j, c]) * a + np.float32(pixels[j, c]) * b
-                        pixels[j, c] = np.uint8(blended + half)
-        centre_y = np.float32(y0 + i)
-        at_x, at_y, hidden = x[i], y[i], occluded[i]
-        flows = flow[y0 + i, x0 : x0 + width]
-        occlusion_row = occlusion[y0 + i, x0 : x0 + width]
-        ids = segmentation[y0 + i, x0 : x0 + width]
-        if not has_owner:
-            for j in range(width):
-                flows[j, 0] = at_x[j] - np.float32(x0 + j)
-                flows[j, 1] = at_y[j] - centre_y
-                occlusion_row[j] = hidden[j]
-                ids[j] = layer_id
-            continue
-        own = owned[i]
+                    upper = (
+                        np.float32(texture[r0, c0, c]) * (one - wx)
+                        + np.float32(texture[r0, c1, c]) * wx
+                    )
+                    lower = (
+                        np.float32(texture[r1, c0, c]) * (one - wx)
+                        + np.float32(texture[r1, c1, c]) * wx
+                    )
+                    _blend(pixels[j], c, np.uint8(upper * (one - wy) + lower * wy + half), a)
+        flows = flow[y, x0 : x0 + width]
+        hidden = occlusion[y, x0 : x0 + width]
+        ids = segmentation[y, x0 : x0 + width]
         for j in range(width):
-            if own[j]:
-                flows[j, 0] = at_x[j] - np.float32(x0 + j)
-                flows[j, 1] = at_y[j] - centre_y
-                occlusion_row[j] = hidden[j]
-                ids[j] = layer_id
+            if has_owner and not owned[i, j]:
+                continue
+            u, v = row_x[j], row_y[j]
+            flows[j, 0] = u - np.float32(x0 + j)
+            flows[j, 1] = v - np.float32(y)
+            hidden[j] = covered[i, j] | (u < edge) | (u > right) | (v < edge) | (v > bottom)
+            ids[j] = layer_id
 
 
 @_compile(_BOUNDARIES)

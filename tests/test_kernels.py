@@ -8,7 +8,7 @@ import shapely
 
 from flowsynth import kernels
 from flowsynth.render import raster
-from flowsynth.render.layers import CHORD_TOLERANCE, _land, _map
+from flowsynth.render.layers import CHORD_TOLERANCE, _map
 from flowsynth.render.raster import Roi
 from flowsynth.scene.shapes import rings as geometry_rings
 from flowsynth.scene.transform import Deformation, LayerMotion, Shear, affine_about
@@ -103,86 +103,155 @@ def test_sin32_is_the_sine_in_float32() -> None:
     assert kernels.sin32(np.float32(0.0)) == 0.0
 
 
+def _bilinear(texture: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """float64 bilinear values of ``texture`` at ``x``, ``y``, edges replicated."""
+    fx, fy = np.floor(x), np.floor(y)
+    wx, wy = (x - fx)[..., None], (y - fy)[..., None]
+    c0, r0 = fx.astype(int), fy.astype(int)
+    c1, r1 = (
+        np.clip(c, 0, n - 1) for c, n in ((c0 + 1, texture.shape[1]), (r0 + 1, texture.shape[0]))
+    )
+    c0, r0 = np.clip(c0, 0, texture.shape[1] - 1), np.clip(r0, 0, texture.shape[0] - 1)
+    t = texture.astype(np.float64)
+    upper = t[r0, c0] * (1 - wx) + t[r0, c1] * wx
+    lower = t[r1, c0] * (1 - wx) + t[r1, c1] * wx
+    return upper * (1 - wy) + lower * wy
+
+
+class _Frame:
+    """A frame's arrays for ``kernels.composite``, filled with marker values."""
+
+    def __init__(self, height: int, width: int, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        self.flow = np.full((height, width, 2), 7.0, np.float32)
+        self.occlusion = np.zeros((height, width), bool)
+        self.segmentation = np.zeros((height, width), np.uint16)
+
+    def draw(
+        self,
+        motion: LayerMotion,
+        roi: Roi,
+        texture: np.ndarray,
+        origin: tuple[int, int],
+        *,
+        alpha: np.ndarray | None = None,
+        owned: np.ndarray | None = None,
+        covered: np.ndarray | None = None,
+        backward: bool = False,
+    ) -> None:
+        none = np.zeros((1, 1), bool)
+        shears = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)))
+        deformation = motion.deformation
+        kernels.composite(
+            self.image, self.flow, self.occlusion, self.segmentation, 4,
+            roi.x0, roi.y0, roi.height, roi.width, texture, *origin,
+            np.zeros((1, 1), np.float32) if alpha is None else alpha, alpha is not None,
+            none if owned is None else owned, owned is not None,
+            np.zeros((roi.height, roi.width), bool) if covered is None else covered,
+            motion.inverse_affine if backward else motion.affine,
+            *((0.0, 0.0) if deformation is None else deformation.centre),
+            *(shears if deformation is None else deformation.packed),
+            backward,
+        )  # fmt: skip
+
+
 @pytest.mark.parametrize("backward", [False, True])
 @pytest.mark.parametrize("deformed", [False, True])
-def test_grid_kernel_is_the_layer_map_and_its_landing(deformed: bool, backward: bool) -> None:
-    """``kernels.grid`` (one compiled pass, polynomial sines) against the numpy grid map
-    (``np.sin``), and where its positions land."""
+def test_composite_maps_pixels_as_the_layer_motion(deformed: bool, backward: bool) -> None:
+    """Flow, occlusion and colour of ``kernels.composite`` (one compiled pass, polynomial sines)
+    against the numpy grid map (``np.sin``), the frame's edges and OpenCV's bilinear remap."""
     motion = _motion(deformed)
-    roi = Roi(-3, 4, 45, 38)  # partly left of the frame
-    owned = np.random.default_rng(4).random((38, 45)) > 0.3
-    reach, (x, y), outside = _land(motion, roi, owned, 40, 36, backward=backward)
+    roi = Roi(0, 4, 36, 30)
+    frame = _Frame(40, 36)
+    texture = np.random.default_rng(5).integers(0, 256, (48, 44, 3), dtype=np.uint8)
+    covered = np.random.default_rng(6).random((30, 36)) > 0.7
+    # (backward: some positions fall off the texture's left and top edges)
+    origin = (2, 6) if backward else (-4, 2)
+    frame.draw(motion, roi, texture, origin, covered=covered, backward=backward)
     grid = motion.inverse_grid if backward else motion.forward_grid
-    expected_x, expected_y = grid(*roi.grid())
-    np.testing.assert_allclose(x, expected_x, rtol=0, atol=2e-5)
-    np.testing.assert_allclose(y, expected_y, rtol=0, atol=2e-5)
-    assert reach == (x[owned].min(), y[owned].min(), x[owned].max(), y[owned].max())
-    np.testing.assert_array_equal(outside, (x < -0.5) | (x > 35.5) | (y < -0.5) | (y > 39.5))
-    assert outside.any() and not outside.all()
+    x, y = grid(*roi.grid())
+    rows, cols = roi.slices
+    centre_x, centre_y = roi.grid()
+    flow = frame.flow[rows, cols]
+    np.testing.assert_allclose(flow[..., 0], x - centre_x, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(flow[..., 1], y - centre_y, rtol=0, atol=2e-5)
     if not deformed:  # the same float32 arithmetic, in the same order
-        np.testing.assert_array_equal(x, expected_x)
-        np.testing.assert_array_equal(y, expected_y)
+        np.testing.assert_array_equal(flow[..., 0], x - centre_x)
+    u, v = flow[..., 0] + centre_x, flow[..., 1] + centre_y
+    outside = (u < -0.5) | (u > 35.5) | (v < -0.5) | (v > 39.5)
+    assert outside.any() and not outside.all()
+    np.testing.assert_array_equal(frame.occlusion[rows, cols], covered | outside)
+    assert (frame.segmentation[rows, cols] == 4).all()
+    assert (frame.segmentation[:4] == 0).all() and (frame.flow[:4] == 7.0).all()
+    if backward:  # bilinear at the positions in the texture, edges replicated
+        expected = np.floor(_bilinear(texture, u - 2, v - 6) + 0.5)
+        assert (u - 2 < 0).any() and (v - 6 < 0).any()
+        assert np.abs(frame.image[rows, cols] - expected).max() <= 1  # float32 rounding
+    else:  # the texture as it is, pixel (0, 0) at the origin
+        np.testing.assert_array_equal(frame.image[rows, cols], texture[2:32, 4:40])
 
 
-def test_grid_kernel_lands_on_the_frame_edges_inside() -> None:
-    """Positions on ``-0.5`` and ``size - 0.5`` are in the frame; bounds are over owned pixels."""
-    motion = LayerMotion(np.array([[1.0, 0.0, -0.5], [0.0, 1.0, 0.5]]))
-    roi = Roi(0, 0, 12, 10)
-    owned = np.zeros((10, 12), bool)
-    owned[2:4, 5:7] = True
-    reach, (x, y), outside = _land(motion, roi, owned, 11, 11, backward=False)
-    assert x[0, 0] == -0.5 and y[-1, 0] == 9.5
-    np.testing.assert_array_equal(outside, np.broadcast_to(np.arange(12) > 11, (10, 12)))
-    assert reach == (4.5, 2.5, 5.5, 3.5)
-    assert _land(motion, roi, np.zeros_like(owned), 11, 11, backward=False)[0] is None
-    assert _land(motion, roi, None, 11, 11, backward=False)[0] == (-0.5, 0.5, 10.5, 9.5)
+def test_composite_lands_on_the_frame_edges_inside() -> None:
+    """A position exactly on the edge ``-0.5`` is in the frame, one just past ``size - 0.5`` out."""
+    motion = LayerMotion(np.array([[1.0, 0.0, -0.5], [0.0, 1.0, 0.5001]]))
+    frame = _Frame(10, 10)
+    frame.draw(motion, Roi(0, 0, 10, 10), np.zeros((10, 10, 3), np.uint8), (0, 0))
+    assert frame.flow[0, 0, 0] == -0.5  # column 0 lands on the left edge
+    assert 9 + frame.flow[9, 0, 1] > 9.5 and 8 + frame.flow[8, 0, 1] < 9.5
+    np.testing.assert_array_equal(frame.occlusion, np.arange(10)[:, None] == np.full((1, 10), 9))
 
 
+@pytest.mark.parametrize("backward", [False, True])
 @pytest.mark.parametrize("with_alpha", [False, True])
 @pytest.mark.parametrize("with_owner", [False, True])
-def test_paint_blends_and_writes_ground_truth_where_owned(
-    with_alpha: bool, with_owner: bool
+def test_composite_blends_and_writes_ground_truth_where_owned(
+    with_alpha: bool, with_owner: bool, backward: bool
 ) -> None:
     rng = np.random.default_rng(1)
-    height, width, rows, cols = 9, 11, slice(2, 7), slice(3, 9)
-    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    source = rng.integers(0, 256, (8, 10, 3), dtype=np.uint8)  # the ROI's colour starts at (2, 1)
-    colour = source[1:6, 2:8]
+    frame = _Frame(9, 11, seed=2)
+    rows, cols, roi = slice(2, 7), slice(3, 9), Roi(3, 2, 6, 5)
+    texture = rng.integers(0, 256, (8, 10, 3), dtype=np.uint8)
     alpha = rng.random((5, 6), dtype=np.float32)
     alpha[0, :2] = [0.0, 1.0]
     owned = rng.random((5, 6)) > 0.5
-    x = rng.uniform(0, 20, (5, 6)).astype(np.float32)
-    y = rng.uniform(0, 20, (5, 6)).astype(np.float32)
-    occluded = rng.random((5, 6)) > 0.5
-    flow = np.full((height, width, 2), 7.0, np.float32)
-    occlusion = np.zeros((height, width), bool)
-    segmentation = np.zeros((height, width), np.uint16)
-    before = image.copy()
-    kernels.paint(
-        image, source, 2, 1, alpha, with_alpha, owned, with_owner, x, y, occluded,
-        flow, occlusion, segmentation, 4, 3, 2, 5, 6,
-    )  # fmt: skip
+    covered = rng.random((5, 6)) > 0.5
+    motion = LayerMotion(affine_about((5.0, 4.0), 0.0, 1.0, (1.25, -0.5)))
+    before = frame.image.copy()
+    frame.draw(
+        motion,
+        roi,
+        texture,
+        (1, 1),
+        alpha=alpha if with_alpha else None,
+        owned=owned if with_owner else None,
+        covered=covered,
+        backward=backward,
+    )
+    if backward:  # frame 1 at (q - (1.25, -0.5)): bilinear between two texture columns
+        x, y = np.meshgrid(np.arange(3, 9), np.arange(2, 7))
+        colour = np.floor(_bilinear(texture, x - 1.25 - 1, y + 0.5 - 1) + 0.5)
+    else:
+        colour = texture[1:6, 2:8]
     if with_alpha:
         a = alpha[..., None]
         blended = colour.astype(np.float32) * a + before[rows, cols].astype(np.float32) * (1 - a)
         expected = np.floor(blended + np.float32(0.5)).astype(np.uint8)
-        np.testing.assert_array_equal(image[2, 3], before[2, 3])  # alpha 0: unchanged
-        np.testing.assert_array_equal(image[2, 4], colour[0, 1])  # alpha 1: the colour
+        np.testing.assert_array_equal(frame.image[2, 3], before[2, 3])  # alpha 0: unchanged
+        assert np.abs(frame.image[2, 4].astype(int) - colour[0, 1]).max() <= backward  # alpha 1
     else:
         expected = colour
-    np.testing.assert_array_equal(image[rows, cols], expected)
-    outside_roi = np.ones((height, width), bool)
+    assert np.abs(frame.image[rows, cols].astype(int) - expected).max() <= backward
+    outside_roi = np.ones((9, 11), bool)
     outside_roi[rows, cols] = False
-    np.testing.assert_array_equal(image[outside_roi], before[outside_roi])
+    np.testing.assert_array_equal(frame.image[outside_roi], before[outside_roi])
     where = owned if with_owner else np.ones_like(owned)
-    centre_x, centre_y = np.meshgrid(
-        *(np.arange(a, b, dtype=np.float32) for a, b in ((3, 9), (2, 7)))
-    )
-    np.testing.assert_array_equal(flow[rows, cols, 0][where], (x - centre_x)[where])
-    np.testing.assert_array_equal(flow[rows, cols, 1][where], (y - centre_y)[where])
-    assert (flow[rows, cols][~where] == 7.0).all() and (flow[outside_roi] == 7.0).all()
-    np.testing.assert_array_equal(occlusion[rows, cols], occluded & where)
-    np.testing.assert_array_equal(segmentation[rows, cols], np.where(where, 4, 0))
+    shift = (-1.25, 0.5) if backward else (1.25, -0.5)
+    np.testing.assert_array_equal(frame.flow[rows, cols, 0][where], np.float32(shift[0]))
+    np.testing.assert_array_equal(frame.flow[rows, cols, 1][where], np.float32(shift[1]))
+    assert (frame.flow[rows, cols][~where] == 7.0).all() and (frame.flow[outside_roi] == 7.0).all()
+    np.testing.assert_array_equal(frame.occlusion[rows, cols], covered & where)
+    np.testing.assert_array_equal(frame.segmentation[rows, cols], np.where(where, 4, 0))
 
 
 def test_motion_boundaries_mark_both_pixels_of_every_jump() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -76,66 +75,37 @@ def _covered(
     outlines: list[_Outline | None],
     motion: LayerMotion,
     roi: Roi,
-    reach: Bounds | None,
     *,
     backward: bool,
 ) -> npt.NDArray[np.bool_]:
-    """Pixels of ``roi`` (in the frame layer ``k`` is seen in) hidden by layers in front of ``k``
-    in the other frame. ``reach`` bounds where ``k``'s pixels land in the other frame."""
+    """Pixels of ``roi`` (in the frame layer ``k`` is seen in) whose centres go where a layer in
+    front of ``k`` is, in the other frame: the front layers' outlines there, pulled back."""
+    own = outlines[k]
+    # Where k's pixels can land: within its outline there (1 px spare for rounding), or
+    # anywhere for the background.
+    reach = None if own is None else _grown(own.bounds1 if backward else own.bounds2, 1.0)
     occluders: list[Rings] = []
-    if reach is not None:
-        for outline in outlines[k + 1 :]:
-            if outline is None:
-                continue
-            there, bounds = (
-                (outline.frame1, outline.bounds1) if backward else (outline.frame2, outline.bounds2)
-            )
-            if _overlaps(bounds, reach):
-                occluders.append(there)
+    for outline in outlines[k + 1 :]:
+        if outline is None:
+            continue
+        there, bounds = (
+            (outline.frame1, outline.bounds1) if backward else (outline.frame2, outline.bounds2)
+        )
+        if reach is None or _overlaps(bounds, reach):
+            occluders.append(there)
     if not occluders:
         return np.zeros((roi.height, roi.width), dtype=bool)
     return raster.inside(_map(motion, raster.concat(occluders), inverse=not backward), roi)
 
 
+def _grown(bounds: Bounds, margin: float) -> Bounds:
+    return bounds[0] - margin, bounds[1] - margin, bounds[2] + margin, bounds[3] + margin
+
+
 # Placeholders for the kernels' optional arguments (never read: their flags are False).
 _NO_ALPHA = np.zeros((1, 1), np.float32)
-_NO_OWNER = np.zeros((1, 1), bool)
+_NO_MASK = np.zeros((1, 1), bool)
 _NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float64))
-
-
-def _land(
-    motion: LayerMotion,
-    roi: Roi,
-    owned: npt.NDArray[np.bool_] | None,
-    height: int,
-    width: int,
-    *,
-    backward: bool,
-) -> tuple[
-    Bounds | None, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]], npt.NDArray[np.bool_]
-]:
-    """Where ``roi``'s pixel centres go in the other frame (``motion.forward_grid``, or
-    ``inverse_grid`` if ``backward``): ``(bounds of the owned ones or None, (x, y), outside)``."""
-    deformation = motion.deformation
-    centre = (0.0, 0.0) if deformation is None else deformation.centre
-    axes, ends, waves = _NO_SHEARS if deformation is None else deformation.packed
-    found, xmin, ymin, xmax, ymax, x, y, outside = kernels.grid(
-        roi.x0,
-        roi.y0,
-        roi.height,
-        roi.width,
-        motion.inverse_affine if backward else motion.affine,
-        *centre,
-        axes,
-        ends,
-        waves,
-        backward,
-        _NO_OWNER if owned is None else owned,
-        owned is not None,
-        height,
-        width,
-    )
-    return ((xmin, ymin, xmax, ymax) if found else None), (x, y), outside
 
 
 class _Canvas:
@@ -148,56 +118,55 @@ class _Canvas:
         self.occlusion = [np.zeros((height, width), bool) for _ in range(2)]
         self.segmentation = [np.zeros((height, width), np.uint16) for _ in range(2)]
 
-    def paint(
+    def draw(
         self,
-        frame: int,
-        layer_id: int,
+        k: int,
+        layer: Layer,
         roi: Roi,
-        colour: tuple[npt.NDArray[np.uint8], int, int],
         alpha: npt.NDArray[np.float32] | None,
         owned: npt.NDArray[np.bool_] | None,
-        position: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]],
-        occluded: npt.NDArray[np.bool_],
+        covered: npt.NDArray[np.bool_] | None,
+        *,
+        backward: bool,
     ) -> None:
-        """Blend ``colour`` (an image and where the ROI starts in it) in with ``alpha``; where
-        ``owned``, write flow, occlusion, id."""
-        source, cx0, cy0 = colour
-        if not (
-            0 <= cx0 <= source.shape[1] - roi.width and 0 <= cy0 <= source.shape[0] - roi.height
-        ):  # the kernel does not check bounds
-            raise ValueError(f"colour {source.shape} at ({cx0}, {cy0}) does not cover {roi}")
-        kernels.paint(
+        """Draw layer ``k`` into frame 2 if ``backward``, else frame 1 (``kernels.composite``):
+        blend its colour in with ``alpha``; where ``owned``, write flow, occlusion, id."""
+        frame = int(backward)
+        ox, oy = layer.origin
+        texture = np.ascontiguousarray(layer.texture)
+        fits = (
+            ox <= roi.x0 <= roi.x0 + roi.width <= ox + texture.shape[1]
+            and oy <= roi.y0 <= roi.y0 + roi.height <= oy + texture.shape[0]
+        )
+        if not (backward or fits):  # the kernel reads frame 1's colour unchecked
+            raise ValueError(f"texture {texture.shape} at {layer.origin} does not cover {roi}")
+        deformation = layer.motion.deformation
+        axes, ends, waves = _NO_SHEARS if deformation is None else deformation.packed
+        kernels.composite(
             self.image[frame],
-            np.ascontiguousarray(source),
-            cx0,
-            cy0,
-            _NO_ALPHA if alpha is None else alpha,
-            alpha is not None,
-            _NO_OWNER if owned is None else owned,
-            owned is not None,
-            *position,
-            occluded,
             self.flow[frame],
             self.occlusion[frame],
             self.segmentation[frame],
-            layer_id,
+            k,
             roi.x0,
             roi.y0,
             roi.height,
             roi.width,
+            texture,
+            ox,
+            oy,
+            _NO_ALPHA if alpha is None else alpha,
+            alpha is not None,
+            _NO_MASK if owned is None else owned,
+            owned is not None,
+            _NO_MASK if covered is None else covered,
+            layer.motion.inverse_affine if backward else layer.motion.affine,
+            *((0.0, 0.0) if deformation is None else deformation.centre),
+            axes,
+            ends,
+            waves,
+            backward,
         )
-
-
-def _sample_texture(
-    layer: Layer, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]
-) -> npt.NDArray[np.uint8]:
-    """Bilinear texture values at frame-1 positions ``x``, ``y`` (uint8 (h, w, 3))."""
-    map_x = np.ascontiguousarray(x - np.float32(layer.origin[0]), dtype=np.float32)
-    map_y = np.ascontiguousarray(y - np.float32(layer.origin[1]), dtype=np.float32)
-    sampled = cv2.remap(
-        layer.texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    return np.asarray(sampled, dtype=np.uint8)
 
 
 def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
@@ -208,8 +177,7 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
     outlines = [None if layer.geometry is None else _outline(layer) for layer in plan.layers]
     canvas = _Canvas(height, width)
     for k, (layer, outline) in enumerate(zip(plan.layers, outlines, strict=True)):
-        for frame in (0, 1):
-            backward = frame == 1
+        for backward in (False, True):
             if outline is None:
                 roi, owned, alpha = full, None, None
             else:
@@ -221,15 +189,13 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
                     continue
                 owned = raster.inside(rings, roi)
                 alpha = raster.coverage(rings, roi, cfg.supersampling)
-            reach, position, outside = _land(
-                layer.motion, roi, owned, height, width, backward=backward
+            # Occlusion matters only where the layer owns pixels.
+            covered = (
+                None
+                if owned is not None and not owned.any()
+                else _covered(k, outlines, layer.motion, roi, backward=backward)
             )
-            if backward:
-                colour = (_sample_texture(layer, *position), 0, 0)
-            else:  # the texture as it is: its pixel (0, 0) sits at the layer's origin
-                colour = (layer.texture, roi.x0 - layer.origin[0], roi.y0 - layer.origin[1])
-            occluded = outside | _covered(k, outlines, layer.motion, roi, reach, backward=backward)
-            canvas.paint(frame, k, roi, colour, alpha, owned, position, occluded)
+            canvas.draw(k, layer, roi, alpha, owned, covered, backward=backward)
     flow = canvas.flow
     valid = [np.isfinite(f[..., 0]) & np.isfinite(f[..., 1]) for f in flow]
     threshold = cfg.motion_boundary_threshold
