@@ -66,6 +66,16 @@ _BOUNDARIES = _array(_b, 2, layout="C")(_array(_f32, 3, readonly=True), _f32)
 # Masks and coverage come straight from the kernels above: contiguous (which compiles faster code).
 _F32_C = _array(_f32, 2, readonly=True, layout="C")
 _BOOL_C = _array(_b, 2, readonly=True, layout="C")
+_SHEARS = (
+    _array(_f64, 2, readonly=True),  # affine (2, 3)
+    _f64,  # centre x
+    _f64,  # centre y
+    _array(_i64, 1, readonly=True),  # axes
+    _array(_i64, 1, readonly=True),  # ends
+    _array(_f64, 2, readonly=True),  # waves
+    _b,  # inverse
+)
+_MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), *_SHEARS)
 _COMPOSITE = numba.types.void(
     _array(_u8, 3, layout="C"),
     _array(_f32, 3, layout="C"),
@@ -249,6 +259,61 @@ def sin32(x: float) -> float:
     quarter = np.int32(n) & 3
     value = cosine if quarter & 1 else sine
     return -value if quarter & 2 else value
+
+
+@_compile(_MAP_POINTS)
+def map_points(
+    points: Points,
+    affine: npt.NDArray[np.float64],
+    centre_x: float,
+    centre_y: float,
+    axes: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    waves: npt.NDArray[np.float64],
+    inverse: bool,
+) -> Points:
+    """``float64 (n, 2)`` points mapped by a layer's motion, as ``LayerMotion.forward`` (or
+    ``inverse``) computes it, with :func:`sin32`: the motion of :func:`_positions`, in float64
+    except the sines (see ``scene.transform.Shear.offset``)."""
+    count = points.shape[0]
+    xs, ys = np.empty(count, np.float64), np.empty(count, np.float64)
+    # One array pass per step (not one point at a time), so that LLVM vectorises the sines.
+    for n in range(count):
+        x, y = points[n, 0], points[n, 1]
+        if inverse:
+            xs[n] = affine[0, 0] * x + affine[0, 1] * y + affine[0, 2]
+            ys[n] = affine[1, 0] * x + affine[1, 1] * y + affine[1, 2]
+        else:
+            xs[n], ys[n] = x, y
+    shears = axes.shape[0]
+    if shears:
+        xs -= centre_x
+        ys -= centre_y
+        total = np.empty(count, np.float64)
+        for step in range(shears):
+            s = shears - 1 - step if inverse else step
+            moved, other = (xs, ys) if axes[s] == 0 else (ys, xs)
+            total[:] = 0.0
+            for w in range(ends[s - 1] if s else 0, ends[s]):
+                k, phase = waves[w, 1], np.float32(waves[w, 2])
+                a = np.float32(waves[w, 0])
+                for n in range(count):
+                    total[n] += np.float64(sin32(np.float32(other[n] * k) + phase) * a)
+            if inverse:
+                moved -= total
+            else:
+                moved += total
+        xs += centre_x
+        ys += centre_y
+    out = np.empty((count, 2), np.float64)
+    for n in range(count):
+        x, y = xs[n], ys[n]
+        if inverse:
+            out[n, 0], out[n, 1] = x, y
+        else:
+            out[n, 0] = affine[0, 0] * x + affine[0, 1] * y + affine[0, 2]
+            out[n, 1] = affine[1, 0] * x + affine[1, 1] * y + affine[1, 2]
+    return out
 
 
 @_jit

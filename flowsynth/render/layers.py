@@ -19,6 +19,7 @@ polylines follow the curved images of straight edges to well below 0.01 px.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,7 +57,22 @@ def _map(motion: LayerMotion, rings: Rings, *, inverse: bool = False) -> Rings:
     points, ends = rings
     if motion.deformation is not None:  # mapped straight edges curve: follow them closely
         points, ends = kernels.subdivide(points, ends, motion.deformation.max_edge(CHORD_TOLERANCE))
-    return Rings((motion.inverse if inverse else motion.forward)(points), ends)
+    return Rings(kernels.map_points(points, *_as_kernel_motion(motion, inverse=inverse)), ends)
+
+
+_NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float64))
+
+
+def _as_kernel_motion(motion: LayerMotion, *, inverse: bool) -> tuple[Any, ...]:
+    """A motion as the kernels take it: ``(affine, centre x, centre y, axes, ends, waves,
+    inverse)``, ``affine`` being the inverse matrix for the inverse map."""
+    deformation = motion.deformation
+    return (
+        motion.inverse_affine if inverse else motion.affine,
+        *((0.0, 0.0) if deformation is None else deformation.centre),
+        *(_NO_SHEARS if deformation is None else deformation.packed),
+        inverse,
+    )
 
 
 def _outline(layer: Layer) -> _Outline:
@@ -105,7 +121,6 @@ def _grown(bounds: Bounds, margin: float) -> Bounds:
 # Placeholders for the kernels' optional arguments (never read: their flags are False).
 _NO_ALPHA = np.zeros((1, 1), np.float32)
 _NO_MASK = np.zeros((1, 1), bool)
-_NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float64))
 
 
 class _Canvas:
@@ -140,8 +155,6 @@ class _Canvas:
         )
         if not (backward or fits):  # the kernel reads frame 1's colour unchecked
             raise ValueError(f"texture {texture.shape} at {layer.origin} does not cover {roi}")
-        deformation = layer.motion.deformation
-        axes, ends, waves = _NO_SHEARS if deformation is None else deformation.packed
         kernels.composite(
             self.image[frame],
             self.flow[frame],
@@ -160,12 +173,7 @@ class _Canvas:
             _NO_MASK if owned is None else owned,
             owned is not None,
             _NO_MASK if covered is None else covered,
-            layer.motion.inverse_affine if backward else layer.motion.affine,
-            *((0.0, 0.0) if deformation is None else deformation.centre),
-            axes,
-            ends,
-            waves,
-            backward,
+            *_as_kernel_motion(layer.motion, inverse=backward),
         )
 
 

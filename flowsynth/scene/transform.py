@@ -121,7 +121,7 @@ class LayerMotion:
     affine: npt.NDArray[np.float64] = field(default_factory=lambda: np.eye(2, 3))
     deformation: Deformation | None = None
 
-    @property
+    @functools.cached_property
     def inverse_affine(self) -> npt.NDArray[np.float64]:
         return _inverse_affine(self.affine)
 
