@@ -1,8 +1,10 @@
-"""Compiled inner loops (numba): scanline rasterisation, outline subdivision and compositing.
+"""Compiled inner loops (numba): scanline rasterisation, outline subdivision and mapping, and the
+pass that draws a layer into a frame.
 
-The renderer makes a few dozen small passes per layer; written with numpy, each pass is a dozen
-array calls whose fixed cost dominated the render time. These kernels do one pass per product
-in compiled loops (``tests/test_kernels.py`` pins them against direct references: shapely
+Written with numpy, the renderer made a dozen array passes per layer and frame whose fixed cost
+and memory traffic dominated the render time. These kernels do the work in compiled loops: the
+rasteriser one pass per mask, :func:`composite` one pass per layer and frame for positions,
+colour and ground truth (``tests/test_kernels.py`` pins them against direct references: shapely
 geometry for the rasteriser, numpy arithmetic for the rest).
 
 Rings are passed packed: ``points`` ``float64 (n, 2)`` holds every ring's vertices one ring after
@@ -61,12 +63,12 @@ _ROI = (_i64, _i64, _i64, _i64)
 _INSIDE = _array(_b, 2, layout="C")(*_IN_POINTS, *_ROI)
 _COVERAGE = _array(_f32, 2, layout="C")(*_IN_POINTS, *_ROI, _i64)
 _SUBDIVIDE = numba.types.Tuple((_array(_f64, 2), _array(_i64, 1)))(*_IN_POINTS, _f64)
-_F32_IN = _array(_f32, 2, readonly=True)
 _BOUNDARIES = _array(_b, 2, layout="C")(_array(_f32, 3, readonly=True), _f32)
 # Masks and coverage come straight from the kernels above: contiguous (which compiles faster code).
 _F32_C = _array(_f32, 2, readonly=True, layout="C")
 _BOOL_C = _array(_b, 2, readonly=True, layout="C")
-_SHEARS = (
+# A layer's motion (see ``render.layers._as_kernel_motion``).
+_MOTION = (
     _array(_f64, 2, readonly=True),  # affine (2, 3)
     _f64,  # centre x
     _f64,  # centre y
@@ -75,7 +77,7 @@ _SHEARS = (
     _array(_f64, 2, readonly=True),  # waves
     _b,  # inverse
 )
-_MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), *_SHEARS)
+_MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), *_MOTION)
 _COMPOSITE = numba.types.void(
     _array(_u8, 3, layout="C"),
     _array(_f32, 3, layout="C"),
@@ -91,13 +93,7 @@ _COMPOSITE = numba.types.void(
     _BOOL_C,
     _b,
     _BOOL_C,
-    _array(_f64, 2, readonly=True),
-    _f64,
-    _f64,
-    _array(_i64, 1, readonly=True),
-    _array(_i64, 1, readonly=True),
-    _array(_f64, 2, readonly=True),
-    _b,
+    *_MOTION,
 )
 
 

@@ -140,7 +140,7 @@ class _Canvas:
         roi: Roi,
         alpha: npt.NDArray[np.float32] | None,
         owned: npt.NDArray[np.bool_] | None,
-        covered: npt.NDArray[np.bool_] | None,
+        covered: npt.NDArray[np.bool_],
         *,
         backward: bool,
     ) -> None:
@@ -172,7 +172,7 @@ class _Canvas:
             alpha is not None,
             _NO_MASK if owned is None else owned,
             owned is not None,
-            _NO_MASK if covered is None else covered,
+            covered,
             *_as_kernel_motion(layer.motion, inverse=backward),
         )
 
@@ -197,12 +197,10 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
                     continue
                 owned = raster.inside(rings, roi)
                 alpha = raster.coverage(rings, roi, cfg.supersampling)
-            # Occlusion matters only where the layer owns pixels.
-            covered = (
-                None
-                if owned is not None and not owned.any()
-                else _covered(k, outlines, layer.motion, roi, backward=backward)
-            )
+            if owned is not None and not owned.any():  # no ground truth here: no occluders
+                covered = np.zeros((roi.height, roi.width), bool)
+            else:
+                covered = _covered(k, outlines, layer.motion, roi, backward=backward)
             canvas.draw(k, layer, roi, alpha, owned, covered, backward=backward)
     flow = canvas.flow
     valid = [np.isfinite(f[..., 0]) & np.isfinite(f[..., 1]) for f in flow]
