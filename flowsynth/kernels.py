@@ -257,6 +257,64 @@ def sin32(x: float) -> float:
     return -value if quarter & 2 else value
 
 
+@_jit
+def _deform(
+    xs: npt.NDArray[np.floating],
+    ys: npt.NDArray[np.floating],
+    total: npt.NDArray[np.floating],
+    centre_x: float,
+    centre_y: float,
+    axes: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    waves: npt.NDArray[np.float64],
+    inverse: bool,
+) -> None:
+    """Apply a layer's deformation ``D`` (or ``D^-1``) in place to the positions ``xs``, ``ys``
+    (float32 rows of pixels or float64 outline points; ``total`` is scratch of their length).
+
+    ``D`` is the shears about the centre (``scene.transform.Deformation``; none when ``axes`` is
+    empty): shear ``s`` moves coordinate ``axes[s]`` by the sum of the waves ``ends[s - 1] ..
+    ends[s] - 1`` of ``waves`` (amplitude, frequency, phase) at the other coordinate; each wave
+    is ``amplitude * sin32(float32(other * frequency) + phase)`` in float32, the product taken in
+    the positions' precision. One array pass per wave, so that LLVM vectorises the sines.
+    """
+    shears = axes.shape[0]
+    if not shears:
+        return
+    cx, cy = xs.dtype.type(centre_x), xs.dtype.type(centre_y)
+    for n in range(xs.shape[0]):
+        xs[n] -= cx
+        ys[n] -= cy
+    for step in range(shears):
+        s = shears - 1 - step if inverse else step
+        moved, other = (xs, ys) if axes[s] == 0 else (ys, xs)
+        total[:] = 0
+        for w in range(ends[s - 1] if s else 0, ends[s]):
+            a, phase = np.float32(waves[w, 0]), np.float32(waves[w, 2])
+            k = xs.dtype.type(waves[w, 1])  # the product in the positions' precision
+            for n in range(xs.shape[0]):
+                total[n] += a * sin32(np.float32(other[n] * k) + phase)
+        for n in range(xs.shape[0]):
+            moved[n] = moved[n] - total[n] if inverse else moved[n] + total[n]
+    for n in range(xs.shape[0]):
+        xs[n] += cx
+        ys[n] += cy
+
+
+@_jit
+def _affine(
+    affine: npt.NDArray[np.float64], xs: npt.NDArray[np.floating], ys: npt.NDArray[np.floating]
+) -> None:
+    """``(xs, ys) <- affine @ [xs, ys, 1]`` in place, in the arrays' precision."""
+    dtype = xs.dtype
+    m00, m01, m02 = dtype.type(affine[0, 0]), dtype.type(affine[0, 1]), dtype.type(affine[0, 2])
+    m10, m11, m12 = dtype.type(affine[1, 0]), dtype.type(affine[1, 1]), dtype.type(affine[1, 2])
+    for n in range(xs.shape[0]):
+        x, y = xs[n], ys[n]
+        xs[n] = m00 * x + (m01 * y + m02)
+        ys[n] = m10 * x + (m11 * y + m12)
+
+
 @_compile(_MAP_POINTS)
 def map_points(
     points: Points,
@@ -268,113 +326,19 @@ def map_points(
     waves: npt.NDArray[np.float64],
     inverse: bool,
 ) -> Points:
-    """``float64 (n, 2)`` points mapped by a layer's motion, as ``LayerMotion.forward`` (or
-    ``inverse``) computes it, with :func:`sin32`: the motion of :func:`_positions`, in float64
-    except the sines (see ``scene.transform.Shear.offset``)."""
+    """``float64 (n, 2)`` points mapped by a layer's motion (the arguments of
+    :func:`composite`), in float64 but for the sines: ``affine @ [D(p), 1]``, or
+    ``D^-1(affine @ [q, 1])`` with the inverse matrix (see :func:`_deform`)."""
     count = points.shape[0]
-    xs, ys = np.empty(count, np.float64), np.empty(count, np.float64)
-    # One array pass per step (not one point at a time), so that LLVM vectorises the sines.
-    for n in range(count):
-        x, y = points[n, 0], points[n, 1]
-        if inverse:
-            xs[n] = affine[0, 0] * x + affine[0, 1] * y + affine[0, 2]
-            ys[n] = affine[1, 0] * x + affine[1, 1] * y + affine[1, 2]
-        else:
-            xs[n], ys[n] = x, y
-    shears = axes.shape[0]
-    if shears:
-        xs -= centre_x
-        ys -= centre_y
-        total = np.empty(count, np.float64)
-        for step in range(shears):
-            s = shears - 1 - step if inverse else step
-            moved, other = (xs, ys) if axes[s] == 0 else (ys, xs)
-            total[:] = 0.0
-            for w in range(ends[s - 1] if s else 0, ends[s]):
-                k, phase = waves[w, 1], np.float32(waves[w, 2])
-                a = np.float32(waves[w, 0])
-                for n in range(count):
-                    total[n] += np.float64(sin32(np.float32(other[n] * k) + phase) * a)
-            if inverse:
-                moved -= total
-            else:
-                moved += total
-        xs += centre_x
-        ys += centre_y
-    out = np.empty((count, 2), np.float64)
-    for n in range(count):
-        x, y = xs[n], ys[n]
-        if inverse:
-            out[n, 0], out[n, 1] = x, y
-        else:
-            out[n, 0] = affine[0, 0] * x + affine[0, 1] * y + affine[0, 2]
-            out[n, 1] = affine[1, 0] * x + affine[1, 1] * y + affine[1, 2]
-    return out
-
-
-@_jit
-def _positions(
-    row_x: npt.NDArray[np.float32],
-    row_y: npt.NDArray[np.float32],
-    total: npt.NDArray[np.float32],
-    x0: int,
-    y: int,
-    affine: npt.NDArray[np.float64],
-    centre_x: float,
-    centre_y: float,
-    axes: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    waves: npt.NDArray[np.float64],
-    inverse: bool,
-) -> None:
-    """Where the pixel centres ``(x0 + j, y)`` of one row go under a layer's motion, in float32.
-
-    Forward: ``affine @ [D(p), 1]``; inverse: ``D^-1(affine @ [q, 1])`` (``affine`` is then the
-    inverse matrix). ``D`` is the layer's shears about the centre (``scene.transform``; none when
-    ``axes`` is empty): shear ``s`` moves coordinate ``axes[s]`` by the sum of the waves
-    ``ends[s - 1] .. ends[s] - 1`` of ``waves`` (amplitude, frequency, phase) at the other one.
-    ``total`` is scratch space of the row's length.
-    """
-    width = row_x.shape[0]
-    m00, m01, m02 = np.float32(affine[0, 0]), np.float32(affine[0, 1]), np.float32(affine[0, 2])
-    m10, m11, m12 = np.float32(affine[1, 0]), np.float32(affine[1, 1]), np.float32(affine[1, 2])
-    cy = np.float32(y)
-    for j in range(width):
-        cx = np.float32(x0 + j)
-        if inverse:
-            row_x[j] = m00 * cx + (m01 * cy + m02)
-            row_y[j] = m10 * cx + (m11 * cy + m12)
-        else:
-            row_x[j], row_y[j] = cx, cy
-    shears = axes.shape[0]
-    if shears:
-        centre = (np.float32(centre_x), np.float32(centre_y))
-        for j in range(width):
-            row_x[j] -= centre[0]
-            row_y[j] -= centre[1]
-        for step in range(shears):
-            s = shears - 1 - step if inverse else step
-            moved, other = (row_x, row_y) if axes[s] == 0 else (row_y, row_x)
-            total[:] = 0
-            for w in range(ends[s - 1] if s else 0, ends[s]):
-                a, k = np.float32(waves[w, 0]), np.float32(waves[w, 1])
-                phase = np.float32(waves[w, 2])
-                for j in range(width):
-                    total[j] += a * sin32(other[j] * k + phase)
-            if inverse:
-                for j in range(width):
-                    moved[j] -= total[j]
-            else:
-                for j in range(width):
-                    moved[j] += total[j]
-        for j in range(width):
-            row_x[j] += centre[0]
-            row_y[j] += centre[1]
+    xs, ys = points[:, 0].copy(), points[:, 1].copy()
+    if inverse:
+        _affine(affine, xs, ys)
+    _deform(xs, ys, np.empty(count), centre_x, centre_y, axes, ends, waves, inverse)
     if not inverse:
-        for j in range(width):
-            u, v = row_x[j], row_y[j]
-            row_x[j] = m00 * u + (m01 * v + m02)
-            row_y[j] = m10 * u + (m11 * v + m12)
+        _affine(affine, xs, ys)
+    out = np.empty((count, 2), np.float64)
+    out[:, 0], out[:, 1] = xs, ys
+    return out
 
 
 @_jit
@@ -422,8 +386,9 @@ def composite(
     ``image`` (uint8 (H, W, 3)), ``flow`` (float32 (H, W, 2)), ``occlusion`` and
     ``segmentation`` are the whole frame's arrays; the ROI is rows ``y0 .. y0 + height - 1``,
     columns ``x0 .. x0 + width - 1``, and ``alpha``, ``owned`` and ``covered`` are
-    ``(height, width)``. Each ROI pixel centre ``p`` goes to ``q`` in the other frame (see
-    :func:`_positions`; ``backward``: frame 2 to frame 1, with the inverse ``affine``).
+    ``(height, width)``. Each ROI pixel centre ``p`` goes to ``q`` in the other frame, in
+    float32: ``affine @ [D(p), 1]``, or with ``backward`` (frame 2 to frame 1, ``affine`` the
+    inverse matrix) ``D^-1(affine @ [p, 1])`` (``D``: see :func:`_deform`).
 
     - colour: frame 1 shows the texture as it is (texture pixel ``(0, 0)`` sits at frame pixel
       ``(origin_x, origin_y)``); frame 2 samples it bilinearly at ``q`` (edges replicated),
@@ -443,9 +408,13 @@ def composite(
     last_x, last_y = texture.shape[1] - 1, texture.shape[0] - 1
     for i in range(height):
         y = y0 + i
-        _positions(
-            row_x, row_y, total, x0, y, affine, centre_x, centre_y, axes, ends, waves, backward
-        )
+        for j in range(width):  # the row's pixel centres, then where they go
+            row_x[j], row_y[j] = np.float32(x0 + j), np.float32(y)
+        if backward:
+            _affine(affine, row_x, row_y)
+        _deform(row_x, row_y, total, centre_x, centre_y, axes, ends, waves, backward)
+        if not backward:
+            _affine(affine, row_x, row_y)
         pixels = image[y, x0 : x0 + width]
         if not backward:  # frame 1: the texture as it is
             source = texture[y - origin_y, x0 - origin_x : x0 - origin_x + width]
