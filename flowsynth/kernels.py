@@ -315,6 +315,28 @@ def _affine(
         ys[n] = m10 * x + (m11 * y + m12)
 
 
+@_jit
+def _move(
+    xs: npt.NDArray[np.floating],
+    ys: npt.NDArray[np.floating],
+    total: npt.NDArray[np.floating],
+    affine: npt.NDArray[np.float64],
+    centre_x: float,
+    centre_y: float,
+    axes: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    waves: npt.NDArray[np.float64],
+    inverse: bool,
+) -> None:
+    """Move positions in place by a layer's motion: ``affine @ [D(p), 1]``, or with ``inverse``
+    ``D^-1(affine @ [q, 1])`` (``affine`` then being the inverse matrix; see :func:`_deform`)."""
+    if inverse:
+        _affine(affine, xs, ys)
+    _deform(xs, ys, total, centre_x, centre_y, axes, ends, waves, inverse)
+    if not inverse:
+        _affine(affine, xs, ys)
+
+
 @_compile(_MAP_POINTS)
 def map_points(
     points: Points,
@@ -326,16 +348,11 @@ def map_points(
     waves: npt.NDArray[np.float64],
     inverse: bool,
 ) -> Points:
-    """``float64 (n, 2)`` points mapped by a layer's motion (the arguments of
-    :func:`composite`), in float64 but for the sines: ``affine @ [D(p), 1]``, or
-    ``D^-1(affine @ [q, 1])`` with the inverse matrix (see :func:`_deform`)."""
+    """``float64 (n, 2)`` points moved by a layer's motion (:func:`_move`), in float64 but for
+    the sines."""
     count = points.shape[0]
     xs, ys = points[:, 0].copy(), points[:, 1].copy()
-    if inverse:
-        _affine(affine, xs, ys)
-    _deform(xs, ys, np.empty(count), centre_x, centre_y, axes, ends, waves, inverse)
-    if not inverse:
-        _affine(affine, xs, ys)
+    _move(xs, ys, np.empty(count), affine, centre_x, centre_y, axes, ends, waves, inverse)
     out = np.empty((count, 2), np.float64)
     out[:, 0], out[:, 1] = xs, ys
     return out
@@ -387,8 +404,7 @@ def composite(
     ``segmentation`` are the whole frame's arrays; the ROI is rows ``y0 .. y0 + height - 1``,
     columns ``x0 .. x0 + width - 1``, and ``alpha``, ``owned`` and ``covered`` are
     ``(height, width)``. Each ROI pixel centre ``p`` goes to ``q`` in the other frame, in
-    float32: ``affine @ [D(p), 1]``, or with ``backward`` (frame 2 to frame 1, ``affine`` the
-    inverse matrix) ``D^-1(affine @ [p, 1])`` (``D``: see :func:`_deform`).
+    float32 (:func:`_move`; ``backward``: frame 2 to frame 1, ``affine`` the inverse matrix).
 
     - colour: frame 1 shows the texture as it is (texture pixel ``(0, 0)`` sits at frame pixel
       ``(origin_x, origin_y)``); frame 2 samples it bilinearly at ``q`` (edges replicated),
@@ -410,11 +426,7 @@ def composite(
         y = y0 + i
         for j in range(width):  # the row's pixel centres, then where they go
             row_x[j], row_y[j] = np.float32(x0 + j), np.float32(y)
-        if backward:
-            _affine(affine, row_x, row_y)
-        _deform(row_x, row_y, total, centre_x, centre_y, axes, ends, waves, backward)
-        if not backward:
-            _affine(affine, row_x, row_y)
+        _move(row_x, row_y, total, affine, centre_x, centre_y, axes, ends, waves, backward)
         pixels = image[y, x0 : x0 + width]
         if not backward:  # frame 1: the texture as it is
             source = texture[y - origin_y, x0 - origin_x : x0 - origin_x + width]

@@ -60,9 +60,6 @@ def _map(motion: LayerMotion, rings: Rings, *, inverse: bool = False) -> Rings:
     return Rings(kernels.map_points(points, *_as_kernel_motion(motion, inverse=inverse)), ends)
 
 
-_NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float64))
-
-
 def _as_kernel_motion(motion: LayerMotion, *, inverse: bool) -> tuple[Any, ...]:
     """A motion as the kernels take it: ``(affine, centre x, centre y, axes, ends, waves,
     inverse)``, ``affine`` being the inverse matrix for the inverse map."""
@@ -118,9 +115,11 @@ def _grown(bounds: Bounds, margin: float) -> Bounds:
     return bounds[0] - margin, bounds[1] - margin, bounds[2] + margin, bounds[3] + margin
 
 
-# Placeholders for the kernels' optional arguments (never read: their flags are False).
+# Placeholders for the kernels' optional arguments (never read: their flags are False, or there
+# are no shears).
 _NO_ALPHA = np.zeros((1, 1), np.float32)
 _NO_MASK = np.zeros((1, 1), bool)
+_NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float64))
 
 
 class _Canvas:

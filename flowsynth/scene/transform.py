@@ -88,8 +88,8 @@ class Deformation:
     def packed(
         self,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """The shears as arrays for ``kernels.grid``: ``axes (S,)``, ``ends (S,)`` (one past each
-        shear's last wave) and ``waves (n, 3)`` (amplitude, frequency, phase), in order."""
+        """The shears as arrays for the renderer's kernels: ``axes (S,)``, ``ends (S,)`` (one
+        past each shear's last wave) and ``waves (n, 3)`` (amplitude, frequency, phase)."""
         axes = np.array([s.axis for s in self.shears], np.int64)
         ends = np.cumsum([len(s.amplitude) for s in self.shears], dtype=np.int64)
         waves = np.array(
@@ -148,7 +148,8 @@ class LayerMotion:
         return np.stack([x, y], axis=1)
 
     def forward_grid(self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]) -> Grid:
-        """Frame-2 positions ``float32 (h, w)`` of pixel centres ``x (1, w)``, ``y (h, 1)``."""
+        """Frame-2 positions ``float32 (h, w)`` of pixel centres ``x (1, w)``, ``y (h, 1)``: the
+        numpy form of what ``kernels.composite`` computes row by row (tests compare the two)."""
         if self.deformation is not None:
             x, y = self.deformation.apply(x, y)
         return _affine_grid(self.affine, x, y)
