@@ -3,8 +3,9 @@ pass that draws a layer into a frame.
 
 Written with numpy, the renderer made a dozen array passes per layer and frame whose fixed cost
 and memory traffic dominated the render time. These kernels do the work in compiled loops: the
-rasteriser one pass per mask, :func:`composite` one pass per layer and frame for positions,
-colour and ground truth (``tests/test_kernels.py`` pins them against direct references: shapely
+rasteriser one pass per mask, :func:`unhidden` one pass per layer and frame for what the layers
+in front leave of it, :func:`composite` one pass per layer and frame for positions, colour and
+ground truth (``tests/test_kernels.py`` pins them against direct references: shapely
 geometry for the rasteriser, numpy arithmetic for the rest).
 
 Rings are passed packed: ``points`` ``float64 (n, 2)`` holds every ring's vertices one ring after
@@ -77,6 +78,9 @@ _MOTION = (
     _array(_f64, 2, readonly=True),  # waves
     _b,  # inverse
 )
+_UNHIDDEN = numba.types.Tuple(
+    (_array(_i64, 1, layout="C"), _array(_f32, 2, layout="C"), _array(_b, 2, layout="C"))
+)(_array(_b, 2, layout="C"), _array(_b, 2, layout="C"), *_ROI, _F32_C, _BOOL_C, _b)
 _MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), *_MOTION)
 _COMPOSITE = numba.types.void(
     _array(_u8, 3, layout="C"),
@@ -466,6 +470,64 @@ def composite(
             flows[j, 1] = v - np.float32(y)
             hidden[j] = covered[i, j] | (u < edge) | (u > right) | (v < edge) | (v > bottom)
             ids[j] = layer_id
+
+
+@_compile(_UNHIDDEN)
+def unhidden(
+    opaque: npt.NDArray[np.bool_],
+    claimed: npt.NDArray[np.bool_],
+    x0: int,
+    y0: int,
+    height: int,
+    width: int,
+    alpha: npt.NDArray[np.float32],
+    owned: npt.NDArray[np.bool_],
+    whole: bool,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """What is left of a layer's footprint in a ROI once the layers in front of it are known.
+
+    ``opaque`` and ``claimed`` (``bool (H, W)``, the whole frame) mark the pixels that a layer
+    in front covers fully and owns; ``alpha`` and ``owned`` (``(height, width)``) are the
+    layer's coverage and owned pixel centres in the ROI, or with ``whole`` the whole ROI, fully
+    (both then unread). Returns ``(box, alpha, owned)``: the layer's alpha where nothing in
+    front covers the pixel fully (else 0) and its ownership where nothing in front owns it,
+    cropped to the smallest box ``(x0, y0, width, height)`` holding every non-zero of them
+    (width 0 when none); then adds the layer's own full coverage and ownership to ``opaque``
+    and ``claimed``.
+    """
+    left_alpha = np.empty((height, width), np.float32)
+    left_owned = np.empty((height, width), np.bool_)
+    zero, one = np.float32(0.0), np.float32(1.0)
+    top, bottom, first, last = height, -1, width, -1
+    for i in range(height):
+        shown, kept = opaque[y0 + i, x0 : x0 + width], claimed[y0 + i, x0 : x0 + width]
+        row_alpha, row_owned = left_alpha[i], left_owned[i]
+        if whole:
+            for j in range(width):
+                row_alpha[j] = zero if shown[j] else one
+                row_owned[j] = not kept[j]
+                shown[j] = True
+                kept[j] = True
+        else:
+            for j in range(width):  # branch-free, so that it vectorises
+                a, mine = alpha[i, j], owned[i, j]
+                row_alpha[j] = zero if shown[j] else a
+                row_owned[j] = mine and not kept[j]
+                shown[j] = shown[j] or a >= one
+                kept[j] = kept[j] or mine
+        j = 0
+        while j < width and row_alpha[j] <= zero and not row_owned[j]:
+            j += 1
+        if j == width:
+            continue
+        top, bottom, first = min(top, i), i, min(first, j)
+        j = width - 1
+        while row_alpha[j] <= zero and not row_owned[j]:
+            j -= 1
+        last = max(last, j)
+    box = np.array([x0 + first, y0 + top, max(last - first + 1, 0), max(bottom - top + 1, 0)])
+    rows, columns = slice(top, bottom + 1), slice(first, last + 1)
+    return box, left_alpha[rows, columns].copy(), left_owned[rows, columns].copy()
 
 
 @_compile(_BOUNDARIES)

@@ -272,3 +272,71 @@ def test_motion_boundaries_mark_both_pixels_of_every_jump() -> None:
     np.testing.assert_array_equal(found, expected)
     assert found[4, 6] and found[3, 6] and found[4, 5] and not found[6, 8]  # edges, not inside
     assert not motion_boundaries(np.zeros((3, 4, 2), np.float32), 0.0).any()
+
+
+def _unhidden_reference(opaque, claimed, roi, alpha, owned):
+    """numpy: the layer's alpha where nothing in front covers fully, ownership where nothing in
+    front owns, cropped to the box of what is left; then the layer added to the masks."""
+    rows, columns = roi.slices
+    if alpha is None:
+        alpha, owned = (
+            np.ones((roi.height, roi.width), np.float32),
+            np.ones_like(opaque[rows, columns]),
+        )
+    left_alpha = np.where(opaque[rows, columns], np.float32(0), alpha)
+    left_owned = owned & ~claimed[rows, columns]
+    opaque[rows, columns] |= alpha >= 1
+    claimed[rows, columns] |= owned
+    where = np.nonzero((left_alpha > 0) | left_owned)
+    if not len(where[0]):
+        return None
+    (top, bottom), (first, last) = (
+        (where[0].min(), where[0].max()),
+        (where[1].min(), where[1].max()),
+    )
+    box = (roi.x0 + first, roi.y0 + top, last - first + 1, bottom - top + 1)
+    crop = slice(top, bottom + 1), slice(first, last + 1)
+    return box, left_alpha[crop], left_owned[crop]
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_unhidden_keeps_what_the_front_layers_leave(whole: bool) -> None:
+    rng = np.random.default_rng(7)
+    opaque, claimed = rng.random((30, 40)) < 0.5, rng.random((30, 40)) < 0.5
+    opaque[20:, :], claimed[20:, :] = True, True  # a part hidden entirely: the box shrinks
+    roi = Roi(5, 3, 31, 24)
+    alpha = rng.choice([0.0, 0.3, 1.0], size=(24, 31)).astype(np.float32)
+    owned = rng.random((24, 31)) < 0.6
+    given = (None, None) if whole else (alpha, owned)
+    expected_masks = opaque.copy(), claimed.copy()
+    expected = _unhidden_reference(*expected_masks, roi, *given)
+    box, left_alpha, left_owned = kernels.unhidden(
+        opaque,
+        claimed,
+        roi.x0,
+        roi.y0,
+        roi.height,
+        roi.width,
+        np.zeros((1, 1), np.float32) if whole else alpha,
+        np.zeros((1, 1), bool) if whole else owned,
+        whole,
+    )
+    assert expected is not None and tuple(box) == expected[0]
+    assert box[1] + box[3] <= 23  # rows 20.. are hidden by the front layers
+    np.testing.assert_array_equal(left_alpha, expected[1])
+    np.testing.assert_array_equal(left_owned, expected[2])
+    np.testing.assert_array_equal(opaque, expected_masks[0])
+    np.testing.assert_array_equal(claimed, expected_masks[1])
+    # Everything hidden: nothing is left, and the box says so.
+    box, left_alpha, _ = kernels.unhidden(
+        np.ones((30, 40), bool),
+        np.ones((30, 40), bool),
+        roi.x0,
+        roi.y0,
+        roi.height,
+        roi.width,
+        alpha,
+        owned,
+        False,
+    )
+    assert box[2] == 0 and left_alpha.size == 0

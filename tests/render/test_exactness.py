@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from flowsynth.conventions import moved_out_of_frame, warp_backward
+from flowsynth.render import layers
+from flowsynth.render.layers import render
+from flowsynth.scene.plan import scene_for_index
 from tests.render.helpers import (
     ABLATION,
     cubic_at,
@@ -107,3 +110,49 @@ def test_out_of_frame_motion_is_flagged() -> None:
         _, sample = render_index(recipe, index)
         assert np.array_equal(sample.occlusion, moved_out_of_frame(sample.flow))
         assert np.array_equal(sample.occlusion_backward, moved_out_of_frame(sample.flow_backward))
+
+
+@pytest.mark.parametrize("name", ["holes", "thin", "deformations"])
+def test_skipping_hidden_pixels_changes_no_byte(name: str) -> None:
+    """Drawing every layer over its whole footprint, back to front, gives the same bytes as the
+    renderer, which leaves out what the layers in front settle."""
+    recipe = small_recipe(name, "objects.count=[8,12]")
+    for index in range(3):
+        plan = scene_for_index(recipe, 0, index)
+        rendered = render(plan, recipe.render)
+        size = plan.height, plan.width
+        outlines = [
+            None if layer.geometry is None else layers._outline(layer) for layer in plan.layers
+        ]
+        canvas = layers._Canvas(*size)
+        for backward in (False, True):
+            for k, (layer, outline) in enumerate(zip(plan.layers, outlines, strict=True)):
+                footprint = layers._footprint(
+                    outline, int(backward), size, recipe.render.supersampling
+                )
+                if footprint.roi.empty:
+                    continue
+                covered = layers._covered(
+                    k, outlines, layer.motion, footprint.roi, backward=backward
+                )
+                canvas.draw(
+                    k,
+                    layer,
+                    footprint.roi,
+                    footprint.alpha,
+                    footprint.owned,
+                    covered,
+                    backward=backward,
+                )
+        expected = {
+            "image1": canvas.image[0],
+            "image2": canvas.image[1],
+            "flow": canvas.flow[0],
+            "flow_backward": canvas.flow[1],
+            "occlusion": canvas.occlusion[0],
+            "occlusion_backward": canvas.occlusion[1],
+            "segmentation1": canvas.segmentation[0],
+            "segmentation2": canvas.segmentation[1],
+        }
+        for key, value in expected.items():
+            assert getattr(rendered, key).tobytes() == value.tobytes(), key
