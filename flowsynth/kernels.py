@@ -509,7 +509,7 @@ def unhidden(
                 shown[j] = True
                 kept[j] = True
         else:
-            for j in range(width):  # branch-free, so that it vectorises
+            for j in range(width):
                 a, mine = alpha[i, j], owned[i, j]
                 row_alpha[j] = zero if shown[j] else a
                 row_owned[j] = mine and not kept[j]

@@ -189,6 +189,8 @@ class _Footprint:
 
 
 def _footprint(outline: _Outline | None, frame: int, size: tuple[int, int], sub: int) -> _Footprint:
+    """A layer's footprint in frame ``frame`` (0 or 1) of ``size``: its outline's ROI there,
+    coverage with ``sub`` sub-rows per pixel, and owned pixel centres."""
     height, width = size
     if outline is None:
         return _Footprint(Roi(0, 0, width, height), None, None)
