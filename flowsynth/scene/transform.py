@@ -43,7 +43,7 @@ class Shear:
         Sines are taken in float32 for every dtype: numpy vectorises them (~30x faster than
         float64 sines here), and their ~1e-7 relative error moves a point by ~1e-5 px, far below
         the outline tolerance. The inverse stays exact: it subtracts the same value, computed from
-        the same ``other``. Works in place on two buffers: a layer's grid is large.
+        the same ``other``.
         """
         total = np.zeros_like(other)
         wave = np.empty(other.shape, np.float32)
@@ -69,20 +69,12 @@ class Deformation:
         """Deform (or undo the deformation of) points given as broadcastable ``x``, ``y`` arrays."""
         dtype = np.result_type(x, y)
         cx, cy = dtype.type(self.centre[0]), dtype.type(self.centre[1])
-        local = [np.asarray(x, dtype) - cx, np.asarray(y, dtype) - cy]  # our own arrays
+        local = [np.asarray(x, dtype) - cx, np.asarray(y, dtype) - cy]
         for shear in reversed(self.shears) if inverse else self.shears:
             moved, other = shear.axis, 1 - shear.axis
             shift = shear.offset(local[other])
-            if local[moved].shape != np.broadcast_shapes(local[moved].shape, shift.shape):
-                # (a grid's first shears grow a row or column into the full grid)
-                local[moved] = local[moved] - shift if inverse else local[moved] + shift
-            elif inverse:
-                local[moved] -= shift
-            else:
-                local[moved] += shift
-        local[0] += cx
-        local[1] += cy
-        return local[0], local[1]
+            local[moved] = local[moved] - shift if inverse else local[moved] + shift
+        return local[0] + cx, local[1] + cy
 
     @functools.cached_property
     def packed(
