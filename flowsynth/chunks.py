@@ -24,6 +24,7 @@ from flowsynth.io.layout import (
     write_encoded,
 )
 from flowsynth.io.manifest import Chunk, write_manifest
+from flowsynth.io.pagecache import DropBehind
 from flowsynth.io.shards import ShardWriter, shard_name
 from flowsynth.recipe import from_mapping, recipe_hash
 from flowsynth.samples import encode_flow_sample, sample_encoder
@@ -101,8 +102,10 @@ def write_chunk(task: ChunkTask) -> dict[str, Any]:
     out, chunk = Path(task.out), Chunk(task.first, task.count)
     if task.layout == "files":
         files: dict[str, Any] = {}
-        for index in chunk.indices:
-            files.update(write_encoded(out, index, encode(index)))
+        with DropBehind() as behind:
+            for index in chunk.indices:
+                files.update(write_encoded(out, index, encode(index), behind))
+                behind.step()
     else:
         name = shard_name(task.first // task.chunk_size)
         identity = {"seed": task.seed, "recipe_hash": task.recipe_hash}

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -246,10 +247,10 @@ def test_a_full_disk_stops_the_run_and_a_rerun_completes_it(
     calls = itertools.count()
     write = flowsynth.io.layout.atomic_write_bytes
 
-    def filling_disk(path: Path, data: bytes) -> None:
+    def filling_disk(path: Path, data: bytes, **options: Any) -> None:
         if next(calls) == 45:  # in the middle of the second chunk
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        write(path, data)
+        write(path, data, **options)
 
     monkeypatch.setattr(flowsynth.io.layout, "atomic_write_bytes", filling_disk)
     out = tmp_path / "data"

@@ -13,6 +13,10 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowsynth.io.pagecache import DropBehind
 
 _counter = itertools.count()
 # Keeps the temporary name under the usual 255-byte limit for long destination names.
@@ -82,7 +86,13 @@ def atomic_path(path: str | os.PathLike[str], *, fsync: bool = False) -> Iterato
             _fsync_file(temp)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = False) -> None:
+def atomic_write_bytes(
+    path: str | os.PathLike[str],
+    data: bytes,
+    *,
+    fsync: bool = False,
+    drop_behind: DropBehind | None = None,
+) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_path`).
 
     Parameters
@@ -93,6 +103,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
         The complete file contents (any bytes-like object).
     fsync : bool
         Flush the file to disk before the rename.
+    drop_behind : DropBehind, optional
+        Hand the written file to it, so that it leaves the page cache once written back
+        (bulk writers; see :mod:`flowsynth.io.pagecache`).
     """
     # Written through the descriptor that created the file; closed before the rename.
     with _replacing(Path(path)) as (fd, _), os.fdopen(fd, "wb", buffering=0) as file:
@@ -101,3 +114,5 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
             view = view[file.write(view) or 0 :]
         if fsync:
             os.fsync(file.fileno())
+        if drop_behind is not None:
+            drop_behind.add(file.fileno())

@@ -18,6 +18,7 @@ import numpy as np
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.flo import encode_flo
 from flowsynth.io.images import encode_png
+from flowsynth.io.pagecache import DropBehind
 
 #: File suffix -> (sample field, kind of encoding), in writing order.
 FLOW_FILES: dict[str, tuple[str, str]] = {
@@ -56,11 +57,20 @@ def encode_fields(
     return {suffix: encoders[kind](fields[name]) for suffix, (name, kind) in files.items()}
 
 
-def write_encoded(directory: Path, index: int, encoded: dict[str, bytes]) -> dict[str, Any]:
-    """Write one sample's files atomically; returns ``{name: {"sha256", "bytes"}}``."""
+def write_encoded(
+    directory: Path,
+    index: int,
+    encoded: dict[str, bytes],
+    drop_behind: DropBehind | None = None,
+) -> dict[str, Any]:
+    """Write one sample's files atomically; returns ``{name: {"sha256", "bytes"}}``.
+
+    With ``drop_behind``, the files leave the page cache once written back (its ``step`` is the
+    caller's, after each sample).
+    """
     records = {}
     for suffix, data in encoded.items():
         name = file_name(index, suffix)
-        atomic_write_bytes(directory / name, data)
+        atomic_write_bytes(directory / name, data, drop_behind=drop_behind)
         records[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     return records

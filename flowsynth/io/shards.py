@@ -30,9 +30,11 @@ from typing import Any, BinaryIO, cast
 
 from flowsynth.io.atomic import atomic_path
 from flowsynth.io.errors import FileFormatError
+from flowsynth.io.pagecache import release
 
 SHARD_MTIME = 0
 SHARD_MODE = 0o644
+_COPY_BUFFER = 1 << 24
 
 
 def shard_name(k: int) -> str:
@@ -68,6 +70,9 @@ class _HashingFile:
     def flush(self) -> None:
         self._file.flush()
 
+    def fileno(self) -> int:
+        return self._file.fileno()
+
 
 class ShardWriter:
     """Write one shard atomically; use as a context manager, then read :attr:`record`.
@@ -88,9 +93,13 @@ class ShardWriter:
         self._stack = contextlib.ExitStack()
         temp = self._stack.enter_context(atomic_path(self.path))
         self._hashing = _HashingFile(self._stack.enter_context(open(temp, "wb")))
-        # Closed in __exit__; it only calls write() and tell() on the wrapper.
+        # Closed in __exit__; it only calls write() and tell() on the wrapper. A copy buffer
+        # as large as a member passes each member's bytes in one write (and one hash update).
         self._tar = tarfile.TarFile(
-            fileobj=cast(BinaryIO, self._hashing), mode="w", format=tarfile.USTAR_FORMAT
+            fileobj=cast(BinaryIO, self._hashing),
+            mode="w",
+            format=tarfile.USTAR_FORMAT,
+            copybufsize=_COPY_BUFFER,
         )
         return self
 
@@ -107,6 +116,10 @@ class ShardWriter:
             info.uname = info.gname = ""
             self._tar.addfile(info, io.BytesIO(data))
             self.members[name] = _digest(data)
+        # Start writing this sample back and drop the earlier ones, written back by now
+        # (see flowsynth.io.pagecache): a shard's pages need not stay cached.
+        self._hashing.flush()
+        release(self._hashing.fileno())
 
     def __exit__(
         self,
