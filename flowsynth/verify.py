@@ -3,9 +3,8 @@
 ``flowsynth verify DIR`` reads ``DIR/flowsynth.json`` (the recipe must rebuild to its recorded
 hash) and every ``DIR/manifest/chunk-*.json``, then checks that each file a manifest lists is
 there with its recorded size and sha256 (for shards: the tar, and its members by name and size;
-members are hashed one by one to name the culprit when a shard's hash is wrong), and that
-nothing else is in the folder but ``flowsynth.json``, ``preview.png``, the lock file and
-``manifest/``.
+each member's CRC-32 names the culprit when a shard's hash is wrong), and that nothing else is
+in the folder but ``flowsynth.json``, ``preview.png``, the lock file and ``manifest/``.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from flowsynth.io.manifest import (
     plan_chunks,
     read_manifest,
 )
-from flowsynth.io.shards import member_name, shard_digests, shard_name
+from flowsynth.io.shards import member_digests, member_name, shard_name
 
 #: Files a dataset folder may hold besides its data and manifests.
 ALLOWED_EXTRAS = (METADATA_NAME, "preview.png", LOCK_NAME)
@@ -208,9 +207,11 @@ def _check_file(path: Path, record: dict[str, Any], quick: bool) -> list[str]:
 
 def _check_members(path: Path, members: dict[str, Any], *, hashes: bool) -> list[str]:
     """Name the missing, extra or altered members of a shard."""
+    recorded: dict[str, Any] = next(iter(members.values()), {})
+    checksum = "sha256" if "sha256" in recorded else "crc32"  # 0.3.0 recorded sha256
     try:
         if hashes:
-            found = shard_digests(path)
+            found = member_digests(path, checksum)
         else:
             with tarfile.open(path, mode="r:") as tar:
                 found = {i.name: {"bytes": i.size} for i in tar if i.isfile()}
@@ -219,8 +220,8 @@ def _check_members(path: Path, members: dict[str, Any], *, hashes: bool) -> list
     problems = [f"{path}: member {n} missing" for n in sorted(set(members) - set(found))]
     problems += [f"{path}: member {n} extra" for n in sorted(set(found) - set(members))]
     for name in sorted(set(found) & set(members)):
-        keys = ("bytes", "sha256") if hashes else ("bytes",)
-        if any(found[name][k] != members[name][k] for k in keys):
+        keys = ("bytes", checksum) if hashes else ("bytes",)
+        if any(found[name][k] != members[name].get(k) for k in keys):
             problems.append(f"{path}: member {name} corrupt")
     return problems
 

@@ -13,8 +13,8 @@ import pytest
 
 from flowsynth.cli import main
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME
-from flowsynth.io.manifest import MANIFEST_DIR
-from flowsynth.io.shards import ShardWriter, iter_shard, shard_name
+from flowsynth.io.manifest import MANIFEST_DIR, list_manifests
+from flowsynth.io.shards import ShardWriter, iter_shard, member_digests, shard_name
 from flowsynth.recipe import load_recipe, recipe_hash
 from flowsynth.verify import verify_dataset
 from tests.render.helpers import SMALL
@@ -132,9 +132,26 @@ def test_a_folder_keeps_its_layout_and_shard_size(
     assert "--chunk-size 3" in capsys.readouterr().err
 
 
-def test_verify_names_a_corrupt_member(folders: tuple[Path, Path], tmp_path: Path) -> None:
+def rewrite_member_checksums(out: Path, checksum: str) -> None:
+    """Record ``checksum`` per member in every manifest, as another flowsynth version did."""
+    for path in list_manifests(out).values():
+        record = json.loads(path.read_text())
+        for name, entry in record["files"].items():
+            entry["members"] = member_digests(out / name, checksum)
+        path.write_text(json.dumps(record))
+
+
+@pytest.mark.parametrize("checksum", ["crc32", "sha256"])
+def test_verify_names_a_corrupt_member(
+    folders: tuple[Path, Path], tmp_path: Path, checksum: str
+) -> None:
     out = tmp_path / "data"
     assert generate(out, "--format", "shards", "--workers", "1", count=3) == 0
+    record = next(iter(list_manifests(out).values())).read_text()
+    assert '"crc32"' in record and '"sha256"' in record  # members; the shard itself
+    if checksum == "sha256":  # a folder made by flowsynth 0.3.0
+        rewrite_member_checksums(out, checksum)
+        assert verify_dataset(out).ok
     members = dict(iter_shard(out / shard_name(0)))
     members["0000001.flow_01.flo"] = members["0000001.flow_01.flo"][:-4] + b"\0\0\0\0"
     buffer = io.BytesIO()

@@ -13,8 +13,9 @@ A manifest is a JSON object::
      "files": {"0000064-img_0.png": {"bytes": 198587, "sha256": "..."}, ...}}
 
 For shards, ``files`` names the one tar file, whose record also holds ``members`` (member name
--> ``{"bytes", "sha256"}``). Manifests hold no times or host names: the same command writes the
-same bytes.
+-> ``{"bytes", "crc32"}``, which names a damaged member once the shard's sha256 disagrees;
+flowsynth 0.3.0 recorded a sha256 per member). Manifests hold no times or host names: the same
+command writes the same bytes.
 """
 
 from __future__ import annotations
