@@ -13,6 +13,9 @@ of ``--repeats`` runs:
 
 Printed: pairs/s per row, the share that writing (encode + write + hash) adds over rendering
 alone, the 2-worker speedup, and the targets (2 workers >= 1.8x one; writing adds <= 30 %).
+Then the floors of writing, measured alone in this process on rendered samples: encoding, the
+sha256 of the bytes, creating a pair's empty files (the per-file layout's count) and putting its
+bytes into the page cache (one file, dropped behind); their sum against rendering alone.
 The machine may be shared and noisy: compare the figures of one run, not across runs.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import shutil
 import tempfile
 import time
@@ -29,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from flowsynth.generate import ChunkTask, generate_dataset, render_sample
-from flowsynth.io.layout import FLOW_FILES, encode_fields
+from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.io.layout import FLOW_FILES, encode_fields, file_name
 from flowsynth.io.manifest import plan_chunks
+from flowsynth.io.pagecache import DropBehind
 from flowsynth.parallel import available_cores, open_executor
 from flowsynth.recipe import load_recipe, recipe_hash, to_dict
 
@@ -106,6 +112,49 @@ def _time_generate(
     return seconds
 
 
+def _cpu_ms(fn: Callable[[int], object], pairs: int, repeats: int = 3) -> float:
+    """Best CPU milliseconds per pair of ``fn(repeat)`` over ``pairs`` pairs."""
+    best = float("inf")
+    for repeat in range(repeats):
+        began = time.process_time()
+        fn(repeat)
+        best = min(best, time.process_time() - began)
+    return 1e3 * best / pairs
+
+
+def writing_floors(recipe: Any, root: Path, render_ms: float, pairs: int = 8) -> None:
+    """Print what writing a pair costs at least, part by part (see the module docstring)."""
+    fields = [render_sample(recipe, 0, i).as_dict() for i in range(pairs)]
+    encoded = [encode_fields(f, FLOW_FILES, 1) for f in fields]
+
+    def write(repeat: int, *, one_file: bool) -> None:
+        folder = root / f"{'one' if one_file else 'files'}-{repeat}"
+        with DropBehind() as behind:
+            for index, sample in enumerate(encoded):
+                if one_file:
+                    sample = {"all": b"".join(sample.values())}
+                for suffix, data in sample.items():
+                    atomic_write_bytes(folder / file_name(index, suffix), data, drop_behind=behind)
+                behind.step()
+
+    encode = _cpu_ms(lambda _: [encode_fields(f, FLOW_FILES, 1) for f in fields], pairs)
+    blobs = [data for files in encoded for data in files.values()]
+    sha = _cpu_ms(lambda _: [hashlib.sha256(data).digest() for data in blobs], pairs)
+    files = _cpu_ms(partial(write, one_file=False), pairs)
+    one = _cpu_ms(partial(write, one_file=True), pairs)
+    megabytes = sum(map(len, blobs)) / pairs / 1e6
+    print(f"floors of writing one pair ({megabytes:.2f} MB; CPU ms, this process, best of 3):")
+    print(f"  encode (PNG + .flo) {encode:6.2f}, sha256 {sha:6.2f}")
+    count = len(FLOW_FILES)
+    print(f"  writing its {count} files {files:6.2f}, as one file {one:6.2f} (dropped behind)")
+    for layout, write_ms in (("files", files), ("shards", one)):
+        total = encode + sha + write_ms
+        print(
+            f"  {layout:6s} sum {total:6.2f} ms = {100 * total / render_ms:3.0f} % "
+            "of rendering alone (1 worker)"
+        )
+
+
 def run_scale(
     recipe_name: str, count: int, chunk_size: int, repeats: int, out_root: Path | None
 ) -> None:
@@ -162,6 +211,10 @@ def run_scale(
         speedup = rates[name, 2] / rates[name, 1]
         verdict = "ok" if speedup >= 1.8 else "under the 1.8x target"
         print(f"  {name:7s} {speedup:4.2f}x  {verdict}")
+    cv2.setNumThreads(1)
+    with tempfile.TemporaryDirectory(dir=out_root) as temp:
+        writing_floors(recipe, Path(temp), 1000 / rates["render", 1])
+    cv2.setNumThreads(threads)
 
 
 def main() -> None:

@@ -138,7 +138,9 @@ def generate_chunk(
 ) -> dict[str, Any]:
     """Render and write the samples ``indices``; returns their file records."""
     records: dict[str, Any] = {}
-    for index in indices:
-        encoded = encode_flow_sample(recipe, seed, index, compression, texture_images)
-        records.update(write_encoded(out, index, encoded))
+    with DropBehind() as behind:
+        for index in indices:
+            encoded = encode_flow_sample(recipe, seed, index, compression, texture_images)
+            records.update(write_encoded(out, index, encoded, behind))
+            behind.step()
     return records
