@@ -4,8 +4,9 @@ A generation run writes gigabytes that nobody reads soon. Left alone, the kernel
 written page cached until memory runs out, so each new page of output is a page the kernel has
 not used for a while. On virtual machines that hand free memory back to their host (virtio
 free page reporting, as on this project's machines) such a page costs about 10 us to fault in
-again: writing a 512x384 sample's 3.7 MB took 5-6 ms of system time, against about 1.5 ms when
-the pages were recently freed ones (``benchmarks/bench_scale.py``).
+again: writing a 512x384 sample's 3.7 MB took 5-6 ms of system time there, against about 1.5 ms
+when the pages were recently freed ones (November 2026; ``benchmarks/bench_scale.py`` prints
+what writing costs with drop-behind).
 
 So bulk writers release what they write, one step behind:
 
@@ -42,7 +43,7 @@ def release(fd: int) -> None:
 
 
 class DropBehind:
-    """Release written files now, and again (to drop them) one :meth:`step` later.
+    """Release written files now, and again (to drop them) at the second :meth:`step` after.
 
     Use one per stream of writes, as a context manager; call :meth:`add` with each written file's
     descriptor (it is duplicated, so the caller may close and rename the file) and :meth:`step`
@@ -62,13 +63,13 @@ class DropBehind:
         self._previous: list[int] = []
 
     def add(self, fd: int) -> None:
-        """Start write-back of a file just written; it is dropped two steps from now at most."""
+        """Start write-back of a file just written; the second :meth:`step` from now drops it."""
         release(fd)
         if SUPPORTED:
             self._current.append(os.dup(fd))
 
     def step(self) -> None:
-        """Drop the files added before the previous step (written back by now)."""
+        """End a sample: drop the files added before the previous step (written back by now)."""
         for fd in self._previous:
             try:
                 release(fd)
