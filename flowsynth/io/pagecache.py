@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from types import TracebackType
 
 #: Whether this platform can advise the kernel about cached pages.
 SUPPORTED = hasattr(os, "posix_fadvise") and hasattr(os, "POSIX_FADV_DONTNEED")
@@ -85,10 +84,5 @@ class DropBehind:
     def __enter__(self) -> DropBehind:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exception: object) -> None:
         self.close()
