@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,11 +101,7 @@ def write_chunk(task: ChunkTask) -> dict[str, Any]:
     )
     out, chunk = Path(task.out), Chunk(task.first, task.count)
     if task.layout == "files":
-        files: dict[str, Any] = {}
-        with DropBehind() as behind:
-            for index in chunk.indices:
-                files.update(write_encoded(out, index, encode(index), behind))
-                behind.step()
+        files = _write_files(out, chunk.indices, encode)
     else:
         name = shard_name(task.first // task.chunk_size)
         identity = {"seed": task.seed, "recipe_hash": task.recipe_hash}
@@ -137,10 +133,21 @@ def generate_chunk(
     texture_images: Sequence[Image] = (),
 ) -> dict[str, Any]:
     """Render and write the samples ``indices``; returns their file records."""
+    return _write_files(
+        out,
+        indices,
+        lambda index: encode_flow_sample(recipe, seed, index, compression, texture_images),
+    )
+
+
+def _write_files(
+    out: Path, indices: Iterable[int], encode: Callable[[int], dict[str, bytes]]
+) -> dict[str, Any]:
+    """Write each sample's encoded files (per-file layout), each sample dropped behind the next
+    (:mod:`flowsynth.io.pagecache`); returns their file records."""
     records: dict[str, Any] = {}
     with DropBehind() as behind:
         for index in indices:
-            encoded = encode_flow_sample(recipe, seed, index, compression, texture_images)
-            records.update(write_encoded(out, index, encoded, behind))
+            records.update(write_encoded(out, index, encode(index), behind))
             behind.step()
     return records
