@@ -51,7 +51,9 @@ def _u8(array: Any) -> Pattern:
 
 
 def _colourise(pattern: Pattern, table: Table) -> Image:
-    return _u8(cv2.LUT(cv2.merge([pattern, pattern, pattern]), table))
+    """``table[pattern]`` as ``uint8 (h, w, 3)``: three one-channel lookups, then merged (OpenCV's
+    lookup through a three-channel table is ~2x slower than this for the same bytes)."""
+    return _u8(cv2.merge([cv2.LUT(pattern, table[..., c].copy()) for c in range(3)]))
 
 
 Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's extent
@@ -196,7 +198,8 @@ def sample_flat(
     cfg: Textures, height: int, width: int, region: Region, *, rng: np.random.Generator
 ) -> Image:
     colour = np.clip(sample_colours(1, rng=rng)[0] + 0.5, 0, 255).astype(np.uint8)
-    return np.broadcast_to(colour, (region[3], region[2], 3)).copy()
+    row = np.tile(colour, region[2])  # one row, then rows of it: a copy with contiguous rows
+    return np.broadcast_to(row, (region[3], row.size)).reshape(region[3], region[2], 3).copy()
 
 
 def sample_crop(

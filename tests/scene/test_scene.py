@@ -9,7 +9,7 @@ import shapely
 from flowsynth.render.raster import Roi, coverage, inside
 from flowsynth.scene.motion import sample_deformation
 from flowsynth.scene.shapes import rings, sample_shape
-from flowsynth.scene.textures import TEXTURE_SAMPLERS, sample_texture
+from flowsynth.scene.textures import TEXTURE_SAMPLERS, _colourise, sample_texture
 from flowsynth.scene.transform import LayerMotion, affine_about
 from flowsynth.schema import SHAPE_KINDS, Deformation, Shapes, Textures
 
@@ -42,6 +42,15 @@ def test_texture_regions_equal_crops_of_the_whole(kind: str) -> None:
     assert np.array_equal(whole[21:121, 37:127], part)
     again = sample_texture(cfg, 150, 170, rng=np.random.default_rng(3))
     assert np.array_equal(whole, again)
+
+
+def test_colour_tables_and_flat_textures_give_the_expected_colours() -> None:
+    pattern = np.random.default_rng(0).integers(0, 256, (37, 53), dtype=np.uint8)
+    table = np.random.default_rng(1).integers(0, 256, (1, 256, 3), dtype=np.uint8)
+    assert np.array_equal(_colourise(pattern, table), table[0][pattern])
+    flat = sample_texture(Textures(kinds={"flat": 1.0}), 40, 50, rng=np.random.default_rng(2))
+    assert flat.shape == (40, 50, 3) and flat.flags.c_contiguous and flat.flags.writeable
+    assert np.array_equal(flat, np.broadcast_to(flat[0, 0], flat.shape))
 
 
 def test_folder_textures_crop_user_images() -> None:
