@@ -91,6 +91,20 @@ def _frame_outline(height: int, width: int, step: float = 8.0) -> npt.NDArray[np
     return np.concatenate([top, bottom, left, right])
 
 
+def _pulled_back(motion: LayerMotion, outline: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The frame border ``outline`` (from :func:`_frame_outline`) mapped back to frame 1 by
+    ``motion``, as far as its bounding box goes.
+
+    Without a deformation the four corners have the same bounding box as the whole outline: along
+    an edge one coordinate is constant, and the affine map's rounded arithmetic is monotone in the
+    other, so the extremes lie at the corners, to the last bit.
+    """
+    if motion.deformation is None:
+        low, high = outline.min(axis=0), outline.max(axis=0)
+        outline = np.array([low, [high[0], low[1]], [low[0], high[1]], high])
+    return motion.inverse(outline)
+
+
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:
     """Bounding box of ``(x0, y0, width, height)`` boxes, None for none."""
     if not boxes:
@@ -128,7 +142,9 @@ def sample_scene(
     )
     outline = _frame_outline(height, width)
     frame = _texture_extent(outline)
-    x0, y0, w, h = _texture_extent(np.concatenate([outline, background_motion.inverse(outline)]))
+    x0, y0, w, h = _texture_extent(
+        np.concatenate([outline, _pulled_back(background_motion, outline)])
+    )
     texture_rng = sample_rng(seed, index, Stream.TEXTURE, 0)
     background = sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images)
     layers = [Layer(None, background, (x0, y0), background_motion)]
@@ -159,7 +175,7 @@ def sample_scene(
         motion = LayerMotion(compose(background_affine, relative), deformation)
         # Texture is defined over the shape's box; only the part either frame can show is made.
         extent = _texture_extent(np.array([[xmin, ymin], [xmax, ymax]]))
-        seen_in_frame2 = _texture_extent(motion.inverse(outline))
+        seen_in_frame2 = _texture_extent(_pulled_back(motion, outline))
         boxes = [_intersect(extent, frame), _intersect(extent, seen_in_frame2)]
         region = _union([b for b in boxes if b[2] > 0 and b[3] > 0])
         if region is None:

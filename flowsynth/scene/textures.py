@@ -26,6 +26,8 @@ Pattern = npt.NDArray[np.uint8]
 Table = npt.NDArray[np.uint8]
 
 _LEVELS = np.linspace(0.0, 1.0, 256, dtype=np.float64)
+#: One period of a soft square wave in [-1, 1] (index = phase * 256), for checkers.
+_SOFT_SQUARE = np.tanh(2.0 * np.sin(2 * math.pi * _LEVELS)).astype(np.float32)
 
 
 def _ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
@@ -186,9 +188,8 @@ def sample_checkers(
     """A rotated checkerboard with soft edges."""
     size = 2 * rng.uniform(*cfg.checker_size)
     angle = rng.uniform(0, math.pi / 2)
-    square = np.tanh(2.0 * np.sin(2 * math.pi * _LEVELS)).astype(np.float32)
-    a = square[_phase_index(_plane(region, angle), size)]
-    b = square[_phase_index(_plane(region, angle + math.pi / 2), size)]
+    a = cv2.LUT(_phase_index(_plane(region, angle), size), _SOFT_SQUARE)
+    b = cv2.LUT(_phase_index(_plane(region, angle + math.pi / 2), size), _SOFT_SQUARE)
     levels = _u8(cv2.convertScaleAbs(a * b, alpha=127.5, beta=127.5))
     table = _ramp(sample_colours(2, rng=rng), rng.uniform(*cfg.contrast))
     return _colourise(levels, table)

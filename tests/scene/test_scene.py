@@ -8,6 +8,7 @@ import shapely
 
 from flowsynth.render.raster import Roi, coverage, inside
 from flowsynth.scene.motion import sample_deformation
+from flowsynth.scene.plan import _frame_outline, _pulled_back
 from flowsynth.scene.shapes import rings, sample_shape
 from flowsynth.scene.textures import TEXTURE_SAMPLERS, _colourise, sample_texture
 from flowsynth.scene.transform import LayerMotion, affine_about
@@ -96,3 +97,18 @@ def test_rasteriser_matches_shapely_at_pixel_centres() -> None:
         cells = shapely.box(xs - 0.5, ys - 0.5, xs + 0.5, ys + 0.5)
         area = shapely.area(shapely.intersection(cells, shape))
         assert np.abs(coverage(rings(shape), roi, 16) - area).max() < 0.05
+
+
+def test_the_frame_corners_bound_an_affinely_pulled_back_border_exactly() -> None:
+    """Without a deformation, the texture extent seen in frame 2 comes from the frame's corners
+    alone: the bounding box must equal the whole border's to the last bit."""
+    outline = _frame_outline(97, 131)
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        angle, scale = rng.uniform(-180, 180), rng.uniform(0.5, 2.0)
+        centre, shift = rng.uniform(-50, 200, 2), rng.uniform(-300, 300, 2)
+        motion = LayerMotion(affine_about(tuple(centre), angle, scale, tuple(shift)))
+        corners, border = _pulled_back(motion, outline), motion.inverse(outline)
+        assert len(corners) == 4
+        assert np.array_equal(corners.min(axis=0), border.min(axis=0))
+        assert np.array_equal(corners.max(axis=0), border.max(axis=0))
