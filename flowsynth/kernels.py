@@ -68,7 +68,7 @@ _BOUNDARIES = _array(_b, 2, layout="C")(_array(_f32, 3, readonly=True), _f32)
 # Masks and coverage come straight from the kernels above: contiguous (which compiles faster code).
 _F32_C = _array(_f32, 2, readonly=True, layout="C")
 _BOOL_C = _array(_b, 2, readonly=True, layout="C")
-# A layer's motion (see ``render.layers._as_kernel_motion``).
+# A layer's motion (see ``scene.transform.LayerMotion.kernel_args``).
 _MOTION = (
     _array(_f64, 2, readonly=True),  # affine (2, 3)
     _f64,  # centre x

@@ -8,7 +8,7 @@ import shapely
 
 from flowsynth import kernels
 from flowsynth.render import raster
-from flowsynth.render.layers import CHORD_TOLERANCE, _as_kernel_motion, _map
+from flowsynth.render.layers import CHORD_TOLERANCE, _map
 from flowsynth.render.raster import Roi
 from flowsynth.scene.shapes import rings as geometry_rings
 from flowsynth.scene.transform import Deformation, LayerMotion, Shear, affine_about
@@ -93,7 +93,7 @@ def test_mapped_rings_match_the_numpy_grid_map_and_invert(deformed: bool) -> Non
     np.testing.assert_allclose(mapped.points, np.stack([grid_x[0], grid_y[0]], 1), atol=2e-3)
     # The numpy map (np.sin) to float32 sine precision; the compiled inverse undoes it.
     np.testing.assert_allclose(mapped.points, motion.forward(sub.points), rtol=0, atol=1e-6)
-    back = kernels.map_points(mapped.points, *_as_kernel_motion(motion, inverse=True))
+    back = kernels.map_points(mapped.points, *motion.kernel_args(inverse=True))
     np.testing.assert_allclose(back, sub.points, rtol=0, atol=1e-9)
     np.testing.assert_allclose(motion.inverse(mapped.points), sub.points, rtol=0, atol=1e-6)
 
@@ -150,7 +150,7 @@ class _Frame:
             np.zeros((1, 1), np.float32) if alpha is None else alpha, alpha is not None,
             none if owned is None else owned, owned is not None,
             np.zeros((roi.height, roi.width), bool) if covered is None else covered,
-            *_as_kernel_motion(motion, inverse=backward),
+            *motion.kernel_args(inverse=backward),
         )  # fmt: skip
 
 

@@ -21,7 +21,6 @@ polylines follow the curved images of straight edges to well below 0.01 px.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -59,19 +58,7 @@ def _map(motion: LayerMotion, rings: Rings, *, inverse: bool = False) -> Rings:
     points, ends = rings
     if motion.deformation is not None:  # mapped straight edges curve: follow them closely
         points, ends = kernels.subdivide(points, ends, motion.deformation.max_edge(CHORD_TOLERANCE))
-    return Rings(kernels.map_points(points, *_as_kernel_motion(motion, inverse=inverse)), ends)
-
-
-def _as_kernel_motion(motion: LayerMotion, *, inverse: bool) -> tuple[Any, ...]:
-    """A motion as the kernels take it: ``(affine, centre x, centre y, axes, ends, waves,
-    inverse)``, ``affine`` being the inverse matrix for the inverse map."""
-    deformation = motion.deformation
-    return (
-        motion.inverse_affine if inverse else motion.affine,
-        *((0.0, 0.0) if deformation is None else deformation.centre),
-        *(_NO_SHEARS if deformation is None else deformation.packed),
-        inverse,
-    )
+    return Rings(kernels.map_points(points, *motion.kernel_args(inverse=inverse)), ends)
 
 
 def _outline(layer: Layer) -> _Outline:
@@ -117,11 +104,9 @@ def _grown(bounds: Bounds, margin: float) -> Bounds:
     return bounds[0] - margin, bounds[1] - margin, bounds[2] + margin, bounds[3] + margin
 
 
-# Placeholders for the kernels' optional arguments (never read: their flags are False, or there
-# are no shears).
+# Placeholders for the kernels' optional arguments (never read: their flags are False).
 _NO_ALPHA = np.zeros((1, 1), np.float32)
 _NO_MASK = np.zeros((1, 1), bool)
-_NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float64))
 
 
 class _Canvas:
@@ -174,7 +159,7 @@ class _Canvas:
             _NO_MASK if owned is None else owned,
             owned is not None,
             covered,
-            *_as_kernel_motion(layer.motion, inverse=backward),
+            *layer.motion.kernel_args(inverse=backward),
         )
 
 

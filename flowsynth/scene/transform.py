@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +105,10 @@ class Deformation:
         return float(min(max((8.0 * tolerance / curvature) ** 0.5, 0.1), 16.0))
 
 
+#: ``Deformation.packed`` of no deformation, for :meth:`LayerMotion.kernel_args`.
+_NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.float64))
+
+
 def _inverse_affine(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     linear = np.linalg.inv(matrix[:, :2])
     return np.concatenate([linear, -linear @ matrix[:, 2:]], axis=1)
@@ -123,6 +128,17 @@ class LayerMotion:
     @property
     def is_identity(self) -> bool:
         return self.deformation is None and bool(np.array_equal(self.affine, np.eye(2, 3)))
+
+    def kernel_args(self, *, inverse: bool) -> tuple[Any, ...]:
+        """The motion as ``flowsynth.kernels`` takes it: ``(affine, centre x, centre y, axes,
+        ends, waves, inverse)``, ``affine`` being the inverse matrix for the inverse map."""
+        deformation = self.deformation
+        return (
+            self.inverse_affine if inverse else self.affine,
+            *((0.0, 0.0) if deformation is None else deformation.centre),
+            *(_NO_SHEARS if deformation is None else deformation.packed),
+            inverse,
+        )
 
     def forward(self, points: Points) -> Points:
         """``float64 (n, 2)`` frame-1 points -> frame-2 points."""

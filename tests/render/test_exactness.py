@@ -8,6 +8,7 @@ import pytest
 from flowsynth.conventions import moved_out_of_frame, warp_backward
 from flowsynth.render import layers
 from flowsynth.render.layers import render
+from flowsynth.scene import plan as scene_plan
 from flowsynth.scene.plan import scene_for_index
 from tests.render.helpers import (
     ABLATION,
@@ -156,3 +157,26 @@ def test_skipping_hidden_pixels_changes_no_byte(name: str) -> None:
         }
         for key, value in expected.items():
             assert getattr(rendered, key).tobytes() == value.tobytes(), key
+
+
+@pytest.mark.parametrize("name", ["rotations", "scaling", "deformations"])
+def test_texture_regions_change_no_byte(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A layer's texture is computed only over the part that either frame can show; textures
+    over each layer's whole extent give the same bytes (frame 2 never samples past the region)."""
+    recipe = small_recipe(name, "objects.count=[8,12]")
+    plans = [scene_for_index(recipe, 2, index) for index in range(4)]
+
+    def whole(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+        x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+        seen = min(a[0] + a[2], b[0] + b[2]) > x0 and min(a[1] + a[3], b[1] + b[3]) > y0
+        return a if seen else (x0, y0, 0, 0)  # the whole extent wherever a frame sees the layer
+
+    monkeypatch.setattr(scene_plan, "_intersect", whole)
+    for index, plan in enumerate(plans):
+        wide = scene_for_index(recipe, 2, index)
+        assert sum(layer.texture.size for layer in wide.layers) > sum(
+            layer.texture.size for layer in plan.layers
+        )
+        expected, got = render(plan, recipe.render).as_dict(), render(wide, recipe.render).as_dict()
+        for key, value in expected.items():
+            assert np.array_equal(value, got[key]), key
