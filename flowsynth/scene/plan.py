@@ -68,9 +68,10 @@ def scene_for_index(
 
 def _texture_extent(points: npt.NDArray[np.float64]) -> tuple[int, int, int, int]:
     """Integer ``(x0, y0, width, height)`` of texture covering ``points`` with a margin."""
-    low = np.floor(points.min(axis=0)).astype(int) - TEXTURE_MARGIN
-    high = np.ceil(points.max(axis=0)).astype(int) + TEXTURE_MARGIN
-    return int(low[0]), int(low[1]), int(high[0] - low[0] + 1), int(high[1] - low[1] + 1)
+    (x0, y0), (x1, y1) = points.min(axis=0).tolist(), points.max(axis=0).tolist()
+    low = math.floor(x0) - TEXTURE_MARGIN, math.floor(y0) - TEXTURE_MARGIN
+    high = math.ceil(x1) + TEXTURE_MARGIN, math.ceil(y1) + TEXTURE_MARGIN
+    return low[0], low[1], high[0] - low[0] + 1, high[1] - low[1] + 1
 
 
 def _intersect(
