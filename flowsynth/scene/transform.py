@@ -6,8 +6,9 @@ moves one coordinate by a smooth function of the other, which it leaves unchange
 exactly by subtracting the same function: ``D^-1`` is exact to floating-point rounding, and so are
 forward flow, backward flow and occlusion.
 
-No randomness here: ``scene.motion`` samples the parameters. The renderer computes the same maps
-in compiled code (``kernels.map_points`` for outlines, ``kernels.composite`` for pixels), with a
+No randomness here: ``scene.motion`` samples the parameters. The renderer (and the planner, for
+the frame border) computes the same maps in compiled code (``kernels.map_points`` for outlines,
+``kernels.composite`` for pixels; arguments from :meth:`LayerMotion.kernel_args`), with a
 polynomial float32 sine (``kernels.sin32``) that agrees with the ``np.sin`` used here to ~1e-7;
 both of its paths use that one sine, so outlines and pixels move exactly alike.
 """
