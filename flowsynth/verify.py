@@ -208,7 +208,7 @@ def _check_file(path: Path, record: dict[str, Any], quick: bool) -> list[str]:
 def _check_members(path: Path, members: dict[str, Any], *, hashes: bool) -> list[str]:
     """Name the missing, extra or altered members of a shard."""
     recorded: dict[str, Any] = next(iter(members.values()), {})
-    checksum = "sha256" if "sha256" in recorded else MEMBER_CHECKSUM  # 0.3.0 recorded sha256
+    checksum = "sha256" if "sha256" in recorded else MEMBER_CHECKSUM  # older manifests: sha256
     try:
         if hashes:
             found = member_digests(path, checksum)

@@ -14,8 +14,8 @@ A manifest is a JSON object::
 
 For shards, ``files`` names the one tar file, whose record also holds ``members`` (member name
 -> ``{"bytes", "crc32"}``, which names a damaged member once the shard's sha256 disagrees;
-flowsynth 0.3.0 recorded a sha256 per member). Manifests hold no times or host names: the same
-command writes the same bytes.
+manifests of 0.2.0 and early 0.3.0 builds hold a sha256 per member). Manifests hold no times or
+host names: the same command writes the same bytes.
 """
 
 from __future__ import annotations

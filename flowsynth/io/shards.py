@@ -51,8 +51,8 @@ def member_name(index: int, field: str) -> str:
 
 #: How a shard's members are fingerprinted in its manifest record; the shard itself has a sha256.
 #: A member's CRC-32 names the culprit when the shard's sha256 is wrong, at 1/80 of the cost of
-#: a second sha256 over the same bytes (ISA-L: 0.03 ms for a 1.5 MB ``.flo``). Manifests of
-#: flowsynth 0.3.0 recorded a sha256 per member; :func:`member_digests` computes either.
+#: a second sha256 over the same bytes (ISA-L: 0.03 ms for a 1.5 MB ``.flo``). Older manifests
+#: (0.2.0, early 0.3.0 builds) hold a sha256 per member; :func:`member_digests` computes either.
 MEMBER_CHECKSUM = "crc32"
 
 
@@ -182,7 +182,8 @@ def iter_shard(path: Path) -> Iterator[tuple[str, bytes]]:
 def member_digests(path: Path, checksum: str = MEMBER_CHECKSUM) -> dict[str, dict[str, Any]]:
     """Member name -> ``{"bytes", checksum}`` for every member of a shard.
 
-    ``checksum`` is ``"crc32"`` (what manifests record) or ``"sha256"`` (flowsynth 0.3.0).
+    ``checksum`` is ``"crc32"`` (what manifests record) or ``"sha256"`` (older manifests:
+    flowsynth 0.2.0 and early 0.3.0 builds).
     """
     if checksum not in _CHECKSUMS:
         raise ValueError(f"checksum must be one of {sorted(_CHECKSUMS)}, got {checksum!r}")
