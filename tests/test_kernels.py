@@ -252,6 +252,19 @@ def test_composite_blends_and_writes_ground_truth_where_owned(
     np.testing.assert_array_equal(frame.segmentation[rows, cols], np.where(where, 4, 0))
 
 
+def test_bounds_are_numpys_min_and_max_of_the_points() -> None:
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 1000):
+        points = rng.normal(0, 50, (n, 2))
+        low, high = points.min(axis=0), points.max(axis=0)
+        assert kernels.bounds(points) == (low[0], low[1], high[0], high[1])
+    columns = rng.normal(0, 5, (9, 4))[:, 1:3]  # a strided view, as callers may pass
+    assert kernels.bounds(columns) == (*columns.min(axis=0), *columns.max(axis=0))
+    assert raster.pack([columns.copy()]).bounds() == kernels.bounds(columns)
+    with pytest.raises(ValueError, match="no points"):
+        kernels.bounds(np.empty((0, 2)))
+
+
 def test_motion_boundaries_mark_both_pixels_of_every_jump() -> None:
     from flowsynth.render.sample import motion_boundaries
 

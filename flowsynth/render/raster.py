@@ -75,10 +75,8 @@ class Rings(NamedTuple):
         return len(self.ends) == 0
 
     def bounds(self) -> tuple[float, float, float, float]:
-        """``(xmin, ymin, xmax, ymax)`` of the vertices."""
-        low = self.points.min(axis=0)
-        high = self.points.max(axis=0)
-        return float(low[0]), float(low[1]), float(high[0]), float(high[1])
+        """``(xmin, ymin, xmax, ymax)`` of the vertices (``kernels.bounds``)."""
+        return kernels.bounds(self.points)
 
 
 def pack(rings: list[Points]) -> Rings:

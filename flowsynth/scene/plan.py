@@ -68,7 +68,7 @@ def scene_for_index(
 
 def _texture_extent(points: npt.NDArray[np.float64]) -> tuple[int, int, int, int]:
     """Integer ``(x0, y0, width, height)`` of texture covering ``points`` with a margin."""
-    (x0, y0), (x1, y1) = points.min(axis=0).tolist(), points.max(axis=0).tolist()
+    x0, y0, x1, y1 = kernels.bounds(points)
     low = math.floor(x0) - TEXTURE_MARGIN, math.floor(y0) - TEXTURE_MARGIN
     high = math.ceil(x1) + TEXTURE_MARGIN, math.ceil(y1) + TEXTURE_MARGIN
     return low[0], low[1], high[0] - low[0] + 1, high[1] - low[1] + 1
