@@ -103,6 +103,27 @@ def test_colour_keeps_grey_grey_and_identity_is_identity() -> None:
     assert np.allclose(brighter, np.clip(colour / 255 * 1.2, 0, 1), atol=1e-5)
 
 
+@pytest.mark.parametrize("view", ["whole", "flipped crop", "float"])
+def test_colour_is_the_affine_map_about_the_mean_luma(view: str) -> None:
+    """Every pixel: brightness * (contrast * (M c - mean luma) + mean luma), M the saturation and
+    hue rotation in YIQ, clipped to [0, 1]; the mean over the frame (float64 reference)."""
+    from flowsynth.data.augment import colour_matrix
+
+    image = np.random.default_rng(4).integers(0, 256, (37, 53, 3), np.uint8)
+    if view == "flipped crop":  # what crops and flips hand over: a strided, reversed view
+        image = image[30:2:-1, 5:45]
+    elif view == "float":
+        image = (image / 255).astype(np.float32)
+    colour = Colour(brightness=1.15, contrast=0.7, saturation=1.3, hue=0.1)
+    rgb = image.astype(np.float64) / (255 if image.dtype == np.uint8 else 1)
+    luma = float(rgb.reshape(-1, 3).mean(axis=0) @ np.array([0.299, 0.587, 0.114]))
+    mapped = rgb @ colour_matrix(colour).T
+    expected = np.clip(colour.brightness * (colour.contrast * (mapped - luma) + luma), 0, 1)
+    out = apply_colour(image, colour)
+    assert out.dtype == np.float32 and out.shape == image.shape
+    np.testing.assert_allclose(out, expected, atol=2e-6)
+
+
 def test_asymmetric_colour_differs_between_frames() -> None:
     config = AugmentConfig(asymmetric=1.0)
     params = sample_augment(config, (8, 8), rng=np.random.default_rng(3))
