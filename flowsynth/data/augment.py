@@ -183,7 +183,7 @@ def apply_colour(
     Grey pixels stay grey under saturation and hue.
     """
     scale = 1 / 255 if image.dtype == np.uint8 else 1.0
-    pixels = image.astype(np.float32)  # a contiguous copy of any view (crops, flips)
+    pixels = np.ascontiguousarray(image, dtype=np.float32)  # views (crops, flips) as OpenCV reads
     # One pass each with OpenCV: the channel means (accumulated in float64) and the affine
     # colour map per pixel; ~10x faster than numpy's reductions and matrix product on (n, 3).
     mean_luma = float(np.array(cv2.mean(pixels)[:3]) @ _YIQ[0]) * scale * colour.brightness
