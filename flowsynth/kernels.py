@@ -80,7 +80,12 @@ _MOTION = (
     _b,  # inverse
 )
 _UNHIDDEN = numba.types.Tuple(
-    (_array(_i64, 1, layout="C"), _array(_f32, 2, layout="C"), _array(_b, 2, layout="C"))
+    (
+        _array(_i64, 1, layout="C"),
+        _array(_f32, 2, layout="C"),
+        _array(_b, 2, layout="C"),
+        _array(_i64, 2, layout="C"),
+    )
 )(_array(_b, 2, layout="C"), _array(_b, 2, layout="C"), *_ROI, _F32_C, _BOOL_C, _b)
 _MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), *_MOTION)
 _COMPOSITE = numba.types.void(
@@ -98,6 +103,7 @@ _COMPOSITE = numba.types.void(
     _BOOL_C,
     _b,
     _BOOL_C,
+    _array(_i64, 2, readonly=True, layout="C"),
     *_MOTION,
 )
 
@@ -411,6 +417,7 @@ def composite(
     owned: npt.NDArray[np.bool_],
     has_owner: bool,
     covered: npt.NDArray[np.bool_],
+    spans: npt.NDArray[np.int64],
     affine: npt.NDArray[np.float64],
     centre_x: float,
     centre_y: float,
@@ -424,8 +431,11 @@ def composite(
     ``image`` (uint8 (H, W, 3)), ``flow`` (float32 (H, W, 2)), ``occlusion`` and
     ``segmentation`` are the whole frame's arrays; the ROI is rows ``y0 .. y0 + height - 1``,
     columns ``x0 .. x0 + width - 1``, and ``alpha``, ``owned`` and ``covered`` are
-    ``(height, width)``. Each ROI pixel centre ``p`` goes to ``q`` in the other frame, in
-    float32 (:func:`_move`; ``backward``: frame 2 to frame 1, ``affine`` the inverse matrix).
+    ``(height, width)``. Only columns ``spans[i, 0] .. spans[i, 1] - 1`` of ROI row ``i`` are
+    drawn (``int64 (height, 2)``, as :func:`unhidden` gives them; ``[0, width]`` for all): the
+    pixels outside them must have ``alpha`` 0 and no owner. Each drawn pixel centre ``p`` goes
+    to ``q`` in the other frame, in float32 (:func:`_move`; ``backward``: frame 2 to frame 1,
+    ``affine`` the inverse matrix).
 
     - colour: frame 1 shows the texture as it is (texture pixel ``(0, 0)`` sits at frame pixel
       ``(origin_x, origin_y)``); frame 2 samples it bilinearly at ``q`` (edges replicated),
@@ -445,23 +455,28 @@ def composite(
     last_x, last_y = texture.shape[1] - 1, texture.shape[0] - 1
     for i in range(height):
         y = y0 + i
-        for j in range(width):  # the row's pixel centres, then where they go
-            row_x[j], row_y[j] = np.float32(x0 + j), np.float32(y)
-        _move(row_x, row_y, total, affine, centre_x, centre_y, axes, ends, waves, backward)
-        pixels = image[y, x0 : x0 + width]
+        lo, hi = spans[i, 0], spans[i, 1]
+        if lo >= hi:
+            continue
+        n, x = hi - lo, x0 + lo  # the span: n pixels from frame column x
+        xs, ys = row_x[:n], row_y[:n]
+        for j in range(n):  # the span's pixel centres, then where they go
+            xs[j], ys[j] = np.float32(x + j), np.float32(y)
+        _move(xs, ys, total[:n], affine, centre_x, centre_y, axes, ends, waves, backward)
+        pixels = image[y, x : x + n]
         if not backward:  # frame 1: the texture as it is
-            source = texture[y - origin_y, x0 - origin_x : x0 - origin_x + width]
-            for j in range(width):
-                a = alpha[i, j] if has_alpha else one
+            source = texture[y - origin_y, x - origin_x : x - origin_x + n]
+            for j in range(n):
+                a = alpha[i, lo + j] if has_alpha else one
                 if a > 0:  # (a == 0: nothing of the layer here; the pixel stays as it is)
                     for c in range(3):
                         _blend(pixels[j], c, source[j, c], a)
         else:  # frame 2: bilinear texture values at the frame-1 positions, edges replicated
-            for j in range(width):
-                a = alpha[i, j] if has_alpha else one
+            for j in range(n):
+                a = alpha[i, lo + j] if has_alpha else one
                 if a <= 0:
                     continue
-                sx, sy = row_x[j] - tx, row_y[j] - ty
+                sx, sy = xs[j] - tx, ys[j] - ty
                 fx, fy = np.floor(sx), np.floor(sy)
                 wx, wy = sx - fx, sy - fy
                 c0, c1 = min(max(int(fx), 0), last_x), min(max(int(fx) + 1, 0), last_x)
@@ -476,16 +491,16 @@ def composite(
                         + np.float32(texture[r1, c1, c]) * wx
                     )
                     _blend(pixels[j], c, np.uint8(upper * (one - wy) + lower * wy + half), a)
-        flows = flow[y, x0 : x0 + width]
-        hidden = occlusion[y, x0 : x0 + width]
-        ids = segmentation[y, x0 : x0 + width]
-        for j in range(width):
-            if has_owner and not owned[i, j]:
+        flows = flow[y, x : x + n]
+        hidden = occlusion[y, x : x + n]
+        ids = segmentation[y, x : x + n]
+        for j in range(n):
+            if has_owner and not owned[i, lo + j]:
                 continue
-            u, v = row_x[j], row_y[j]
-            flows[j, 0] = u - np.float32(x0 + j)
+            u, v = xs[j], ys[j]
+            flows[j, 0] = u - np.float32(x + j)
             flows[j, 1] = v - np.float32(y)
-            hidden[j] = covered[i, j] | (u < edge) | (u > right) | (v < edge) | (v > bottom)
+            hidden[j] = covered[i, lo + j] | (u < edge) | (u > right) | (v < edge) | (v > bottom)
             ids[j] = layer_id
 
 
@@ -500,20 +515,25 @@ def unhidden(
     alpha: npt.NDArray[np.float32],
     owned: npt.NDArray[np.bool_],
     whole: bool,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.int64]
+]:
     """What is left of a layer's footprint in a ROI once the layers in front of it are known.
 
     ``opaque`` and ``claimed`` (``bool (H, W)``, the whole frame) mark the pixels that a layer
     in front covers fully and owns; ``alpha`` and ``owned`` (``(height, width)``) are the
     layer's coverage and owned pixel centres in the ROI, or with ``whole`` the whole ROI, fully
-    (both then unread). Returns ``(box, alpha, owned)``: the layer's alpha where nothing in
-    front covers the pixel fully (else 0) and its ownership where nothing in front owns it,
+    (both then unread). Returns ``(box, alpha, owned, spans)``: the layer's alpha where nothing
+    in front covers the pixel fully (else 0) and its ownership where nothing in front owns it,
     cropped to the smallest box ``(x0, y0, width, height)`` holding every non-zero of them
-    (width 0 when none); then adds the layer's own full coverage and ownership to ``opaque``
-    and ``claimed``.
+    (width 0 when none), and for each row of the box the columns ``[start, stop)`` (box
+    columns; ``[0, 0]`` for none) from its first to its last non-zero, for
+    :func:`composite`. Then adds the layer's own full coverage and ownership to ``opaque`` and
+    ``claimed``.
     """
     left_alpha = np.empty((height, width), np.float32)
     left_owned = np.empty((height, width), np.bool_)
+    row_spans = np.zeros((height, 2), np.int64)
     zero, one = np.float32(0.0), np.float32(1.0)
     top, bottom, first, last = height, -1, width, -1
     for i in range(height):
@@ -537,14 +557,21 @@ def unhidden(
             j += 1
         if j == width:
             continue
+        start = j
         top, bottom, first = min(top, i), i, min(first, j)
         j = width - 1
         while row_alpha[j] <= zero and not row_owned[j]:
             j -= 1
         last = max(last, j)
+        row_spans[i, 0], row_spans[i, 1] = start, j + 1
     box = np.array([x0 + first, y0 + top, max(last - first + 1, 0), max(bottom - top + 1, 0)])
     rows, columns = slice(top, bottom + 1), slice(first, last + 1)
-    return box, left_alpha[rows, columns].copy(), left_owned[rows, columns].copy()
+    spans = row_spans[rows].copy()
+    for i in range(spans.shape[0]):
+        if spans[i, 1] > spans[i, 0]:
+            spans[i, 0] -= first
+            spans[i, 1] -= first
+    return box, left_alpha[rows, columns].copy(), left_owned[rows, columns].copy(), spans
 
 
 @_compile(_BOUNDARIES)

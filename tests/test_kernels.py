@@ -141,15 +141,19 @@ class _Frame:
         alpha: np.ndarray | None = None,
         owned: np.ndarray | None = None,
         covered: np.ndarray | None = None,
+        spans: np.ndarray | None = None,
         backward: bool = False,
     ) -> None:
         none = np.zeros((1, 1), bool)
+        if spans is None:  # every column of every row
+            spans = np.tile(np.array([0, roi.width], np.int64), (roi.height, 1))
         kernels.composite(
             self.image, self.flow, self.occlusion, self.segmentation, 4,
             roi.x0, roi.y0, roi.height, roi.width, texture, *origin,
             np.zeros((1, 1), np.float32) if alpha is None else alpha, alpha is not None,
             none if owned is None else owned, owned is not None,
             np.zeros((roi.height, roi.width), bool) if covered is None else covered,
+            spans,
             *motion.kernel_args(inverse=backward),
         )  # fmt: skip
 
@@ -252,6 +256,32 @@ def test_composite_blends_and_writes_ground_truth_where_owned(
     np.testing.assert_array_equal(frame.segmentation[rows, cols], np.where(where, 4, 0))
 
 
+@pytest.mark.parametrize("backward", [False, True])
+def test_composite_draws_only_within_the_row_spans(backward: bool) -> None:
+    """Within its span a row is drawn as without spans; outside, nothing is touched."""
+    motion = _motion(deformed=True)
+    roi = Roi(2, 3, 20, 6)
+    texture = np.random.default_rng(3).integers(0, 256, (16, 30, 3), dtype=np.uint8)
+    rng = np.random.default_rng(4)
+    alpha = rng.choice([0.0, 0.5, 1.0], size=(6, 20)).astype(np.float32)
+    owned, covered = rng.random((6, 20)) < 0.7, rng.random((6, 20)) < 0.5
+    spans = np.array([[0, 0], [0, 20], [5, 12], [19, 20], [0, 1], [7, 8]], np.int64)
+    whole, part = _Frame(12, 26), _Frame(12, 26)
+    for frame, given in ((whole, None), (part, spans)):
+        frame.draw(
+            motion, roi, texture, (0, 0), alpha=alpha, owned=owned, covered=covered, spans=given,
+            backward=backward,
+        )  # fmt: skip
+    drawn = np.zeros((12, 26), bool)
+    for i, (start, stop) in enumerate(spans):
+        drawn[roi.y0 + i, roi.x0 + start : roi.x0 + stop] = True
+    for name in ("image", "flow", "occlusion", "segmentation"):
+        a, b, fresh = getattr(part, name), getattr(whole, name), getattr(_Frame(12, 26), name)
+        np.testing.assert_array_equal(a[drawn], b[drawn], err_msg=name)
+        np.testing.assert_array_equal(a[~drawn], fresh[~drawn], err_msg=name)
+    assert part.occlusion[drawn].any() and not part.occlusion[drawn].all()
+
+
 def test_bounds_are_numpys_min_and_max_of_the_points() -> None:
     rng = np.random.default_rng(5)
     for n in (1, 2, 7, 1000):
@@ -309,7 +339,11 @@ def _unhidden_reference(opaque, claimed, roi, alpha, owned):
     )
     box = (roi.x0 + first, roi.y0 + top, last - first + 1, bottom - top + 1)
     crop = slice(top, bottom + 1), slice(first, last + 1)
-    return box, left_alpha[crop], left_owned[crop]
+    spans = np.zeros((bottom - top + 1, 2), np.int64)
+    for i, row in enumerate(((left_alpha > 0) | left_owned)[crop]):
+        if row.any():
+            spans[i] = np.flatnonzero(row)[[0, -1]] + [0, 1]
+    return box, left_alpha[crop], left_owned[crop], spans
 
 
 @pytest.mark.parametrize("whole", [False, True])
@@ -323,7 +357,7 @@ def test_unhidden_keeps_what_the_front_layers_leave(whole: bool) -> None:
     given = (None, None) if whole else (alpha, owned)
     expected_masks = opaque.copy(), claimed.copy()
     expected = _unhidden_reference(*expected_masks, roi, *given)
-    box, left_alpha, left_owned = kernels.unhidden(
+    box, left_alpha, left_owned, spans = kernels.unhidden(
         opaque,
         claimed,
         roi.x0,
@@ -338,10 +372,13 @@ def test_unhidden_keeps_what_the_front_layers_leave(whole: bool) -> None:
     assert box[1] + box[3] <= 23  # rows 20.. are hidden by the front layers
     np.testing.assert_array_equal(left_alpha, expected[1])
     np.testing.assert_array_equal(left_owned, expected[2])
+    np.testing.assert_array_equal(spans, expected[3])
+    if not whole:  # rows narrower than the box: their spans save the drawing pass work
+        assert (spans[:, 1] - spans[:, 0]).min() < box[2]
     np.testing.assert_array_equal(opaque, expected_masks[0])
     np.testing.assert_array_equal(claimed, expected_masks[1])
     # Everything hidden: nothing is left, and the box says so.
-    box, left_alpha, _ = kernels.unhidden(
+    box, left_alpha, _, spans = kernels.unhidden(
         np.ones((30, 40), bool),
         np.ones((30, 40), bool),
         roi.x0,
@@ -352,4 +389,4 @@ def test_unhidden_keeps_what_the_front_layers_leave(whole: bool) -> None:
         owned,
         False,
     )
-    assert box[2] == 0 and left_alpha.size == 0
+    assert box[2] == 0 and left_alpha.size == 0 and spans.size == 0

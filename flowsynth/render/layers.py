@@ -127,11 +127,13 @@ class _Canvas:
         alpha: npt.NDArray[np.float32] | None,
         owned: npt.NDArray[np.bool_] | None,
         covered: npt.NDArray[np.bool_],
+        spans: npt.NDArray[np.int64],
         *,
         backward: bool,
     ) -> None:
         """Draw layer ``k`` into frame 2 if ``backward``, else frame 1 (``kernels.composite``):
-        blend its colour in with ``alpha``; where ``owned``, write flow, occlusion, id."""
+        blend its colour in with ``alpha``; where ``owned``, write flow, occlusion, id; only
+        within each row's span."""
         frame = int(backward)
         ox, oy = layer.origin
         texture = np.ascontiguousarray(layer.texture)
@@ -159,6 +161,7 @@ class _Canvas:
             _NO_MASK if owned is None else owned,
             owned is not None,
             covered,
+            spans,
             *layer.motion.kernel_args(inverse=backward),
         )
 
@@ -166,11 +169,13 @@ class _Canvas:
 @dataclass
 class _Footprint:
     """Where a layer is drawn in one frame: its ROI, coverage (``alpha``) and owned pixel
-    centres (``owned``); ``None`` for both means the whole frame, fully (the background)."""
+    centres (``owned``); ``None`` for both means the whole frame, fully (the background).
+    ``spans``: each ROI row's columns ``[start, stop)`` holding what is drawn (``None``: all)."""
 
     roi: Roi
     alpha: npt.NDArray[np.float32] | None
     owned: npt.NDArray[np.bool_] | None
+    spans: npt.NDArray[np.int64] | None = None
 
 
 def _footprint(outline: _Outline | None, frame: int, size: tuple[int, int], sub: int) -> _Footprint:
@@ -203,7 +208,7 @@ def _unhidden(footprints: list[_Footprint], size: tuple[int, int]) -> list[_Foot
         if roi.empty:
             continue
         whole = alpha is None or owned is None
-        box, left_alpha, left_owned = kernels.unhidden(
+        box, left_alpha, left_owned, spans = kernels.unhidden(
             opaque,
             claimed,
             *(roi.x0, roi.y0, roi.height, roi.width),
@@ -212,7 +217,7 @@ def _unhidden(footprints: list[_Footprint], size: tuple[int, int]) -> list[_Foot
             whole,
         )
         if box[2] > 0:
-            result[k] = _Footprint(Roi(*map(int, box)), left_alpha, left_owned)
+            result[k] = _Footprint(Roi(*map(int, box)), left_alpha, left_owned, spans)
     return result
 
 
@@ -230,13 +235,13 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
         for k, (layer, footprint) in enumerate(zip(plan.layers, footprints, strict=True)):
             if footprint is None:
                 continue
-            roi, owned = footprint.roi, footprint.owned
-            assert owned is not None
+            roi, owned, spans = footprint.roi, footprint.owned, footprint.spans
+            assert owned is not None and spans is not None
             if owned.any():
                 covered = _covered(k, outlines, layer.motion, roi, backward=backward)
             else:  # no ground truth here: no occluders
                 covered = np.zeros((roi.height, roi.width), bool)
-            canvas.draw(k, layer, roi, footprint.alpha, owned, covered, backward=backward)
+            canvas.draw(k, layer, roi, footprint.alpha, owned, covered, spans, backward=backward)
     flow = canvas.flow
     valid = [np.isfinite(f[..., 0]) & np.isfinite(f[..., 1]) for f in flow]
     threshold = cfg.motion_boundary_threshold
