@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flowsynth import kernels
-from flowsynth.rng import Stream, sample_rng
+from flowsynth.rng import Stream, sample_rng, sample_weighted
 from flowsynth.scene.motion import sample_affine, sample_deformation, sample_strength
 from flowsynth.scene.shapes import Geometry, sample_shape
 from flowsynth.scene.textures import Image, sample_texture
@@ -144,10 +144,10 @@ def sample_scene(
     background = sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images)
     layers = [Layer(None, background, (x0, y0), background_motion)]
     kinds = sorted(k for k, weight in cfg.kinds.items() if weight > 0)
-    weights = np.array([cfg.kinds[k] for k in kinds])
+    weights = tuple(float(cfg.kinds[k]) for k in kinds)
     count = int(streams.layout.integers(cfg.count[0], cfg.count[1] + 1))
     for k in range(1, count + 1):
-        kind = kinds[int(streams.layout.choice(len(kinds), p=weights / weights.sum()))]
+        kind = kinds[sample_weighted(weights, rng=streams.layout)]
         spread_x, spread_y = cfg.spread * width, cfg.spread * height
         where = (
             float(streams.layout.uniform(-spread_x, width + spread_x)),

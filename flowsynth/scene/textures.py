@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth.rng import sample_weighted
 from flowsynth.schema import Textures
 
 Image = npt.NDArray[np.uint8]
@@ -246,8 +247,7 @@ def sample_texture(
     kinds = sorted(k for k, w in cfg.kinds.items() if w > 0 and (k != "folder" or images))
     if not kinds:
         raise ValueError("textures.kinds allows only 'folder' but no texture images were given")
-    weights = np.array([cfg.kinds[k] for k in kinds], dtype=np.float64)
-    kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+    kind = kinds[sample_weighted(tuple(float(cfg.kinds[k]) for k in kinds), rng=rng)]
     if kind == "folder":
         return sample_crop(images, height, width, region, rng=rng)
     return TEXTURE_SAMPLERS[kind](cfg, height, width, region, rng=rng)
