@@ -2,8 +2,15 @@
 
 Run: ``python benchmarks/bench_generate.py [--pairs N] [--recipes boxes deformations ...]``.
 One process, one thread (OpenCV threads off), so the figures are per core. Each stage runs
-``--repeats`` times over the same pairs and its best run counts. The machine may be shared and
-noisy: compare the figures of one run, not across runs.
+``--repeats`` times over the same pairs and its best run counts. Samples are rendered, encoded
+and dropped one at a time, as ``flowsynth generate`` does (a list of rendered samples would make
+every render fault in fresh memory, which the writer never pays).
+
+The machine may be shared and noisy, so every recipe's row also gives its render time as a
+multiple of a floor timed right after each render: one ``cv2.remap`` (bilinear, float32 maps)
+of a 512x384 RGB frame, the warp that drawing frame 2 cannot do without. The ratio follows the
+machine's slow and fast spells better than the milliseconds do; still, compare milliseconds
+only within one run.
 """
 
 from __future__ import annotations
@@ -11,13 +18,16 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 from flowsynth.ablation import paper  # noqa: E402
 from flowsynth.generate import generate_chunk  # noqa: E402
@@ -33,32 +43,61 @@ def _ms(seconds: float, pairs: int) -> float:
     return 1e3 * seconds / pairs
 
 
+def _floor_method() -> Callable[[], object]:
+    """One bilinear ``cv2.remap`` of a 512x384 RGB frame through a rotation (float32 maps)."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (384, 512, 3), dtype=np.uint8)
+    y, x = np.mgrid[0:384, 0:512].astype(np.float32)
+    angle = np.float32(0.1)
+    map_x = np.cos(angle) * (x - 256) - np.sin(angle) * (y - 192) + 256 + np.float32(3.3)
+    map_y = np.sin(angle) * (x - 256) + np.cos(angle) * (y - 192) + 192 - np.float32(1.7)
+
+    def floor() -> object:
+        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    return floor
+
+
 def measure(name: str, pairs: int, compression: int, repeats: int) -> dict[str, float]:
-    """Per-pair milliseconds of each stage for one recipe: the best of ``repeats`` runs each."""
+    """Per-pair milliseconds of each stage for one recipe (the best of ``repeats`` runs each),
+    and the median over the runs of render time / floor time, the floor timed once after each
+    render (so both see the same moments of a noisy machine)."""
     recipe = load_recipe(f"ablation/{name}")
     render(scene_for_index(recipe, 0, 10_000), recipe.render)  # warm-up
-    best = {"sample": math.inf, "render": math.inf, "encode": math.inf, "write": math.inf}
+    floor = _floor_method()
+    floor()
+    best = {stage: math.inf for stage in ("sample", "render", "encode", "write", "floor")}
+    ratios = []
     for _ in range(repeats):
         began = time.perf_counter()
         plans = [scene_for_index(recipe, 0, i) for i in range(pairs)]
         planned = time.perf_counter()
-        samples = [render(p, recipe.render) for p in plans]
-        rendered = time.perf_counter()
-        for sample in samples:
+        rendering = encoding = flooring = 0.0
+        for plan in plans:  # one sample at a time, dropped after encoding (as when writing)
+            start = time.perf_counter()
+            sample = render(plan, recipe.render)
+            rendered = time.perf_counter()
+            floor()
+            floored = time.perf_counter()
             encode_fields(sample.as_dict(), FLOW_FILES, compression)
-        encoded = time.perf_counter()
+            rendering += rendered - start
+            flooring += floored - rendered
+            encoding += time.perf_counter() - floored
+            del sample
+        ratios.append(rendering / flooring)
         with tempfile.TemporaryDirectory() as folder:
             start = time.perf_counter()
             generate_chunk(recipe, 0, range(pairs), Path(folder), compression=compression)
             written = time.perf_counter() - start
         for stage, seconds in (
             ("sample", planned - began),
-            ("render", rendered - planned),
-            ("encode", encoded - rendered),
+            ("render", rendering),
+            ("encode", encoding),
             ("write", written),
+            ("floor", flooring),
         ):
             best[stage] = min(best[stage], _ms(seconds, pairs))
-    return {**best, "total": best["sample"] + best["render"]}
+    return {**best, "total": best["sample"] + best["render"], "ratio": statistics.median(ratios)}
 
 
 def main() -> None:
@@ -75,18 +114,25 @@ def main() -> None:
     )
     print(
         f"{'recipe':<18} {'sample':>7} {'render':>7} {'s+r':>7} {'encode':>7} {'s+r+write':>10} "
-        f"{'write share':>11}   (ms per pair)"
+        f"{'write share':>11} {'render/floor':>12}   (ms per pair)"
     )
+    floors = []
     for name in args.recipes:
         m = measure(name, args.pairs, args.compression, args.repeats)
         share = (m["write"] - m["total"]) / m["write"]
+        floors.append(m["floor"])
         print(
             f"{name:<18} {m['sample']:7.1f} {m['render']:7.1f} {m['total']:7.1f} "
-            f"{m['encode']:7.1f} {m['write']:10.1f} {share:11.0%}"
+            f"{m['encode']:7.1f} {m['write']:10.1f} {share:11.0%} {m['ratio']:11.1f}x"
         )
     print(
         "sample = scene sampling incl. textures; render = frames + all ground truth; "
         "s+r+write = generate_chunk to disk (all FlyingChairs2 files)"
+    )
+    print(
+        f"render/floor = render time over the time of one bilinear cv2.remap of a 512x384 RGB "
+        f"frame timed after each render (median of the runs; the floor took "
+        f"{min(floors):.2f}-{max(floors):.2f} ms in this run)"
     )
 
 
