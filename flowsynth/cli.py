@@ -174,8 +174,8 @@ def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
     """Load the recipe, check its kind, and run ``generate_dataset`` as the flags say."""
     from flowsynth.generate import generate_dataset
 
-    if args.count < 0 or args.start < 0:
-        raise ValueError("--count and --start must be >= 0")
+    if args.count < 0 or args.start < 0 or args.seed < 0:
+        raise ValueError("--count, --start and --seed must be >= 0")
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be >= 1")
     recipe = _load(args)
@@ -261,6 +261,8 @@ def _verify(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     from flowsynth.generate import load_texture_images
 
+    if args.count < 1 or args.seed < 0:
+        raise ValueError("--count must be >= 1 and --seed >= 0")
     recipe = _load(args)
     textures = load_texture_images(args.textures)
     _write_preview(args.out, recipe, args, args.count, textures)

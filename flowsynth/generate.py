@@ -221,6 +221,8 @@ def generate_dataset(
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if count < 0 or start < 0:
         raise ValueError(f"count and start must be >= 0, got {count} and {start}")
+    if seed < 0:  # (checked before anything is written into out)
+        raise ValueError(f"seed must be >= 0, got {seed}")
     began = time.perf_counter()
     out = Path(out).resolve()  # workers may run elsewhere, with another working directory
     folder = None if textures is None else Path(textures).resolve()

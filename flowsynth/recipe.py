@@ -166,13 +166,22 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
+def _span(low: float | None, high: float | None) -> str:
+    """The allowed values of a range with optional ends, as the errors print them."""
+    if high is None:
+        return f">= {low}"
+    if low is None:
+        return f"<= {high}"
+    return f"[{low}, {high}]"
+
+
 def _check_range(value: Any, field: dataclasses.Field[Any], path: str) -> None:
     low, high = field.metadata.get("low"), field.metadata.get("high")
     items = value if isinstance(value, tuple) else (value,)
     for item in items:
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if (low is not None and item < low) or (high is not None and item > high):
-                raise RecipeError(f"{path}: {value!r} is out of range; allowed [{low}, {high}]")
+                raise RecipeError(f"{path}: {value!r} is out of range; allowed {_span(low, high)}")
 
 
 def _convert(value: Any, annotation: Any, path: str) -> Any:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from flowsynth.cli import main
-from flowsynth.generate import render_sample
+from flowsynth.generate import generate_dataset, render_sample
 from flowsynth.io import read_flo, read_image, read_png
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, file_name
 from flowsynth.io.lock import LOCK_NAME
@@ -107,6 +107,19 @@ def test_generate_refuses_to_mix_datasets(
     assert "0.0.1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["--seed", "--start", "--count"])
+def test_negative_numbers_are_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    out = tmp_path / "data"
+    assert _generate(out, flag, "-1") == 2
+    assert "must be >= 0" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        generate_dataset(load_recipe("default", SMALL), -1, out, count=1, progress=False)
+    assert not out.exists()
+
+
 def test_a_folder_being_written_is_refused_until_its_writer_exits(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -157,3 +170,12 @@ def test_preview_writes_a_contact_sheet(tmp_path: Path) -> None:
     )
     sheet = read_image(tmp_path / "s.png")
     assert sheet.shape[0] > 2 * 72 * 0.5 and sheet.shape[1] > 6 * 96 * 0.5
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--count", "0"), ("--seed", "-2")])
+def test_preview_refuses_an_empty_sheet_and_a_negative_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    out = tmp_path / "s.png"
+    assert main(["preview", "default", "--out", str(out), flag, value]) == 2
+    assert flag in capsys.readouterr().err and not out.exists()

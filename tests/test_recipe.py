@@ -71,7 +71,8 @@ def test_unknown_key_names_its_path_and_the_allowed_keys(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("override", "pattern"),
     [
-        ("size=[4,8]", r"size.*out of range"),
+        ("size=[4,8]", r"size.*out of range; allowed \[8, 8192\]"),
+        ("objects.shapes.box_half_extent=[0,5]", r"box_half_extent.*allowed >= 1\.0$"),
         ("objects.count=[9,3]", r"count.*exceeds"),
         ("objects.kinds={cube: 1}", r"kinds.*cube.*allowed keys"),
         ("motion.objects.rotation.probability=1.5", r"probability.*out of range.*\[0.0, 1.0\]"),
