@@ -252,7 +252,8 @@ def _verify(args: argparse.Namespace) -> int:
     if not report.ok:
         for problem in report.problems:
             print(problem, file=sys.stderr)
-        print(f"{args.out}: {len(report.problems)} problems", file=sys.stderr)
+        count = len(report.problems)
+        print(f"{args.out}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return 1
     print(f"{args.out}: OK, {report.summary()}")
     return 0

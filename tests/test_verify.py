@@ -68,7 +68,7 @@ def test_an_altered_file_of_the_same_size_is_named(
     path.write_bytes(bytes(data))
     assert verify(copy, capsys, "--quick")[0] == 0  # sizes only: not seen
     code, text = verify(copy, capsys)
-    assert code == 1 and "0000003-flow_10.flo: corrupt" in text
+    assert code == 1 and "0000003-flow_10.flo: corrupt" in text and "1 problem\n" in text
 
 
 def test_foreign_and_temporary_files_are_named(
