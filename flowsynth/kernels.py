@@ -3,10 +3,11 @@ pass that draws a layer into a frame.
 
 Written with numpy, the renderer made a dozen array passes per layer and frame whose fixed cost
 and memory traffic dominated the render time. These kernels do the work in compiled loops: the
-rasteriser one pass per mask, :func:`unhidden` one pass per layer and frame for what the layers
-in front leave of it, :func:`composite` one pass per layer and frame for positions, colour and
-ground truth (``tests/test_kernels.py`` pins them against direct references: shapely
-geometry for the rasteriser, numpy arithmetic for the rest).
+rasteriser one pass per mask, :func:`footprint` one pass per layer and frame for its coverage,
+owned pixel centres and what the layers in front leave of them (:func:`unhidden` for the
+background), :func:`composite` one pass per layer and frame for positions, colour and ground
+truth (``tests/test_kernels.py`` pins them against direct references: shapely geometry for the
+rasteriser, numpy arithmetic for the rest, and the fused passes against the kernels they fuse).
 
 Rings are passed packed: ``points`` ``float64 (n, 2)`` holds every ring's vertices one ring after
 another and ``ends`` ``int64 (r,)`` the index one past each ring's last vertex (rings are closed:
@@ -87,6 +88,9 @@ _UNHIDDEN = numba.types.Tuple(
         _array(_i64, 2, layout="C"),
     )
 )(_array(_b, 2, layout="C"), _array(_b, 2, layout="C"), *_ROI, _F32_C, _BOOL_C, _b)
+_FOOTPRINT = _UNHIDDEN.return_type(
+    *_IN_POINTS, *_ROI, _i64, _array(_b, 2, layout="C"), _array(_b, 2, layout="C")
+)
 _MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), *_MOTION)
 _COMPOSITE = numba.types.void(
     _array(_u8, 3, layout="C"),
@@ -122,11 +126,12 @@ def _rows_spanned(y0: float, y1: float, first_y: float, step: float, rows: int) 
     return int(first), int(stop)
 
 
-@_compile(_INSIDE)
-def inside(
+@_jit
+def _inside_steps(
     points: Points, ends: Ends, x0: int, y0: int, height: int, width: int
-) -> npt.NDArray[np.bool_]:
-    """``bool (height, width)``: pixel centres of the ROI inside the rings (non-zero winding).
+) -> npt.NDArray[np.int32]:
+    """Winding-number steps of the pixel centres of a ROI: ``int32 (height, width + 1)``, whose
+    running sum along a row is the winding number of each pixel.
 
     Each edge crossing a pixel row at ``x`` changes the winding number of the pixels strictly
     right of ``x`` by the edge's direction (+1 going down, -1 going up).
@@ -150,6 +155,16 @@ def inside(
                 column = min(max(math.floor(x - x0) + 1, 0), width)
                 steps[row, column] += direction
         start = end
+    return steps
+
+
+@_compile(_INSIDE)
+def inside(
+    points: Points, ends: Ends, x0: int, y0: int, height: int, width: int
+) -> npt.NDArray[np.bool_]:
+    """``bool (height, width)``: pixel centres of the ROI inside the rings (non-zero winding;
+    see :func:`_inside_steps`)."""
+    steps = _inside_steps(points, ends, x0, y0, height, width)
     result = np.empty((height, width), np.bool_)
     for row in range(height):
         winding = 0
@@ -159,16 +174,13 @@ def inside(
     return result
 
 
-@_compile(_COVERAGE)
-def coverage(
+@_jit
+def _coverage_steps(
     points: Points, ends: Ends, x0: int, y0: int, height: int, width: int, sub: int
-) -> npt.NDArray[np.float32]:
-    """``float32 (height, width)`` in [0, 1]: share of each ROI pixel covered by the rings.
-
-    Exact along ``sub`` evenly spaced sub-rows per pixel row: a crossing covers the pixels right
-    of its own entirely and its own pixel from the crossing to the pixel's right edge; the sum
-    over a pixel's sub-rows is accumulated straight into its pixel row.
-    """
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+    """Coverage of a ROI along ``sub`` sub-rows per pixel row, accumulated per pixel row:
+    ``(steps int32 (height, width + 1), partial float64 (height, width + 1))``; a pixel's covered
+    share is ``|running sum of steps + partial| / sub`` (see :func:`coverage`)."""
     steps = np.zeros((height, width + 1), np.int32)
     partial = np.zeros((height, width + 1), np.float64)
     step = 1.0 / sub
@@ -195,14 +207,33 @@ def coverage(
                     if cell >= 0:
                         partial[pixel_row, int(cell)] += direction * (cell + 1.0 - t)
         start = end
+    return steps, partial
+
+
+@_jit
+def _share(running: int, partial: float, scale: np.float32) -> np.float32:
+    """A pixel's covered share from its running step sum and partial crossing (float32)."""
+    return min(abs((np.float32(running) + np.float32(partial)) * scale), np.float32(1.0))
+
+
+@_compile(_COVERAGE)
+def coverage(
+    points: Points, ends: Ends, x0: int, y0: int, height: int, width: int, sub: int
+) -> npt.NDArray[np.float32]:
+    """``float32 (height, width)`` in [0, 1]: share of each ROI pixel covered by the rings.
+
+    Exact along ``sub`` evenly spaced sub-rows per pixel row: a crossing covers the pixels right
+    of its own entirely and its own pixel from the crossing to the pixel's right edge; the sum
+    over a pixel's sub-rows is accumulated straight into its pixel row.
+    """
+    steps, partial = _coverage_steps(points, ends, x0, y0, height, width, sub)
     result = np.empty((height, width), np.float32)
     scale = np.float32(1.0 / sub)
     for row in range(height):
         running = 0
         for column in range(width):
             running += steps[row, column]
-            share = abs((np.float32(running) + np.float32(partial[row, column])) * scale)
-            result[row, column] = min(share, np.float32(1.0))
+            result[row, column] = _share(running, partial[row, column], scale)
     return result
 
 
@@ -504,6 +535,65 @@ def composite(
             ids[j] = layer_id
 
 
+@_jit
+def _hide_row(
+    shown: npt.NDArray[np.bool_],
+    kept: npt.NDArray[np.bool_],
+    row_alpha: npt.NDArray[np.float32],
+    row_owned: npt.NDArray[np.bool_],
+) -> tuple[int, int]:
+    """One row of :func:`unhidden`, in place: the layer's ``row_alpha`` and ``row_owned`` less
+    what the layers in front settle (``shown``: covered fully; ``kept``: owned), then the
+    layer's own full coverage and ownership added to ``shown`` and ``kept``. Returns the row's
+    span ``[start, stop)`` from its first to its last non-zero (``(0, 0)`` for none)."""
+    zero, one = np.float32(0.0), np.float32(1.0)
+    width = row_alpha.shape[0]
+    for j in range(width):
+        a, mine = row_alpha[j], row_owned[j]
+        row_alpha[j] = zero if shown[j] else a
+        row_owned[j] = mine and not kept[j]
+        shown[j] = shown[j] or a >= one
+        kept[j] = kept[j] or mine
+    j = 0
+    while j < width and row_alpha[j] <= zero and not row_owned[j]:
+        j += 1
+    if j == width:
+        return 0, 0
+    start = j
+    j = width - 1
+    while row_alpha[j] <= zero and not row_owned[j]:
+        j -= 1
+    return start, j + 1
+
+
+@_jit
+def _cropped(
+    x0: int,
+    y0: int,
+    alpha: npt.NDArray[np.float32],
+    owned: npt.NDArray[np.bool_],
+    spans: npt.NDArray[np.int64],
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.int64]
+]:
+    """``(box, alpha, owned, spans)`` cropped to the rows and columns that the row spans of a
+    ROI at ``(x0, y0)`` hold (see :func:`unhidden`)."""
+    height = spans.shape[0]
+    top, bottom, first, last = height, -1, alpha.shape[1], 0
+    for i in range(height):
+        if spans[i, 1] > spans[i, 0]:
+            top, bottom = min(top, i), i
+            first, last = min(first, spans[i, 0]), max(last, spans[i, 1])
+    box = np.array([x0 + first, y0 + top, max(last - first, 0), max(bottom - top + 1, 0)])
+    rows, columns = slice(top, bottom + 1), slice(first, last)
+    cropped = spans[rows].copy()
+    for i in range(cropped.shape[0]):
+        if cropped[i, 1] > cropped[i, 0]:
+            cropped[i, 0] -= first
+            cropped[i, 1] -= first
+    return box, alpha[rows, columns].copy(), owned[rows, columns].copy(), cropped
+
+
 @_compile(_UNHIDDEN)
 def unhidden(
     opaque: npt.NDArray[np.bool_],
@@ -533,45 +623,52 @@ def unhidden(
     """
     left_alpha = np.empty((height, width), np.float32)
     left_owned = np.empty((height, width), np.bool_)
-    row_spans = np.zeros((height, 2), np.int64)
-    zero, one = np.float32(0.0), np.float32(1.0)
-    top, bottom, first, last = height, -1, width, -1
+    spans = np.zeros((height, 2), np.int64)
     for i in range(height):
-        shown, kept = opaque[y0 + i, x0 : x0 + width], claimed[y0 + i, x0 : x0 + width]
         row_alpha, row_owned = left_alpha[i], left_owned[i]
-        if whole:
-            for j in range(width):
-                row_alpha[j] = zero if shown[j] else one
-                row_owned[j] = not kept[j]
-                shown[j] = True
-                kept[j] = True
-        else:
-            for j in range(width):
-                a, mine = alpha[i, j], owned[i, j]
-                row_alpha[j] = zero if shown[j] else a
-                row_owned[j] = mine and not kept[j]
-                shown[j] = shown[j] or a >= one
-                kept[j] = kept[j] or mine
-        j = 0
-        while j < width and row_alpha[j] <= zero and not row_owned[j]:
-            j += 1
-        if j == width:
-            continue
-        start = j
-        top, bottom, first = min(top, i), i, min(first, j)
-        j = width - 1
-        while row_alpha[j] <= zero and not row_owned[j]:
-            j -= 1
-        last = max(last, j)
-        row_spans[i, 0], row_spans[i, 1] = start, j + 1
-    box = np.array([x0 + first, y0 + top, max(last - first + 1, 0), max(bottom - top + 1, 0)])
-    rows, columns = slice(top, bottom + 1), slice(first, last + 1)
-    spans = row_spans[rows].copy()
-    for i in range(spans.shape[0]):
-        if spans[i, 1] > spans[i, 0]:
-            spans[i, 0] -= first
-            spans[i, 1] -= first
-    return box, left_alpha[rows, columns].copy(), left_owned[rows, columns].copy(), spans
+        for j in range(width):
+            row_alpha[j] = np.float32(1.0) if whole else alpha[i, j]
+            row_owned[j] = True if whole else owned[i, j]
+        spans[i, 0], spans[i, 1] = _hide_row(
+            opaque[y0 + i, x0 : x0 + width], claimed[y0 + i, x0 : x0 + width], row_alpha, row_owned
+        )
+    return _cropped(x0, y0, left_alpha, left_owned, spans)
+
+
+@_compile(_FOOTPRINT)
+def footprint(
+    points: Points,
+    ends: Ends,
+    x0: int,
+    y0: int,
+    height: int,
+    width: int,
+    sub: int,
+    opaque: npt.NDArray[np.bool_],
+    claimed: npt.NDArray[np.bool_],
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.int64]
+]:
+    """:func:`unhidden` of the rings' :func:`coverage` (``sub`` sub-rows) and :func:`inside` in
+    a ROI, in one pass over its pixels: the same result without the two whole-ROI masks."""
+    winding_steps = _inside_steps(points, ends, x0, y0, height, width)
+    steps, partial = _coverage_steps(points, ends, x0, y0, height, width, sub)
+    left_alpha = np.empty((height, width), np.float32)
+    left_owned = np.empty((height, width), np.bool_)
+    spans = np.zeros((height, 2), np.int64)
+    scale = np.float32(1.0 / sub)
+    for i in range(height):
+        row_alpha, row_owned = left_alpha[i], left_owned[i]
+        running = winding = 0
+        for j in range(width):
+            running += steps[i, j]
+            winding += winding_steps[i, j]
+            row_alpha[j] = _share(running, partial[i, j], scale)
+            row_owned[j] = winding != 0
+        spans[i, 0], spans[i, 1] = _hide_row(
+            opaque[y0 + i, x0 : x0 + width], claimed[y0 + i, x0 : x0 + width], row_alpha, row_owned
+        )
+    return _cropped(x0, y0, left_alpha, left_owned, spans)
 
 
 @_compile(_BOUNDARIES)

@@ -282,6 +282,27 @@ def test_composite_draws_only_within_the_row_spans(backward: bool) -> None:
     assert part.occlusion[drawn].any() and not part.occlusion[drawn].all()
 
 
+@pytest.mark.parametrize(("seed", "sub"), [(0, 4), (1, 1), (2, 5)])
+def test_footprint_is_unhidden_coverage_and_inside(seed: int, sub: int) -> None:
+    """The fused pass gives what the three kernels give one after another, masks included."""
+    rng = np.random.default_rng(seed)
+    packed = raster.pack(geometry_rings(_shape(seed)))
+    opaque, claimed = rng.random((48, 50)) < 0.3, rng.random((48, 50)) < 0.3
+    opaque[:, 30:], claimed[:, 30:] = True, True  # the right of the shape is hidden
+    roi = Roi(2, 3, 40, 38)
+    expected_masks = opaque.copy(), claimed.copy()
+    expected = kernels.unhidden(
+        *expected_masks, roi.x0, roi.y0, roi.height, roi.width,
+        raster.coverage(packed, roi, sub), raster.inside(packed, roi), False,
+    )  # fmt: skip
+    found = kernels.footprint(*packed, roi.x0, roi.y0, roi.height, roi.width, sub, opaque, claimed)
+    assert found[0][0] + found[0][2] <= 30 and found[1].any()
+    for a, b in zip(found, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(opaque, expected_masks[0])
+    np.testing.assert_array_equal(claimed, expected_masks[1])
+
+
 def test_bounds_are_numpys_min_and_max_of_the_points() -> None:
     rng = np.random.default_rng(5)
     for n in (1, 2, 7, 1000):

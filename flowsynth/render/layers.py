@@ -5,7 +5,7 @@ For every layer ``k`` with shape ``P_k`` and motion ``T_k`` (frame 1 -> frame 2)
 - frame 1 shows ``P_k`` with its texture; frame 2 shows ``T_k(P_k)``, textured by sampling the
   texture at ``T_k^-1(q)``. Layers are drawn back to front with anti-aliased coverage; what
   the layers in front settle (full coverage, ownership) is found first, front to back, and not
-  computed for the layers behind (``_unhidden``: the same bytes, less work).
+  computed for the layers behind (``_visible``: the same bytes, less work).
 - the layer owning a pixel centre is the front-most whose shape contains the centre (an exact
   point test, ``raster.inside``); the pixel's flow is ``T_k(p) - p`` (backward:
   ``T_k^-1(q) - q``).
@@ -167,57 +167,51 @@ class _Canvas:
 
 
 @dataclass
-class _Footprint:
-    """Where a layer is drawn in one frame: its ROI, coverage (``alpha``) and owned pixel
-    centres (``owned``); ``None`` for both means the whole frame, fully (the background).
-    ``spans``: each ROI row's columns ``[start, stop)`` holding what is drawn (``None``: all)."""
+class _Visible:
+    """What is left of a layer in one frame once the layers in front of it are known: the ROI
+    holding it, its coverage (``alpha``) and owned pixel centres there, and each ROI row's
+    columns ``[start, stop)`` holding what is drawn (``spans``)."""
 
     roi: Roi
-    alpha: npt.NDArray[np.float32] | None
-    owned: npt.NDArray[np.bool_] | None
-    spans: npt.NDArray[np.int64] | None = None
+    alpha: npt.NDArray[np.float32]
+    owned: npt.NDArray[np.bool_]
+    spans: npt.NDArray[np.int64]
 
 
-def _footprint(outline: _Outline | None, frame: int, size: tuple[int, int], sub: int) -> _Footprint:
-    """A layer's footprint in frame ``frame`` (0 or 1) of ``size``: its outline's ROI there,
-    coverage with ``sub`` sub-rows per pixel, and owned pixel centres."""
-    height, width = size
-    if outline is None:
-        return _Footprint(Roi(0, 0, width, height), None, None)
-    rings = outline.frame2 if frame else outline.frame1
-    roi = raster.roi_of_bounds(outline.bounds2 if frame else outline.bounds1, height, width)
-    if roi.empty:
-        return _Footprint(roi, None, None)
-    return _Footprint(roi, raster.coverage(rings, roi, sub), raster.inside(rings, roi))
-
-
-def _unhidden(footprints: list[_Footprint], size: tuple[int, int]) -> list[_Footprint | None]:
-    """Each layer's footprint less what the layers in front of it decide (``None``: nothing left).
+def _visible(
+    outlines: list[_Outline | None], frame: int, size: tuple[int, int], sub: int
+) -> list[_Visible | None]:
+    """Each layer's footprint in frame ``frame`` (0 or 1) of ``size`` (coverage with ``sub``
+    sub-rows per pixel, owned pixel centres) less what the layers in front of it decide
+    (``None``: nothing left).
 
     Layers are drawn back to front, so a pixel's colour is settled by the front-most layer of
     full coverage there (it replaces whatever was below) and its ground truth by the front-most
     owner (it overwrites the others'). Going front to back, each layer's alpha is set to zero
     where a layer in front covers the pixel fully, and its ownership dropped where one in front
-    owns it; the ROI shrinks to what is left. Drawing the result back to front gives the same
-    bytes as drawing everything, without computing the hidden pixels.
+    owns it; the ROI shrinks to what is left (``kernels.footprint``; ``kernels.unhidden`` for
+    the background, which covers the whole frame fully). Drawing the result back to front gives
+    the same bytes as drawing everything, without computing the hidden pixels.
     """
+    height, width = size
     opaque, claimed = np.zeros(size, bool), np.zeros(size, bool)
-    result: list[_Footprint | None] = [None] * len(footprints)
-    for k in range(len(footprints) - 1, -1, -1):
-        roi, alpha, owned = footprints[k].roi, footprints[k].alpha, footprints[k].owned
-        if roi.empty:
-            continue
-        whole = alpha is None or owned is None
-        box, left_alpha, left_owned, spans = kernels.unhidden(
-            opaque,
-            claimed,
-            *(roi.x0, roi.y0, roi.height, roi.width),
-            _NO_ALPHA if alpha is None else alpha,
-            _NO_MASK if owned is None else owned,
-            whole,
-        )
+    result: list[_Visible | None] = [None] * len(outlines)
+    for k in range(len(outlines) - 1, -1, -1):
+        outline = outlines[k]
+        if outline is None:
+            box, alpha, owned, spans = kernels.unhidden(
+                opaque, claimed, 0, 0, height, width, _NO_ALPHA, _NO_MASK, True
+            )
+        else:
+            rings = outline.frame2 if frame else outline.frame1
+            roi = raster.roi_of_bounds(outline.bounds2 if frame else outline.bounds1, height, width)
+            if roi.empty or rings.empty:
+                continue
+            box, alpha, owned, spans = kernels.footprint(
+                *rings, roi.x0, roi.y0, roi.height, roi.width, sub, opaque, claimed
+            )
         if box[2] > 0:
-            result[k] = _Footprint(Roi(*map(int, box)), left_alpha, left_owned, spans)
+            result[k] = _Visible(Roi(*map(int, box)), alpha, owned, spans)
     return result
 
 
@@ -228,20 +222,18 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
     outlines = [None if layer.geometry is None else _outline(layer) for layer in plan.layers]
     canvas = _Canvas(height, width)
     for backward in (False, True):
-        footprints = _unhidden(
-            [_footprint(outline, int(backward), size, cfg.supersampling) for outline in outlines],
-            size,
-        )
-        for k, (layer, footprint) in enumerate(zip(plan.layers, footprints, strict=True)):
-            if footprint is None:
+        visible = _visible(outlines, int(backward), size, cfg.supersampling)
+        for k, (layer, seen) in enumerate(zip(plan.layers, visible, strict=True)):
+            if seen is None:
                 continue
-            roi, owned, spans = footprint.roi, footprint.owned, footprint.spans
-            assert owned is not None and spans is not None
-            if owned.any():
+            roi = seen.roi
+            if seen.owned.any():
                 covered = _covered(k, outlines, layer.motion, roi, backward=backward)
             else:  # no ground truth here: no occluders
                 covered = np.zeros((roi.height, roi.width), bool)
-            canvas.draw(k, layer, roi, footprint.alpha, owned, covered, spans, backward=backward)
+            canvas.draw(
+                k, layer, roi, seen.alpha, seen.owned, covered, seen.spans, backward=backward
+            )
     flow = canvas.flow
     valid = [np.isfinite(f[..., 0]) & np.isfinite(f[..., 1]) for f in flow]
     threshold = cfg.motion_boundary_threshold

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from flowsynth.conventions import moved_out_of_frame, warp_backward
-from flowsynth.render import layers
+from flowsynth.render import layers, raster
 from flowsynth.render.layers import render
+from flowsynth.render.raster import Roi
 from flowsynth.scene import plan as scene_plan
 from flowsynth.scene.plan import scene_for_index
 from tests.render.helpers import (
@@ -128,23 +129,19 @@ def test_skipping_hidden_pixels_changes_no_byte(name: str) -> None:
         canvas = layers._Canvas(*size)
         for backward in (False, True):
             for k, (layer, outline) in enumerate(zip(plan.layers, outlines, strict=True)):
-                footprint = layers._footprint(
-                    outline, int(backward), size, recipe.render.supersampling
-                )
-                if footprint.roi.empty:
-                    continue
-                covered = layers._covered(
-                    k, outlines, layer.motion, footprint.roi, backward=backward
-                )
-                canvas.draw(
-                    k,
-                    layer,
-                    footprint.roi,
-                    footprint.alpha,
-                    footprint.owned,
-                    covered,
-                    backward=backward,
-                )
+                if outline is None:  # the background: the whole frame, fully
+                    roi, alpha, owned = Roi(0, 0, size[1], size[0]), None, None
+                else:
+                    rings = outline.frame2 if backward else outline.frame1
+                    bounds = outline.bounds2 if backward else outline.bounds1
+                    roi = raster.roi_of_bounds(bounds, *size)
+                    if roi.empty:
+                        continue
+                    alpha = raster.coverage(rings, roi, recipe.render.supersampling)
+                    owned = raster.inside(rings, roi)
+                covered = layers._covered(k, outlines, layer.motion, roi, backward=backward)
+                every_column = np.tile(np.array([0, roi.width], np.int64), (roi.height, 1))
+                canvas.draw(k, layer, roi, alpha, owned, covered, every_column, backward=backward)
         expected = {
             "image1": canvas.image[0],
             "image2": canvas.image[1],
