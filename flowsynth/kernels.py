@@ -91,6 +91,17 @@ _UNHIDDEN = numba.types.Tuple(
 _FOOTPRINT = _UNHIDDEN.return_type(
     *_IN_POINTS, *_ROI, _i64, _array(_b, 2, layout="C"), _array(_b, 2, layout="C")
 )
+_OCCLUDED = _array(_b, 2, layout="C")(
+    *_IN_POINTS,
+    _array(_i64, 1, readonly=True),  # layer_rings
+    _array(_f64, 2, readonly=True),  # bounds
+    _i64,  # first layer
+    numba.types.UniTuple(_f64, 4),  # reach
+    _b,  # anywhere
+    _f64,  # max_edge
+    *_ROI,
+    *_MOTION,
+)
 _MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), *_MOTION)
 _COMPOSITE = numba.types.void(
     _array(_u8, 3, layout="C"),
@@ -414,6 +425,76 @@ def map_points(
     out = np.empty((count, 2), np.float64)
     out[:, 0], out[:, 1] = xs, ys
     return out
+
+
+@_jit
+def _takes(
+    box: npt.NDArray[np.float64],
+    reach: tuple[float, float, float, float],
+    anywhere: bool,
+    rings: int,
+) -> bool:
+    """Whether :func:`occluded` takes a layer of ``rings`` rings within ``box``."""
+    meets = box[0] <= reach[2] and reach[0] <= box[2] and box[1] <= reach[3] and reach[1] <= box[3]
+    return rings > 0 and (anywhere or meets)
+
+
+@_compile(_OCCLUDED)
+def occluded(
+    points: Points,
+    ends: Ends,
+    layer_rings: npt.NDArray[np.int64],
+    bounds: npt.NDArray[np.float64],
+    first: int,
+    reach: tuple[float, float, float, float],
+    anywhere: bool,
+    max_edge: float,
+    x0: int,
+    y0: int,
+    height: int,
+    width: int,
+    affine: npt.NDArray[np.float64],
+    centre_x: float,
+    centre_y: float,
+    axes: npt.NDArray[np.int64],
+    shear_ends: npt.NDArray[np.int64],
+    waves: npt.NDArray[np.float64],
+    inverse: bool,
+) -> npt.NDArray[np.bool_]:
+    """``bool (height, width)``: pixel centres of a ROI inside the union of layers' outlines
+    moved by a layer's motion (:func:`inside` of :func:`map_points`).
+
+    ``points`` and ``ends`` pack the rings of every layer, layer ``l`` owning rings
+    ``layer_rings[l] .. layer_rings[l + 1] - 1``, inside ``bounds[l]`` (xmin, ymin, xmax,
+    ymax). The outlines taken are those of layers ``first`` and later whose bounds meet
+    ``reach`` (every one if ``anywhere``), in layer order; with ``max_edge > 0`` they are
+    subdivided (:func:`subdivide`) before they are moved, as a deformation needs.
+    """
+    count = rings = 0
+    for layer in range(first, layer_rings.shape[0] - 1):
+        r0, r1 = layer_rings[layer], layer_rings[layer + 1]
+        if _takes(bounds[layer], reach, anywhere, r1 - r0):
+            count += ends[r1 - 1] - (ends[r0 - 1] if r0 else 0)
+            rings += r1 - r0
+    if rings == 0:
+        return np.zeros((height, width), np.bool_)
+    taken = np.empty((count, 2), np.float64)
+    taken_ends = np.empty(rings, np.int64)
+    count = rings = 0
+    for layer in range(first, layer_rings.shape[0] - 1):
+        r0, r1 = layer_rings[layer], layer_rings[layer + 1]
+        if _takes(bounds[layer], reach, anywhere, r1 - r0):
+            for ring in range(r0, r1):
+                start = ends[ring - 1] if ring else 0
+                for n in range(start, ends[ring]):
+                    taken[count, 0], taken[count, 1] = points[n, 0], points[n, 1]
+                    count += 1
+                taken_ends[rings] = count
+                rings += 1
+    if max_edge > 0:
+        taken, taken_ends = subdivide(taken, taken_ends, max_edge)
+    moved = map_points(taken, affine, centre_x, centre_y, axes, shear_ends, waves, inverse)
+    return inside(moved, taken_ends, x0, y0, height, width)
 
 
 @_jit

@@ -303,6 +303,39 @@ def test_footprint_is_unhidden_coverage_and_inside(seed: int, sub: int) -> None:
     np.testing.assert_array_equal(claimed, expected_masks[1])
 
 
+@pytest.mark.parametrize("deformed", [False, True])
+def test_occluded_pulls_back_the_outlines_of_the_layers_it_takes(deformed: bool) -> None:
+    """Layers from ``first`` on whose bounds meet ``reach`` (all of them with ``anywhere``),
+    subdivided, moved and rasterised: the kernels one after another on their rings."""
+    shapes = [_shape(seed) for seed in (4, 5, 6)]
+    shapes[2] = shapely.affinity.translate(shapes[2], 60.0, 0.0)  # far right
+    parts = [raster.pack(geometry_rings(shape)) for shape in shapes]
+    layers = [parts[0], None, parts[1], parts[2]]  # layer 1: no outline (like a background)
+    rings = raster.concat(parts)
+    layer_rings = np.array([0, 2, 2, 4, 6], np.int64)
+    bounds = np.array([(0.0,) * 4 if p is None else p.bounds() for p in layers])
+    motion = _motion(deformed)
+    max_edge = motion.deformation.max_edge(CHORD_TOLERANCE) if motion.deformation else 0.0
+    roi = Roi(-4, 0, 110, 44)
+
+    def expected(taken: list[raster.Rings]) -> np.ndarray:
+        return raster.inside(_map(motion, raster.concat(taken), inverse=True), roi)
+
+    def found(first: int, reach: tuple[float, ...], anywhere: bool) -> np.ndarray:
+        return kernels.occluded(
+            *rings, layer_rings, bounds, first, reach, anywhere, max_edge,
+            roi.x0, roi.y0, roi.height, roi.width, *motion.kernel_args(inverse=True),
+        )  # fmt: skip
+
+    near = (0.0, 0.0, 45.0, 45.0)  # meets the first two shapes only
+    assert found(0, near, False).any()
+    np.testing.assert_array_equal(found(0, near, False), expected([parts[0], parts[1]]))
+    np.testing.assert_array_equal(found(1, near, False), expected([parts[1]]))
+    np.testing.assert_array_equal(found(1, near, True), expected([parts[1], parts[2]]))
+    assert (found(1, near, True) & ~found(1, near, False)).any()  # the far shape, taken
+    assert not found(3, near, False).any() and not found(4, near, True).any()
+
+
 def test_bounds_are_numpys_min_and_max_of_the_points() -> None:
     rng = np.random.default_rng(5)
     for n in (1, 2, 7, 1000):

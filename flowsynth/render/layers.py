@@ -68,36 +68,59 @@ def _outline(layer: Layer) -> _Outline:
     return _Outline(frame1, frame2, frame1.bounds(), frame2.bounds())
 
 
-def _overlaps(a: Bounds, b: Bounds) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+@dataclass
+class _Occluders:
+    """Every layer's outline in one frame, packed for ``kernels.occluded``: layer ``l`` owns
+    rings ``layer_rings[l] .. layer_rings[l + 1] - 1`` of ``rings`` (none without an outline)
+    and lies within ``bounds[l]``."""
+
+    rings: Rings
+    layer_rings: npt.NDArray[np.int64]
+    bounds: npt.NDArray[np.float64]
+
+
+def _occluders(outlines: list[_Outline | None], frame: int) -> _Occluders:
+    """The outlines of every layer in frame ``frame`` (0 or 1), packed."""
+    parts = [o.frame2 if frame else o.frame1 for o in outlines if o is not None]
+    counts = [0 if o is None else len((o.frame2 if frame else o.frame1).ends) for o in outlines]
+    bounds = np.array(
+        [(0.0,) * 4 if o is None else (o.bounds2 if frame else o.bounds1) for o in outlines]
+    )
+    layer_rings = np.zeros(len(outlines) + 1, np.int64)
+    np.cumsum(counts, out=layer_rings[1:])
+    return _Occluders(raster.concat(parts), layer_rings, bounds)
 
 
 def _covered(
     k: int,
     outlines: list[_Outline | None],
+    occluders: _Occluders,
     motion: LayerMotion,
     roi: Roi,
     *,
     backward: bool,
 ) -> npt.NDArray[np.bool_]:
     """Pixels of ``roi`` (in the frame layer ``k`` is seen in) whose centres go where a layer in
-    front of ``k`` is, in the other frame: the front layers' outlines there, pulled back."""
+    front of ``k`` is, in the other frame: the outlines there (``occluders``) of the front
+    layers that can meet ``k``'s pixels, pulled back (``kernels.occluded``)."""
     own = outlines[k]
     # Where k's pixels can land: within its outline there (1 px spare for rounding), or
     # anywhere for the background.
-    reach = None if own is None else _grown(own.bounds1 if backward else own.bounds2, 1.0)
-    occluders: list[Rings] = []
-    for outline in outlines[k + 1 :]:
-        if outline is None:
-            continue
-        there, bounds = (
-            (outline.frame1, outline.bounds1) if backward else (outline.frame2, outline.bounds2)
-        )
-        if reach is None or _overlaps(bounds, reach):
-            occluders.append(there)
-    if not occluders:
-        return np.zeros((roi.height, roi.width), dtype=bool)
-    return raster.inside(_map(motion, raster.concat(occluders), inverse=not backward), roi)
+    reach = (0.0,) * 4 if own is None else _grown(own.bounds1 if backward else own.bounds2, 1.0)
+    deformation = motion.deformation
+    # Mapped straight edges curve under a deformation: follow them closely.
+    max_edge = 0.0 if deformation is None else deformation.max_edge(CHORD_TOLERANCE)
+    return kernels.occluded(  # type: ignore[no-any-return]
+        *occluders.rings,
+        occluders.layer_rings,
+        occluders.bounds,
+        k + 1,
+        reach,
+        own is None,
+        max_edge,
+        *(roi.x0, roi.y0, roi.height, roi.width),
+        *motion.kernel_args(inverse=not backward),
+    )
 
 
 def _grown(bounds: Bounds, margin: float) -> Bounds:
@@ -223,12 +246,13 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
     canvas = _Canvas(height, width)
     for backward in (False, True):
         visible = _visible(outlines, int(backward), size, cfg.supersampling)
+        occluders = _occluders(outlines, int(not backward))
         for k, (layer, seen) in enumerate(zip(plan.layers, visible, strict=True)):
             if seen is None:
                 continue
             roi = seen.roi
             if seen.owned.any():
-                covered = _covered(k, outlines, layer.motion, roi, backward=backward)
+                covered = _covered(k, outlines, occluders, layer.motion, roi, backward=backward)
             else:  # no ground truth here: no occluders
                 covered = np.zeros((roi.height, roi.width), bool)
             canvas.draw(

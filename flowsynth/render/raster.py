@@ -14,6 +14,7 @@ Rings must be oriented so that exteriors and holes wind in opposite senses (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -56,10 +57,10 @@ def roi_of_bounds(
 ) -> Roi:
     """Pixels whose centres may lie within ``(xmin, ymin, xmax, ymax)``, clipped to the image."""
     xmin, ymin, xmax, ymax = bounds
-    x0 = max(int(np.floor(xmin)) - margin, 0)
-    y0 = max(int(np.floor(ymin)) - margin, 0)
-    x1 = min(int(np.ceil(xmax)) + margin + 1, width)
-    y1 = min(int(np.ceil(ymax)) + margin + 1, height)
+    x0 = max(math.floor(xmin) - margin, 0)
+    y0 = max(math.floor(ymin) - margin, 0)
+    x1 = min(math.ceil(xmax) + margin + 1, width)
+    y1 = min(math.ceil(ymax) + margin + 1, height)
     return Roi(x0, y0, max(x1 - x0, 0), max(y1 - y0, 0))
 
 

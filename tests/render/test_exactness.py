@@ -116,8 +116,9 @@ def test_out_of_frame_motion_is_flagged() -> None:
 
 @pytest.mark.parametrize("name", ["holes", "thin", "deformations"])
 def test_skipping_hidden_pixels_changes_no_byte(name: str) -> None:
-    """Drawing every layer over its whole footprint, back to front, gives the same bytes as the
-    renderer, which leaves out what the layers in front settle."""
+    """Drawing every layer over its whole footprint, back to front, with every front layer as a
+    possible occluder, gives the same bytes as the renderer, which leaves out what the layers in
+    front settle and the occluders that cannot meet a layer."""
     recipe = small_recipe(name, "objects.count=[8,12]")
     for index in range(3):
         plan = scene_for_index(recipe, 0, index)
@@ -139,7 +140,12 @@ def test_skipping_hidden_pixels_changes_no_byte(name: str) -> None:
                         continue
                     alpha = raster.coverage(rings, roi, recipe.render.supersampling)
                     owned = raster.inside(rings, roi)
-                covered = layers._covered(k, outlines, layer.motion, roi, backward=backward)
+                # Every front layer's outline in the other frame, pulled back (no culling).
+                front = [
+                    o.frame1 if backward else o.frame2 for o in outlines[k + 1 :] if o is not None
+                ]
+                pulled = layers._map(layer.motion, raster.concat(front), inverse=not backward)
+                covered = raster.inside(pulled, roi)
                 every_column = np.tile(np.array([0, roi.width], np.int64), (roi.height, 1))
                 canvas.draw(k, layer, roi, alpha, owned, covered, every_column, backward=backward)
         expected = {
