@@ -234,7 +234,7 @@ def _visible(
                 *rings, roi.x0, roi.y0, roi.height, roi.width, sub, opaque, claimed
             )
         if box[2] > 0:
-            result[k] = _Visible(Roi(*map(int, box)), alpha, owned, spans)
+            result[k] = _Visible(Roi(*box.tolist()), alpha, owned, spans)
     return result
 
 

@@ -92,15 +92,21 @@ class Deformation:
         ).reshape(-1, 3)
         return axes, ends, waves
 
+    @functools.cached_property
+    def curvature(self) -> float:
+        """A bound on the curvature of the deformed image of a straight line: the summed
+        ``a k^2`` of every wave of every shear."""
+        return sum(
+            a * k * k for s in self.shears for a, k in zip(s.amplitude, s.frequency, strict=True)
+        )
+
     def max_edge(self, tolerance: float) -> float:
         """Longest straight edge whose deformed image stays within ``tolerance`` px of a chord.
 
-        A curve with curvature ``K`` bulges ``K L^2 / 8`` from a chord of length ``L``; ``K`` is
-        bounded by the summed ``a k^2`` of every wave of every shear.
+        A curve with curvature ``K`` (at most :attr:`curvature`) bulges ``K L^2 / 8`` from a
+        chord of length ``L``.
         """
-        curvature = sum(
-            a * k * k for s in self.shears for a, k in zip(s.amplitude, s.frequency, strict=True)
-        )
+        curvature = self.curvature
         if curvature <= 0:
             return 16.0
         return float(min(max((8.0 * tolerance / curvature) ** 0.5, 0.1), 16.0))
