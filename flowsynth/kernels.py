@@ -7,8 +7,9 @@ rasteriser one pass per mask, :func:`footprint` one pass per layer and frame for
 owned pixel centres and what the layers in front leave of them (:func:`unhidden` for the
 background), :func:`occluded` one call per layer and frame for the front layers' outlines pulled
 back through its motion, :func:`composite` one pass per layer and frame for positions, colour
-and ground truth (``tests/test_kernels.py`` pins them against direct references: shapely geometry for the
-rasteriser, numpy arithmetic for the rest, and the fused passes against the kernels they fuse).
+and ground truth (``tests/test_kernels.py`` pins them against direct references: shapely
+geometry for the rasteriser, numpy arithmetic for the rest, and the fused passes against the
+kernels they fuse).
 
 Rings are passed packed: ``points`` ``float64 (n, 2)`` holds every ring's vertices one ring after
 another and ``ends`` ``int64 (r,)`` the index one past each ring's last vertex (rings are closed:
