@@ -31,6 +31,9 @@ import numpy.typing as npt
 
 Points = npt.NDArray[np.float64]
 Ends = npt.NDArray[np.int64]
+#: A layer's motion as the kernels take it, one argument: ``(affine (2, 3), centre x, centre y,
+#: shear axes, shear ends, waves, inverse)`` (``scene.transform.LayerMotion.kernel_args``).
+Motion = tuple[npt.NDArray[np.float64], float, float, Ends, Ends, npt.NDArray[np.float64], bool]
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
@@ -72,15 +75,17 @@ _BOUNDS = numba.types.UniTuple(_f64, 4)(_array(_f64, 2, readonly=True))
 # Masks and coverage come straight from the kernels above: contiguous (which compiles faster code).
 _F32_C = _array(_f32, 2, readonly=True, layout="C")
 _BOOL_C = _array(_b, 2, readonly=True, layout="C")
-# A layer's motion (see ``scene.transform.LayerMotion.kernel_args``).
-_MOTION = (
-    _array(_f64, 2, readonly=True),  # affine (2, 3)
-    _f64,  # centre x
-    _f64,  # centre y
-    _array(_i64, 1, readonly=True),  # axes
-    _array(_i64, 1, readonly=True),  # ends
-    _array(_f64, 2, readonly=True),  # waves
-    _b,  # inverse
+# A layer's motion, one argument (``Motion``; see ``scene.transform.LayerMotion.kernel_args``).
+_MOTION = numba.types.Tuple(
+    (
+        _array(_f64, 2, readonly=True),  # affine (2, 3)
+        _f64,  # centre x
+        _f64,  # centre y
+        _array(_i64, 1, readonly=True),  # axes
+        _array(_i64, 1, readonly=True),  # ends
+        _array(_f64, 2, readonly=True),  # waves
+        _b,  # inverse
+    )
 )
 _UNHIDDEN = numba.types.Tuple(
     (
@@ -102,9 +107,9 @@ _OCCLUDED = _array(_b, 2, layout="C")(
     _b,  # anywhere
     _f64,  # max_edge
     *_ROI,
-    *_MOTION,
+    _MOTION,
 )
-_MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), *_MOTION)
+_MAP_POINTS = _array(_f64, 2, layout="C")(_array(_f64, 2, readonly=True), _MOTION)
 _COMPOSITE = numba.types.void(
     _array(_u8, 3, layout="C"),
     _array(_f32, 3, layout="C"),
@@ -121,7 +126,7 @@ _COMPOSITE = numba.types.void(
     _b,
     _BOOL_C,
     _array(_i64, 2, readonly=True, layout="C"),
-    *_MOTION,
+    _MOTION,
 )
 
 
@@ -391,16 +396,11 @@ def _move(
     xs: npt.NDArray[np.floating],
     ys: npt.NDArray[np.floating],
     total: npt.NDArray[np.floating],
-    affine: npt.NDArray[np.float64],
-    centre_x: float,
-    centre_y: float,
-    axes: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    waves: npt.NDArray[np.float64],
-    inverse: bool,
+    motion: Motion,
 ) -> None:
     """Move positions in place by a layer's motion: ``affine @ [D(p), 1]``, or with ``inverse``
     ``D^-1(affine @ [q, 1])`` (``affine`` then being the inverse matrix; see :func:`_deform`)."""
+    affine, centre_x, centre_y, axes, ends, waves, inverse = motion
     if inverse:
         _affine(affine, xs, ys)
     _deform(xs, ys, total, centre_x, centre_y, axes, ends, waves, inverse)
@@ -409,21 +409,12 @@ def _move(
 
 
 @_compile(_MAP_POINTS)
-def map_points(
-    points: Points,
-    affine: npt.NDArray[np.float64],
-    centre_x: float,
-    centre_y: float,
-    axes: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    waves: npt.NDArray[np.float64],
-    inverse: bool,
-) -> Points:
-    """``float64 (n, 2)`` points moved by a layer's motion (:func:`_move`), in float64 but for
-    the sines."""
+def map_points(points: Points, motion: Motion) -> Points:
+    """``float64 (n, 2)`` points moved by a layer's ``motion`` (:func:`_move`), in float64 but
+    for the sines."""
     count = points.shape[0]
     xs, ys = points[:, 0].copy(), points[:, 1].copy()
-    _move(xs, ys, np.empty(count), affine, centre_x, centre_y, axes, ends, waves, inverse)
+    _move(xs, ys, np.empty(count), motion)
     out = np.empty((count, 2), np.float64)
     out[:, 0], out[:, 1] = xs, ys
     return out
@@ -455,13 +446,7 @@ def occluded(
     y0: int,
     height: int,
     width: int,
-    affine: npt.NDArray[np.float64],
-    centre_x: float,
-    centre_y: float,
-    axes: npt.NDArray[np.int64],
-    shear_ends: npt.NDArray[np.int64],
-    waves: npt.NDArray[np.float64],
-    inverse: bool,
+    motion: Motion,
 ) -> npt.NDArray[np.bool_]:
     """``bool (height, width)``: pixel centres of a ROI inside the union of layers' outlines
     moved by a layer's motion (:func:`inside` of :func:`map_points`).
@@ -495,7 +480,7 @@ def occluded(
                 rings += 1
     if max_edge > 0:
         taken, taken_ends = subdivide(taken, taken_ends, max_edge)
-    moved = map_points(taken, affine, centre_x, centre_y, axes, shear_ends, waves, inverse)
+    moved = map_points(taken, motion)
     return inside(moved, taken_ends, x0, y0, height, width)
 
 
@@ -532,13 +517,7 @@ def composite(
     has_owner: bool,
     covered: npt.NDArray[np.bool_],
     spans: npt.NDArray[np.int64],
-    affine: npt.NDArray[np.float64],
-    centre_x: float,
-    centre_y: float,
-    axes: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    waves: npt.NDArray[np.float64],
-    backward: bool,
+    motion: Motion,
 ) -> None:
     """Draw one layer into a frame's ROI and write its ground truth where it owns pixels.
 
@@ -548,8 +527,8 @@ def composite(
     ``(height, width)``. Only columns ``spans[i, 0] .. spans[i, 1] - 1`` of ROI row ``i`` are
     drawn (``int64 (height, 2)``, as :func:`unhidden` gives them; ``[0, width]`` for all): the
     pixels outside them must have ``alpha`` 0 and no owner. Each drawn pixel centre ``p`` goes
-    to ``q`` in the other frame, in float32 (:func:`_move`; ``backward``: frame 2 to frame 1,
-    ``affine`` the inverse matrix).
+    to ``q`` in the other frame by ``motion``, in float32 (:func:`_move`; an inverse motion
+    draws frame 2, its positions in frame 1).
 
     - colour: frame 1 shows the texture as it is (texture pixel ``(0, 0)`` sits at frame pixel
       ``(origin_x, origin_y)``); frame 2 samples it bilinearly at ``q`` (edges replicated),
@@ -559,6 +538,7 @@ def composite(
       ``q - p``, occlusion ``covered`` or ``q`` outside
       ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``, and segmentation ``layer_id``.
     """
+    backward = motion[6]  # (the inverse motion: frame 2 is drawn)
     frame_height, frame_width = image.shape[0], image.shape[1]
     right, bottom = np.float32(frame_width - 0.5), np.float32(frame_height - 0.5)
     edge, one, half = np.float32(-0.5), np.float32(1.0), np.float32(0.5)
@@ -576,7 +556,7 @@ def composite(
         xs, ys = row_x[:n], row_y[:n]
         for j in range(n):  # the span's pixel centres, then where they go
             xs[j], ys[j] = np.float32(x + j), np.float32(y)
-        _move(xs, ys, total[:n], affine, centre_x, centre_y, axes, ends, waves, backward)
+        _move(xs, ys, total[:n], motion)
         pixels = image[y, x : x + n]
         if not backward:  # frame 1: the texture as it is
             source = texture[y - origin_y, x - origin_x : x - origin_x + n]

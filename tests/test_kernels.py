@@ -93,7 +93,7 @@ def test_mapped_rings_match_the_numpy_grid_map_and_invert(deformed: bool) -> Non
     np.testing.assert_allclose(mapped.points, np.stack([grid_x[0], grid_y[0]], 1), atol=2e-3)
     # The numpy map (np.sin) to float32 sine precision; the compiled inverse undoes it.
     np.testing.assert_allclose(mapped.points, motion.forward(sub.points), rtol=0, atol=1e-6)
-    back = kernels.map_points(mapped.points, *motion.kernel_args(inverse=True))
+    back = kernels.map_points(mapped.points, motion.kernel_args(inverse=True))
     np.testing.assert_allclose(back, sub.points, rtol=0, atol=1e-9)
     np.testing.assert_allclose(motion.inverse(mapped.points), sub.points, rtol=0, atol=1e-6)
 
@@ -154,7 +154,7 @@ class _Frame:
             none if owned is None else owned, owned is not None,
             np.zeros((roi.height, roi.width), bool) if covered is None else covered,
             spans,
-            *motion.kernel_args(inverse=backward),
+            motion.kernel_args(inverse=backward),
         )  # fmt: skip
 
 
@@ -324,7 +324,7 @@ def test_occluded_pulls_back_the_outlines_of_the_layers_it_takes(deformed: bool)
     def found(first: int, reach: tuple[float, ...], anywhere: bool) -> np.ndarray:
         return kernels.occluded(
             *rings, layer_rings, bounds, first, reach, anywhere, max_edge,
-            roi.x0, roi.y0, roi.height, roi.width, *motion.kernel_args(inverse=True),
+            roi.x0, roi.y0, roi.height, roi.width, motion.kernel_args(inverse=True),
         )  # fmt: skip
 
     near = (0.0, 0.0, 45.0, 45.0)  # meets the first two shapes only

@@ -58,7 +58,7 @@ def _map(motion: LayerMotion, rings: Rings, *, inverse: bool = False) -> Rings:
     points, ends = rings
     if motion.deformation is not None:  # mapped straight edges curve: follow them closely
         points, ends = kernels.subdivide(points, ends, motion.deformation.max_edge(CHORD_TOLERANCE))
-    return Rings(kernels.map_points(points, *motion.kernel_args(inverse=inverse)), ends)
+    return Rings(kernels.map_points(points, motion.kernel_args(inverse=inverse)), ends)
 
 
 def _outline(layer: Layer) -> _Outline:
@@ -118,8 +118,11 @@ def _covered(
         reach,
         own is None,
         max_edge,
-        *(roi.x0, roi.y0, roi.height, roi.width),
-        *motion.kernel_args(inverse=not backward),
+        roi.x0,
+        roi.y0,
+        roi.height,
+        roi.width,
+        motion.kernel_args(inverse=not backward),
     )
 
 
@@ -185,7 +188,7 @@ class _Canvas:
             owned is not None,
             covered,
             spans,
-            *layer.motion.kernel_args(inverse=backward),
+            layer.motion.kernel_args(inverse=backward),
         )
 
 

@@ -97,7 +97,7 @@ def _pulled_back(motion: LayerMotion, outline: npt.NDArray[np.float64]) -> npt.N
     """The frame border ``outline`` (from :func:`_frame_outline`) mapped back to frame 1 by
     ``motion``, in compiled code (``kernels.map_points``; ``LayerMotion.inverse`` is the numpy
     reference, ~10x slower). Only its bounding box is used: where frame 2 can see the layer."""
-    return kernels.map_points(outline, *motion.kernel_args(inverse=True))
+    return kernels.map_points(outline, motion.kernel_args(inverse=True))
 
 
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int] | None:

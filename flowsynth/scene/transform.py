@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from flowsynth.kernels import Motion
 
 Points = npt.NDArray[np.float64]
 Grid = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
@@ -136,16 +139,17 @@ class LayerMotion:
     def is_identity(self) -> bool:
         return self.deformation is None and bool(np.array_equal(self.affine, np.eye(2, 3)))
 
-    def kernel_args(self, *, inverse: bool) -> tuple[Any, ...]:
-        """The motion as ``flowsynth.kernels`` takes it: ``(affine, centre x, centre y, axes,
-        ends, waves, inverse)``, ``affine`` being the inverse matrix for the inverse map."""
+    def kernel_args(self, *, inverse: bool) -> Motion:
+        """The motion as ``flowsynth.kernels`` takes it, one argument: ``(affine, centre x,
+        centre y, axes, ends, waves, inverse)``, ``affine`` being the inverse matrix for the
+        inverse map."""
         deformation = self.deformation
-        return (
-            self.inverse_affine if inverse else self.affine,
-            *((0.0, 0.0) if deformation is None else deformation.centre),
-            *(_NO_SHEARS if deformation is None else deformation.packed),
-            inverse,
+        (cx, cy), (axes, ends, waves) = (
+            ((0.0, 0.0), _NO_SHEARS)
+            if deformation is None
+            else (deformation.centre, deformation.packed)
         )
+        return self.inverse_affine if inverse else self.affine, cx, cy, axes, ends, waves, inverse
 
     def forward(self, points: Points) -> Points:
         """``float64 (n, 2)`` frame-1 points -> frame-2 points."""
