@@ -51,13 +51,21 @@ class _Outline:
     bounds2: Bounds
 
 
+def _max_edge(motion: LayerMotion) -> float:
+    """Longest edge an outline may keep before it is mapped through ``motion`` (0: any): under a
+    deformation mapped straight edges curve, so outlines are subdivided to follow them closely."""
+    deformation = motion.deformation
+    return 0.0 if deformation is None else deformation.max_edge(CHORD_TOLERANCE)
+
+
 def _map(motion: LayerMotion, rings: Rings, *, inverse: bool = False) -> Rings:
     """Map rings through a motion, subdividing them first if the motion is not affine."""
     if rings.empty:
         return rings
     points, ends = rings
-    if motion.deformation is not None:  # mapped straight edges curve: follow them closely
-        points, ends = kernels.subdivide(points, ends, motion.deformation.max_edge(CHORD_TOLERANCE))
+    max_edge = _max_edge(motion)
+    if max_edge > 0:
+        points, ends = kernels.subdivide(points, ends, max_edge)
     return Rings(kernels.map_points(points, motion.kernel_args(inverse=inverse)), ends)
 
 
@@ -107,9 +115,6 @@ def _covered(
     # Where k's pixels can land: within its outline there (1 px spare for rounding), or
     # anywhere for the background.
     reach = (0.0,) * 4 if own is None else _grown(own.bounds1 if backward else own.bounds2, 1.0)
-    deformation = motion.deformation
-    # Mapped straight edges curve under a deformation: follow them closely.
-    max_edge = 0.0 if deformation is None else deformation.max_edge(CHORD_TOLERANCE)
     return kernels.occluded(  # type: ignore[no-any-return]
         *occluders.rings,
         occluders.layer_rings,
@@ -117,7 +122,7 @@ def _covered(
         k + 1,
         reach,
         own is None,
-        max_edge,
+        _max_edge(motion),
         roi.x0,
         roi.y0,
         roi.height,
