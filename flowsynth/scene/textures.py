@@ -7,6 +7,11 @@ and its look does not depend on how it moves. Most kinds are
 built as a one-channel ``uint8`` pattern coloured through a 256-entry colour table (``cv2.LUT``),
 which keeps a texture to a few cheap passes over its pixels. Edges inside textures are smooth (a
 soft square wave) so that they do not alias.
+
+A texture has the same bytes on every CPU: its arithmetic is integer, or float with one rounding
+per operation (``scene.patterns``, numpy); OpenCV is used only where its results are exact (table
+lookups, channel merges, and the integer linear resize of a user's small images), not for the
+float SIMD paths whose rounding varies with the instruction set.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flowsynth.rng import sample_weighted
+from flowsynth.scene import patterns
 from flowsynth.schema import Textures
 
 Image = npt.NDArray[np.uint8]
@@ -27,25 +33,21 @@ Pattern = npt.NDArray[np.uint8]
 Table = npt.NDArray[np.uint8]
 
 _LEVELS = np.linspace(0.0, 1.0, 256, dtype=np.float64)
+_SINE = np.sin(2 * math.pi * _LEVELS)
 #: One period of a soft square wave in [-1, 1] (index = phase * 256), for checkers.
-_SOFT_SQUARE = np.tanh(2.0 * np.sin(2 * math.pi * _LEVELS)).astype(np.float32)
+_SOFT_SQUARE = np.tanh(2.0 * _SINE).astype(np.float32)
 
 
 def _ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
-    """A ``(1, 256, 3)`` colour table through ``colours``, pulled toward their mean by contrast."""
-    stops = np.linspace(0.0, 1.0, len(colours))
-    table = np.stack([np.interp(_LEVELS, stops, colours[:, c]) for c in range(3)], axis=1)
-    mean = table.mean(axis=0)
-    table = mean + contrast * (table - mean)
-    return np.clip(table + 0.5, 0, 255).astype(np.uint8)[None]
+    """A ``(256, 3)`` colour table through ``colours``, pulled toward their mean by contrast."""
+    return patterns.ramp(colours, contrast)  # type: ignore[no-any-return]
 
 
 def _wave_table(colours: npt.NDArray[np.float64], contrast: float, sharpness: float) -> Table:
     """A colour table over one period of a soft square wave (index = phase * 256)."""
-    wave = 0.5 + 0.5 * np.tanh(sharpness * np.sin(2 * math.pi * _LEVELS))
-    colour = colours[0] + wave[:, None] * (colours[1] - colours[0])
-    mean = colour.mean(axis=0)
-    return np.clip(mean + contrast * (colour - mean) + 0.5, 0, 255).astype(np.uint8)[None]
+    wave = 0.5 + 0.5 * np.tanh(sharpness * _SINE)
+    table = colours[0] + wave[:, None] * (colours[1] - colours[0])
+    return patterns.pulled(table, contrast)  # type: ignore[no-any-return]
 
 
 def _u8(array: Any) -> Pattern:
@@ -54,9 +56,12 @@ def _u8(array: Any) -> Pattern:
 
 
 def _colourise(pattern: Pattern, table: Table) -> Image:
-    """``table[pattern]`` as ``uint8 (h, w, 3)``: three one-channel lookups, then merged (OpenCV's
-    lookup through a three-channel table is ~2x slower than this for the same bytes)."""
-    return _u8(cv2.merge([cv2.LUT(pattern, table[..., c].copy()) for c in range(3)]))
+    """``table[pattern]`` as ``uint8 (h, w, 3)`` (``scene.patterns.colourise``)."""
+    return patterns.colourise(pattern, table)  # type: ignore[no-any-return]
+
+
+#: ``table[level] == level`` in every channel: noise colours that are its levels.
+_IDENTITY = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
 
 
 Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's extent
@@ -65,7 +70,7 @@ Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's
 def _to_levels(field: npt.NDArray[np.float32], low: float, high: float) -> Pattern:
     """Map ``[low, high]`` of a float field linearly onto ``uint8``."""
     scale = 255.0 / max(high - low, 1e-6)
-    return _u8(cv2.convertScaleAbs(field, alpha=scale, beta=-low * scale))
+    return patterns.scale_abs(field, scale, -low * scale)  # type: ignore[no-any-return]
 
 
 def _plane(region: Region, angle: float) -> npt.NDArray[np.float32]:
@@ -94,45 +99,28 @@ def sample_noise_field(
     """Fractal value noise over ``region``, ``uint8 (h, w)`` (or ``(h, w, channels)``).
 
     Each octave is a random ``uint8`` grid over the whole ``height x width`` extent with an
-    integer cell size, cubic-upsampled (OpenCV resizes ``uint8`` several times faster than
-    ``float32``); only the grid cells around ``region`` are upsampled, which gives the same pixels
-    as upsampling the whole grid (the crop keeps three cells of context each side). Octave ``o``
-    weighs ``0.5**o``; the sum is stretched so that its central range fills ``[0, 255]``.
+    integer cell size (halving from octave to octave), cubic-upsampled; octave ``o`` weighs
+    ``0.5**o`` and the central range of the average is stretched over ``[0, 255]``
+    (``scene.patterns.noise_levels``: integer arithmetic, only the region's pixels, the same
+    bytes on every CPU).
     """
-    x0, y0, w, h = region
-    total: Pattern | None = None
-    weight = 0.0
+    grids = sample_noise_grids(height, width, scale, octaves, channels, rng=rng)
+    levels = patterns.noise(*grids, region, _IDENTITY)
+    return levels[..., 0] if channels == 1 else levels
+
+
+def sample_noise_grids(
+    height: int, width: int, scale: float, octaves: int, channels: int, *, rng: np.random.Generator
+) -> tuple[list[Pattern], list[int]]:
+    """The random grids of :func:`sample_noise_field` and their cell sizes."""
+    grids, cells = [], []
     for octave in range(octaves):
         cell = max(int(round(scale / 2**octave)), 2)
-        shape = (height // cell + 6, width // cell + 6) + ((channels,) if channels > 1 else ())
-        grid = rng.integers(0, 256, size=shape, dtype=np.uint8)
-        # Pixel p of the extent sits at grid cell p // cell + 3 (3 cells of context above/left).
-        gy0, gx0 = y0 // cell + 1, x0 // cell + 1
-        gy1, gx1 = (y0 + h - 1) // cell + 6, (x0 + w - 1) // cell + 6
-        crop = np.ascontiguousarray(grid[gy0:gy1, gx0:gx1])
-        layer = cv2.resize(
-            crop, (crop.shape[1] * cell, crop.shape[0] * cell), interpolation=cv2.INTER_CUBIC
-        )
-        oy = (y0 // cell + 3 - gy0) * cell + y0 % cell
-        ox = (x0 // cell + 3 - gx0) * cell + x0 % cell
-        layer = layer[oy : oy + h, ox : ox + w]
-        amplitude = 0.5**octave
-        if total is None:
-            total = np.ascontiguousarray(layer)
-        else:
-            total = _u8(
-                cv2.addWeighted(
-                    total,
-                    weight / (weight + amplitude),
-                    layer,
-                    amplitude / (weight + amplitude),
-                    0.0,
-                )
-            )
-        weight += amplitude
-    assert total is not None
-    # Averaged octaves concentrate around the middle: stretch [0.15, 0.85] to the full range.
-    return _u8(cv2.convertScaleAbs(total, alpha=1 / 0.7, beta=-0.15 * 255 / 0.7))
+        # 3 cells of margin before the extent's first pixel, 3 or more after its last.
+        shape = (height // cell + 6, width // cell + 6, channels)
+        grids.append(rng.integers(0, 256, size=shape, dtype=np.uint8))
+        cells.append(cell)
+    return grids, cells
 
 
 def sample_colours(count: int, *, rng: np.random.Generator) -> npt.NDArray[np.float64]:
@@ -144,9 +132,9 @@ def sample_noise(
 ) -> Image:
     """Fractal noise through a ramp of 2-3 random colours."""
     scale = rng.uniform(*cfg.noise_scale)
-    levels = sample_noise_field(height, width, region, scale, 3, rng=rng)
+    grids = sample_noise_grids(height, width, scale, 3, 1, rng=rng)
     table = _ramp(sample_colours(int(rng.integers(2, 4)), rng=rng), rng.uniform(*cfg.contrast))
-    return _colourise(levels, table)
+    return patterns.noise(*grids, region, table)  # type: ignore[no-any-return]
 
 
 def sample_plasma(
@@ -155,8 +143,11 @@ def sample_plasma(
     """Independent fractal noise in each colour channel."""
     scale = rng.uniform(*cfg.noise_scale) * 2
     contrast = rng.uniform(*cfg.contrast)
-    levels = sample_noise_field(height, width, region, scale, 3, channels=3, rng=rng)
-    return _u8(cv2.convertScaleAbs(levels, alpha=contrast, beta=127.5 * (1 - contrast)))
+    grids = sample_noise_grids(height, width, scale, 3, 3, rng=rng)
+    # Levels pulled toward grey by the contrast (the same table for each channel).
+    grey = np.floor(np.arange(256.0) * contrast + (127.5 * (1 - contrast) + 0.5))
+    table = np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[:, None], 3, axis=1)
+    return patterns.noise(*grids, region, table)  # type: ignore[no-any-return]
 
 
 def sample_gradient(
@@ -191,7 +182,7 @@ def sample_checkers(
     angle = rng.uniform(0, math.pi / 2)
     a = cv2.LUT(_phase_index(_plane(region, angle), size), _SOFT_SQUARE)
     b = cv2.LUT(_phase_index(_plane(region, angle + math.pi / 2), size), _SOFT_SQUARE)
-    levels = _u8(cv2.convertScaleAbs(a * b, alpha=127.5, beta=127.5))
+    levels = patterns.scale_abs(a * b, 127.5, 127.5)
     table = _ramp(sample_colours(2, rng=rng), rng.uniform(*cfg.contrast))
     return _colourise(levels, table)
 

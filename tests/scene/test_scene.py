@@ -48,8 +48,8 @@ def test_texture_regions_equal_crops_of_the_whole(kind: str) -> None:
 
 def test_colour_tables_and_flat_textures_give_the_expected_colours() -> None:
     pattern = np.random.default_rng(0).integers(0, 256, (37, 53), dtype=np.uint8)
-    table = np.random.default_rng(1).integers(0, 256, (1, 256, 3), dtype=np.uint8)
-    assert np.array_equal(_colourise(pattern, table), table[0][pattern])
+    table = np.random.default_rng(1).integers(0, 256, (256, 3), dtype=np.uint8)
+    assert np.array_equal(_colourise(pattern, table), table[pattern])
     flat = sample_texture(Textures(kinds={"flat": 1.0}), 40, 50, rng=np.random.default_rng(2))
     assert flat.shape == (40, 50, 3) and flat.flags.c_contiguous and flat.flags.writeable
     assert np.array_equal(flat, np.broadcast_to(flat[0, 0], flat.shape))
