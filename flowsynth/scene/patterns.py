@@ -18,6 +18,7 @@ away on each side.
 from __future__ import annotations
 
 import functools
+import math
 
 import numba
 import numpy as np
@@ -234,6 +235,25 @@ def ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
         t = position - k
         for c in range(3):
             table[level, c] = colours[k, c] * (1.0 - t) + colours[k + 1, c] * t
+    return pulled(table, contrast)  # type: ignore[no-any-return]
+
+
+@_jit
+def wave_table(
+    colours: npt.NDArray[np.float64],
+    contrast: float,
+    sharpness: float,
+    sine: npt.NDArray[np.float64],
+) -> Table:
+    """``uint8 (256, 3)``: two colours blended by a soft square wave over one period
+    (``0.5 + 0.5 tanh(sharpness sin)``, ``sine`` being the sine of the 256 phases) and pulled
+    toward their mean by ``contrast`` (:func:`pulled`). ``tanh`` is the C library's, as
+    Python's ``math.tanh``."""
+    table = np.empty((256, 3), np.float64)
+    for level in range(256):
+        wave = 0.5 + 0.5 * math.tanh(sharpness * sine[level])
+        for c in range(3):
+            table[level, c] = colours[0, c] + wave * (colours[1, c] - colours[0, c])
     return pulled(table, contrast)  # type: ignore[no-any-return]
 
 

@@ -33,9 +33,11 @@ Pattern = npt.NDArray[np.uint8]
 Table = npt.NDArray[np.uint8]
 
 _LEVELS = np.linspace(0.0, 1.0, 256, dtype=np.float64)
-_SINE = np.sin(2 * math.pi * _LEVELS)
+# Transcendental tables come from the C library (``math``), not numpy, whose SIMD ``tanh``
+# rounds differently from one instruction set to another.
+_SINE = np.array([math.sin(2 * math.pi * level) for level in _LEVELS.tolist()])
 #: One period of a soft square wave in [-1, 1] (index = phase * 256), for checkers.
-_SOFT_SQUARE = np.tanh(2.0 * _SINE).astype(np.float32)
+_SOFT_SQUARE = np.array([math.tanh(2.0 * sine) for sine in _SINE.tolist()], np.float32)
 
 
 def _ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
@@ -45,9 +47,7 @@ def _ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
 
 def _wave_table(colours: npt.NDArray[np.float64], contrast: float, sharpness: float) -> Table:
     """A colour table over one period of a soft square wave (index = phase * 256)."""
-    wave = 0.5 + 0.5 * np.tanh(sharpness * _SINE)
-    table = colours[0] + wave[:, None] * (colours[1] - colours[0])
-    return patterns.pulled(table, contrast)  # type: ignore[no-any-return]
+    return patterns.wave_table(colours, contrast, sharpness, _SINE)  # type: ignore[no-any-return]
 
 
 def _u8(array: Any) -> Pattern:

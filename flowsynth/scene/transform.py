@@ -16,6 +16,7 @@ both of its paths use that one sine, so outlines and pixels move exactly alike.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -120,8 +121,11 @@ _NO_SHEARS = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3), np.
 
 
 def _inverse_affine(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    linear = np.linalg.inv(matrix[:, :2])
-    return np.concatenate([linear, -linear @ matrix[:, 2:]], axis=1)
+    """The inverse of a 2x3 affine matrix, in Python floats (see :func:`compose`)."""
+    (a, b, tx), (c, d, ty) = matrix.tolist()
+    det = a * d - b * c
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+    return np.array([[ia, ib, -(ia * tx + ib * ty)], [ic, id_, -(ic * tx + id_ * ty)]])
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,18 +209,31 @@ def affine_about(
     centre: tuple[float, float], angle_deg: float, scale: float, translation: tuple[float, float]
 ) -> npt.NDArray[np.float64]:
     """2x3 matrix: rotate by ``angle_deg`` and scale about ``centre``, then translate."""
-    theta = np.deg2rad(angle_deg)
-    c, s = np.cos(theta) * scale, np.sin(theta) * scale
-    linear = np.array([[c, -s], [s, c]])
-    centre_arr = np.asarray(centre, dtype=np.float64)
-    offset = centre_arr - linear @ centre_arr + np.asarray(translation, dtype=np.float64)
-    return np.concatenate([linear, offset[:, None]], axis=1)
+    theta = math.radians(angle_deg)
+    c, s = math.cos(theta) * scale, math.sin(theta) * scale
+    cx, cy = float(centre[0]), float(centre[1])
+    return np.array(
+        [
+            [c, -s, cx - (c * cx - s * cy) + float(translation[0])],
+            [s, c, cy - (s * cx + c * cy) + float(translation[1])],
+        ]
+    )
 
 
 def compose(
     outer: npt.NDArray[np.float64], inner: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """The 2x3 matrix of ``outer o inner``."""
-    linear = outer[:, :2] @ inner[:, :2]
-    offset = outer[:, :2] @ inner[:, 2] + outer[:, 2]
-    return np.concatenate([linear, offset[:, None]], axis=1)
+    """The 2x3 matrix of ``outer o inner``.
+
+    In Python floats, one rounding per operation: numpy's ``@`` and ``linalg.inv`` call BLAS
+    and LAPACK, whose kernels (chosen by CPU) round 2x2 products differently, so motions would
+    differ in their last bits from one machine to another.
+    """
+    (a, b, tx), (c, d, ty) = outer.tolist()
+    (e, f, ux), (g, h, uy) = inner.tolist()
+    return np.array(
+        [
+            [a * e + b * g, a * f + b * h, a * ux + b * uy + tx],
+            [c * e + d * g, c * f + d * h, c * ux + d * uy + ty],
+        ]
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import shapely
@@ -12,7 +16,7 @@ from flowsynth.scene.motion import sample_deformation
 from flowsynth.scene.plan import _frame_outline, _pulled_back, scene_for_index
 from flowsynth.scene.shapes import rings, sample_shape
 from flowsynth.scene.textures import TEXTURE_SAMPLERS, _colourise, sample_texture
-from flowsynth.scene.transform import LayerMotion, affine_about
+from flowsynth.scene.transform import LayerMotion, affine_about, compose
 from flowsynth.schema import SHAPE_KINDS, Deformation, Shapes, Textures
 
 
@@ -115,3 +119,43 @@ def test_the_frame_border_pulled_back_matches_the_reference_map() -> None:
         centre, shift = rng.uniform(-50, 200, 2), rng.uniform(-300, 300, 2)
         motion = LayerMotion(affine_about(tuple(centre), angle, scale, tuple(shift)))
         assert np.allclose(_pulled_back(motion, outline), motion.inverse(outline), atol=1e-9)
+
+
+_MOTIONS = """
+import numpy as np
+from flowsynth.scene.transform import LayerMotion, affine_about, compose
+rng = np.random.default_rng(0)
+out = []
+for _ in range(300):
+    a = affine_about(tuple(rng.uniform(-50, 500, 2)), rng.uniform(-30, 30), rng.uniform(0.8, 1.2),
+                     tuple(rng.uniform(-120, 120, 2)))
+    b = affine_about(tuple(rng.uniform(-50, 500, 2)), rng.uniform(-10, 10), rng.uniform(0.9, 1.1),
+                     tuple(rng.uniform(-40, 40, 2)))
+    motion = LayerMotion(compose(b, a))
+    out.append(motion.affine.tobytes() + motion.inverse_affine.tobytes())
+print(b"".join(out).hex())
+"""
+
+
+@pytest.mark.parametrize("core", ["Prescott", "Haswell"])
+def test_motions_do_not_depend_on_the_blas_kernel(core: str) -> None:
+    """Layer motions are composed and inverted in Python floats: numpy's 2x2 products and
+    inverses go through OpenBLAS, whose kernels for other CPUs (forced here) round otherwise."""
+    run = [sys.executable, "-c", _MOTIONS]
+    here = subprocess.run(run, capture_output=True, text=True, check=True).stdout
+    env = {**os.environ, "OPENBLAS_CORETYPE": core}
+    there = subprocess.run(run, capture_output=True, text=True, check=True, env=env).stdout
+    assert here == there and len(here) > 1000
+
+
+def test_motion_matrices_compose_and_invert() -> None:
+    a = affine_about((30.0, 20.0), 17.0, 1.1, (4.0, -3.0))
+    b = affine_about((-5.0, 8.0), -4.0, 0.95, (1.5, 2.0))
+    full = lambda m: np.vstack([m, [0.0, 0.0, 1.0]])  # noqa: E731
+    assert np.allclose(full(compose(b, a)), full(b) @ full(a), rtol=0, atol=1e-12)
+    inverse = LayerMotion(a).inverse_affine
+    assert np.allclose(full(inverse) @ full(a), np.eye(3), rtol=0, atol=1e-12)
+    turned = np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]]) * 1.2
+    about = affine_about((7.0, 9.0), np.degrees(0.3), 1.2, (2.0, 0.0))
+    assert np.allclose(about[:, :2], turned, atol=1e-12)
+    assert np.allclose(about @ [7.0, 9.0, 1.0], [9.0, 9.0], atol=1e-12)  # centre stays, shifted
