@@ -6,9 +6,10 @@ One process, one thread (OpenCV threads off), so the figures are per core. Each 
 and dropped one at a time, as ``flowsynth generate`` does (a list of rendered samples would make
 every render fault in fresh memory, which the writer never pays).
 
-The machine may be shared and noisy, so every recipe's row also gives its render time as a
-multiple of a floor timed right after each render: one ``cv2.remap`` (bilinear, float32 maps)
-of a 512x384 RGB frame, the warp that drawing frame 2 cannot do without. The ratio follows the
+The machine may be shared and noisy, so every recipe's row also gives its render time, and its
+sample + render time, as multiples of a floor timed right after each sampling and each render:
+one ``cv2.remap`` (bilinear, float32 maps) of a 512x384 RGB frame, the warp that drawing frame 2
+cannot do without. The ratio follows the
 machine's slow and fast spells better than the milliseconds do; still, compare milliseconds
 only within one run.
 """
@@ -60,44 +61,53 @@ def _floor_method() -> Callable[[], object]:
 
 def measure(name: str, pairs: int, compression: int, repeats: int) -> dict[str, float]:
     """Per-pair milliseconds of each stage for one recipe (the best of ``repeats`` runs each),
-    and the median over the runs of render time / floor time, the floor timed once after each
-    render (so both see the same moments of a noisy machine)."""
+    and the medians over the runs of render time and of sample + render time over floor time,
+    the floor timed once after each sampling and once after each render (so that both see the
+    same moments of a noisy machine)."""
     recipe = load_recipe(f"ablation/{name}")
     render(scene_for_index(recipe, 0, 10_000), recipe.render)  # warm-up
     floor = _floor_method()
     floor()
     best = {stage: math.inf for stage in ("sample", "render", "encode", "write", "floor")}
-    ratios = []
+    render_ratios, total_ratios = [], []
     for _ in range(repeats):
-        began = time.perf_counter()
-        plans = [scene_for_index(recipe, 0, i) for i in range(pairs)]
-        planned = time.perf_counter()
-        rendering = encoding = flooring = 0.0
-        for plan in plans:  # one sample at a time, dropped after encoding (as when writing)
+        sampling = rendering = encoding = flooring = 0.0
+        for index in range(pairs):  # one sample at a time, dropped after encoding (as generate)
             start = time.perf_counter()
+            plan = scene_for_index(recipe, 0, index)
+            planned = time.perf_counter()
+            floor()
+            floored = time.perf_counter()
             sample = render(plan, recipe.render)
             rendered = time.perf_counter()
             floor()
-            floored = time.perf_counter()
+            floored_again = time.perf_counter()
             encode_fields(sample.as_dict(), FLOW_FILES, compression)
-            rendering += rendered - start
-            flooring += floored - rendered
-            encoding += time.perf_counter() - floored
+            sampling += planned - start
+            rendering += rendered - floored
+            flooring += (floored - planned + floored_again - rendered) / 2
+            encoding += time.perf_counter() - floored_again
             del sample
-        ratios.append(rendering / flooring)
+        render_ratios.append(rendering / flooring)
+        total_ratios.append((sampling + rendering) / flooring)
         with tempfile.TemporaryDirectory() as folder:
             start = time.perf_counter()
             generate_chunk(recipe, 0, range(pairs), Path(folder), compression=compression)
             written = time.perf_counter() - start
         for stage, seconds in (
-            ("sample", planned - began),
+            ("sample", sampling),
             ("render", rendering),
             ("encode", encoding),
             ("write", written),
             ("floor", flooring),
         ):
             best[stage] = min(best[stage], _ms(seconds, pairs))
-    return {**best, "total": best["sample"] + best["render"], "ratio": statistics.median(ratios)}
+    return {
+        **best,
+        "total": best["sample"] + best["render"],
+        "ratio": statistics.median(render_ratios),
+        "total_ratio": statistics.median(total_ratios),
+    }
 
 
 def main() -> None:
@@ -114,7 +124,7 @@ def main() -> None:
     )
     print(
         f"{'recipe':<18} {'sample':>7} {'render':>7} {'s+r':>7} {'encode':>7} {'s+r+write':>10} "
-        f"{'write share':>11} {'render/floor':>12}   (ms per pair)"
+        f"{'write share':>11} {'render/floor':>12} {'s+r/floor':>9}   (ms per pair)"
     )
     floors = []
     for name in args.recipes:
@@ -123,15 +133,17 @@ def main() -> None:
         floors.append(m["floor"])
         print(
             f"{name:<18} {m['sample']:7.1f} {m['render']:7.1f} {m['total']:7.1f} "
-            f"{m['encode']:7.1f} {m['write']:10.1f} {share:11.0%} {m['ratio']:11.1f}x"
+            f"{m['encode']:7.1f} {m['write']:10.1f} {share:11.0%} {m['ratio']:11.1f}x "
+            f"{m['total_ratio']:8.1f}x"
         )
     print(
         "sample = scene sampling incl. textures; render = frames + all ground truth; "
         "s+r+write = generate_chunk to disk (all FlyingChairs2 files)"
     )
     print(
-        f"render/floor = render time over the time of one bilinear cv2.remap of a 512x384 RGB "
-        f"frame timed after each render (median of the runs; the floor took "
+        f"render/floor, s+r/floor = render time, sample + render time over the time of one "
+        f"bilinear cv2.remap of a 512x384 RGB frame timed after each sampling and each render "
+        f"(median of the runs; the floor took "
         f"{min(floors):.2f}-{max(floors):.2f} ms in this run)"
     )
 
