@@ -7,13 +7,13 @@ for it. Composites with holes and thin objects are built with shapely's boolean 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely import affinity
 from shapely.geometry.base import BaseGeometry
 
 from flowsynth.schema import Shapes
@@ -33,11 +33,20 @@ def _segments_for_radius(radius: float, arc: float = 2 * math.pi) -> int:
     return max(8, int(math.ceil(arc / step)))
 
 
+@functools.lru_cache(maxsize=1024)
+def _unit_circle(n: int) -> tuple[Points, Points]:
+    """Cosine and sine of ``n`` angles evenly spaced around the circle, from 0."""
+    t = np.linspace(0.0, 2 * math.pi, n, endpoint=False)
+    cosine, sine = np.cos(t), np.sin(t)
+    cosine.setflags(write=False)
+    sine.setflags(write=False)
+    return cosine, sine
+
+
 def ellipse(centre: tuple[float, float], a: float, b: float, angle: float) -> shapely.Polygon:
     """Ellipse with semi-axes ``a``, ``b`` rotated by ``angle`` radians."""
-    n = _segments_for_radius(max(a, b))
-    t = np.linspace(0.0, 2 * math.pi, n, endpoint=False)
-    x, y = a * np.cos(t), b * np.sin(t)
+    cosine, sine = _unit_circle(_segments_for_radius(max(a, b)))
+    x, y = a * cosine, b * sine
     c, s = math.cos(angle), math.sin(angle)
     points = np.stack([centre[0] + c * x - s * y, centre[1] + s * x + c * y], axis=1)
     return shapely.Polygon(points)
@@ -47,6 +56,45 @@ def box(centre: tuple[float, float], half_x: float, half_y: float) -> shapely.Po
     """Axis-aligned box."""
     cx, cy = centre
     return shapely.box(cx - half_x, cy - half_y, cx + half_x, cy + half_y)
+
+
+def _affine(
+    geometry: Geometry, a: float, b: float, d: float, e: float, xoff: float, yoff: float
+) -> Geometry:
+    """``(x, y) -> (a x + b y + xoff, d x + e y + yoff)``: the arithmetic of
+    ``shapely.affinity.affine_transform`` (so the same coordinates), without the overhead of its
+    2D/3D dispatch, which costs more than the transform for the outlines here."""
+    if geometry.is_empty:
+        return geometry
+
+    def move(coords: Points) -> Points:
+        x, y = coords.T
+        return np.stack([a * x + b * y + xoff, d * x + e * y + yoff]).T
+
+    return shapely.transform(geometry, move)
+
+
+def _scaled(
+    geometry: Geometry, fx: float, fy: float, origin: tuple[float, float] | None = None
+) -> Geometry:
+    """``affinity.scale(geometry, fx, fy, origin=origin or "center")`` (see :func:`_affine`)."""
+    if origin is None:
+        minx, miny, maxx, maxy = geometry.bounds
+        origin = ((maxx + minx) / 2.0, (maxy + miny) / 2.0)
+    x0, y0 = origin
+    return _affine(geometry, fx, 0.0, 0.0, fy, x0 - x0 * fx, y0 - y0 * fy)
+
+
+def _rotated(geometry: Geometry, degrees: float, origin: tuple[float, float]) -> Geometry:
+    """``affinity.rotate(geometry, degrees, origin=origin)`` (see :func:`_affine`)."""
+    angle = degrees * math.pi / 180.0
+    cosp, sinp = math.cos(angle), math.sin(angle)
+    cosp = 0.0 if abs(cosp) < 2.5e-16 else cosp
+    sinp = 0.0 if abs(sinp) < 2.5e-16 else sinp
+    x0, y0 = origin
+    return _affine(
+        geometry, cosp, -sinp, sinp, cosp, x0 - x0 * cosp + y0 * sinp, y0 - x0 * sinp - y0 * cosp
+    )
 
 
 def _bezier_edges(vertices: Points, bulge: npt.NDArray[np.float64]) -> Points:
@@ -127,7 +175,7 @@ def sample_composite(
     for _ in range(parts - 1):
         offset = rng.normal(0.0, reach, size=2)
         part = sample_simple(cfg, (centre[0] + offset[0], centre[1] + offset[1]), rng=rng)
-        part = affinity.scale(part, 0.5, 0.5)
+        part = _scaled(part, 0.5, 0.5)
         if rng.random() < cfg.subtract_probability:
             candidate = result.difference(part)
         else:
@@ -142,8 +190,8 @@ def sample_needle(
 ) -> Geometry:
     """A simple shape, one axis squeezed to ``needle_squeeze`` of its size, at a random angle."""
     base = sample_simple(cfg, centre, rng=rng)
-    squeezed = affinity.scale(base, 1.0, cfg.needle_squeeze, origin=centre)
-    return affinity.rotate(squeezed, float(rng.uniform(0, 180)), origin=centre)
+    squeezed = _scaled(base, 1.0, cfg.needle_squeeze, origin=centre)
+    return _rotated(squeezed, float(rng.uniform(0, 180)), origin=centre)
 
 
 def sample_outline(
@@ -151,7 +199,7 @@ def sample_outline(
 ) -> Geometry:
     """A simple shape minus a copy of itself scaled by ``outline_ratio``: a thin frame."""
     base = sample_simple(cfg, centre, rng=rng)
-    inner = affinity.scale(base, cfg.outline_ratio, cfg.outline_ratio, origin=centre)
+    inner = _scaled(base, cfg.outline_ratio, cfg.outline_ratio, origin=centre)
     return _largest_valid(base.difference(inner))
 
 
@@ -163,7 +211,7 @@ def sample_crescent(
     size = math.sqrt(base.area / math.pi)
     angle = rng.uniform(0, 2 * math.pi)
     shift = rng.uniform(*cfg.crescent_offset) * size
-    cutter = affinity.translate(base, shift * math.cos(angle), shift * math.sin(angle))
+    cutter = _affine(base, 1.0, 0.0, 0.0, 1.0, shift * math.cos(angle), shift * math.sin(angle))
     return _largest_valid(base.difference(cutter))
 
 

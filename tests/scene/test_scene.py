@@ -159,3 +159,24 @@ def test_motion_matrices_compose_and_invert() -> None:
     about = affine_about((7.0, 9.0), np.degrees(0.3), 1.2, (2.0, 0.0))
     assert np.allclose(about[:, :2], turned, atol=1e-12)
     assert np.allclose(about @ [7.0, 9.0, 1.0], [9.0, 9.0], atol=1e-12)  # centre stays, shifted
+
+
+def test_shape_transforms_are_shapelys_affinity_to_the_bit() -> None:
+    from shapely import affinity
+
+    from flowsynth.scene.shapes import _affine, _rotated, _scaled
+
+    shape = sample_shape(Shapes(), "composite", (40.0, 30.0), rng=np.random.default_rng(5))
+    pairs = [
+        (_scaled(shape, 0.5, 0.5), affinity.scale(shape, 0.5, 0.5)),
+        (
+            _scaled(shape, 1.0, 0.05, (3.0, 4.0)),
+            affinity.scale(shape, 1.0, 0.05, origin=(3.0, 4.0)),
+        ),
+        (_rotated(shape, 37.0, (3.0, 4.0)), affinity.rotate(shape, 37.0, origin=(3.0, 4.0))),
+        (_rotated(shape, 90.0, (0.0, 0.0)), affinity.rotate(shape, 90.0, origin=(0.0, 0.0))),
+        (_affine(shape, 1.0, 0.0, 0.0, 1.0, 2.5, -7.0), affinity.translate(shape, 2.5, -7.0)),
+    ]
+    for ours, theirs in pairs:
+        assert shapely.equals_exact(ours, theirs, tolerance=0.0)
+        assert np.array_equal(shapely.get_coordinates(ours), shapely.get_coordinates(theirs))
