@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowsynth.scene import patterns
 from flowsynth.scene.textures import TEXTURE_SAMPLERS, sample_noise_field, sample_texture
@@ -126,3 +128,55 @@ def test_ramps_pass_through_their_colours_pulled_by_the_contrast() -> None:
         assert np.array_equal(
             patterns.ramp(colours, 1.0)[[0, -1]], np.floor(colours[[0, -1]] + 0.5)
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 90), st.integers(1, 90)),
+    scale=st.floats(2.0, 60.0),
+    channels=st.sampled_from([1, 3]),
+    corner=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    extent=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+)
+def test_noise_of_any_region_is_the_crop_of_the_whole(
+    size: tuple[int, int],
+    scale: float,
+    channels: int,
+    corner: tuple[float, float],
+    extent: tuple[float, float],
+) -> None:
+    height, width = size
+    x0, y0 = int(corner[0] * (width - 1)), int(corner[1] * (height - 1))
+    w = max(1, int(extent[0] * (width - x0)))
+    h = max(1, int(extent[1] * (height - y0)))
+    whole = sample_noise_field(
+        height,
+        width,
+        (0, 0, width, height),
+        scale,
+        3,
+        channels=channels,
+        rng=np.random.default_rng(7),
+    )
+    part = sample_noise_field(
+        height, width, (x0, y0, w, h), scale, 3, channels=channels, rng=np.random.default_rng(7)
+    )
+    assert np.array_equal(whole[y0 : y0 + h, x0 : x0 + w], part)
+
+
+def test_the_sums_cannot_overflow_on_the_harshest_grids() -> None:
+    """Grids alternating black and white make cubic interpolation overshoot most: the int32
+    sums stay exact (a wrap-around would show as levels far from cv2.resize's)."""
+    for cell in (2, 7, 128):
+        grid = np.zeros((12, 12), np.uint8)
+        grid[::2, ::2] = grid[1::2, 1::2] = 255
+        height = width = 6 * cell
+        total = np.zeros((height, width), np.int32)
+        horizontal = patterns.phase_weights(cell, patterns._H_BITS)
+        vertical = patterns.phase_weights(cell, patterns._V_BITS)
+        patterns.add_octave(grid, cell, 0, 0, horizontal, vertical, 1, total)
+        levels = total / 2**patterns._SUM_BITS
+        upsampled = cv2.resize(grid, (12 * cell, 12 * cell), interpolation=cv2.INTER_CUBIC)
+        reference = upsampled[3 * cell : 3 * cell + height, 3 * cell : 3 * cell + width]
+        assert levels.min() >= 0 and levels.max() <= 255
+        assert np.abs(levels - reference).max() <= 1.0
