@@ -1,5 +1,6 @@
-"""The compiled arithmetic of procedural textures, the same bytes on every CPU: fractal value
-noise in integer arithmetic, and the float-to-level scaling of the other patterns.
+"""The compiled arithmetic of procedural textures, with the same bytes whatever the CPU's
+instruction set: fractal value noise in integer arithmetic, colour tables, and the float-to-level
+scaling of the other patterns.
 
 An octave is a random ``uint8`` grid with an integer cell size, upsampled by cubic convolution
 (Keys' kernel with ``a = -0.75``, the kernel of OpenCV's ``INTER_CUBIC``); the octaves are
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
@@ -36,7 +39,14 @@ Grid = npt.NDArray[np.uint8]
 Weights = npt.NDArray[np.int32]
 Table = npt.NDArray[np.uint8]
 
-_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def _jit(function: _Function) -> _Function:
+    """numba-compile a function (cached on disk), keeping its Python signature for type checks.
+    numba does not fuse multiply-adds (no fast-math), so float results do not depend on the CPU.
+    """
+    return cast(_Function, numba.njit(cache=True, nogil=True, error_model="numpy")(function))
 
 
 def cubic_weights(t: float) -> tuple[float, float, float, float]:
@@ -177,6 +187,8 @@ def noise(
     ``o`` of ``n`` weighs ``2**(n - 1 - o)``."""
     x0, y0, width, height = region
     channels = grids[0].shape[2]
+    if channels not in (1, 3):
+        raise ValueError(f"noise has 1 or 3 channels, got {channels}")
     total = np.zeros((channels, height, width), np.int32)
     count = len(grids)
     for octave, (grid, cell) in enumerate(zip(grids, cells, strict=True)):
@@ -188,7 +200,7 @@ def noise(
             )
     weight = (1 << count) - 1
     reciprocal = round(2**_RECIPROCAL_BITS / (7 * (weight << _SUM_BITS)))
-    return stretch(total, weight, reciprocal, table)  # type: ignore[no-any-return]
+    return stretch(total, weight, reciprocal, table)
 
 
 @_jit
@@ -235,7 +247,7 @@ def ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
         t = position - k
         for c in range(3):
             table[level, c] = colours[k, c] * (1.0 - t) + colours[k + 1, c] * t
-    return pulled(table, contrast)  # type: ignore[no-any-return]
+    return pulled(table, contrast)
 
 
 @_jit
@@ -254,7 +266,7 @@ def wave_table(
         wave = 0.5 + 0.5 * math.tanh(sharpness * sine[level])
         for c in range(3):
             table[level, c] = colours[0, c] + wave * (colours[1, c] - colours[0, c])
-    return pulled(table, contrast)  # type: ignore[no-any-return]
+    return pulled(table, contrast)
 
 
 @_jit

@@ -3,15 +3,15 @@
 Every texture is ``uint8 (h, w, 3)`` RGB in the layer's own frame-1 coordinates. A texture is
 defined over the layer's whole extent (``height x width``: what the random draws depend on) but
 only the ``region`` that the frames can show is computed, so a layer far out of view costs little
-and its look does not depend on how it moves. Most kinds are
-built as a one-channel ``uint8`` pattern coloured through a 256-entry colour table (``cv2.LUT``),
-which keeps a texture to a few cheap passes over its pixels. Edges inside textures are smooth (a
-soft square wave) so that they do not alias.
+and its look does not depend on how it moves. Most kinds are built as a one-channel ``uint8``
+pattern coloured through a 256-entry colour table, which keeps a texture to a few cheap passes
+over its pixels. Edges inside textures are smooth (a soft square wave) so that they do not alias.
 
-A texture has the same bytes on every CPU: its arithmetic is integer, or float with one rounding
-per operation (``scene.patterns``, numpy); OpenCV is used only where its results are exact (table
-lookups, channel merges, and the integer linear resize of a user's small images), not for the
-float SIMD paths whose rounding varies with the instruction set.
+A texture's bytes do not depend on the CPU's instruction set: its arithmetic is integer, or float
+with one rounding per operation (``scene.patterns``, numpy), its tables come from the C library's
+``sin`` and ``tanh``; OpenCV is used only where its results are exact (a table lookup, and the
+integer linear resize of a user's small images), not for the float SIMD paths whose rounding
+varies with the instruction set.
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ _SOFT_SQUARE = np.array([math.tanh(2.0 * sine) for sine in _SINE.tolist()], np.f
 
 def _ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
     """A ``(256, 3)`` colour table through ``colours``, pulled toward their mean by contrast."""
-    return patterns.ramp(colours, contrast)  # type: ignore[no-any-return]
+    return patterns.ramp(colours, contrast)
 
 
 def _wave_table(colours: npt.NDArray[np.float64], contrast: float, sharpness: float) -> Table:
     """A colour table over one period of a soft square wave (index = phase * 256)."""
-    return patterns.wave_table(colours, contrast, sharpness, _SINE)  # type: ignore[no-any-return]
+    return patterns.wave_table(colours, contrast, sharpness, _SINE)
 
 
 def _u8(array: Any) -> Pattern:
@@ -57,7 +57,7 @@ def _u8(array: Any) -> Pattern:
 
 def _colourise(pattern: Pattern, table: Table) -> Image:
     """``table[pattern]`` as ``uint8 (h, w, 3)`` (``scene.patterns.colourise``)."""
-    return patterns.colourise(pattern, table)  # type: ignore[no-any-return]
+    return patterns.colourise(pattern, table)
 
 
 #: ``table[level] == level`` in every channel: noise colours that are its levels.
@@ -70,7 +70,7 @@ Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's
 def _to_levels(field: npt.NDArray[np.float32], low: float, high: float) -> Pattern:
     """Map ``[low, high]`` of a float field linearly onto ``uint8``."""
     scale = 255.0 / max(high - low, 1e-6)
-    return patterns.scale_abs(field, scale, -low * scale)  # type: ignore[no-any-return]
+    return patterns.scale_abs(field, scale, -low * scale)
 
 
 def _plane(region: Region, angle: float) -> npt.NDArray[np.float32]:
@@ -101,8 +101,7 @@ def sample_noise_field(
     Each octave is a random ``uint8`` grid over the whole ``height x width`` extent with an
     integer cell size (halving from octave to octave), cubic-upsampled; octave ``o`` weighs
     ``0.5**o`` and the central range of the average is stretched over ``[0, 255]``
-    (``scene.patterns.noise_levels``: integer arithmetic, only the region's pixels, the same
-    bytes on every CPU).
+    (``scene.patterns.noise``: integer arithmetic, only the region's pixels).
     """
     grids = sample_noise_grids(height, width, scale, octaves, channels, rng=rng)
     levels = patterns.noise(*grids, region, _IDENTITY)
@@ -134,7 +133,7 @@ def sample_noise(
     scale = rng.uniform(*cfg.noise_scale)
     grids = sample_noise_grids(height, width, scale, 3, 1, rng=rng)
     table = _ramp(sample_colours(int(rng.integers(2, 4)), rng=rng), rng.uniform(*cfg.contrast))
-    return patterns.noise(*grids, region, table)  # type: ignore[no-any-return]
+    return patterns.noise(*grids, region, table)
 
 
 def sample_plasma(
@@ -147,7 +146,7 @@ def sample_plasma(
     # Levels pulled toward grey by the contrast (the same table for each channel).
     grey = np.floor(np.arange(256.0) * contrast + (127.5 * (1 - contrast) + 0.5))
     table = np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[:, None], 3, axis=1)
-    return patterns.noise(*grids, region, table)  # type: ignore[no-any-return]
+    return patterns.noise(*grids, region, table)
 
 
 def sample_gradient(
