@@ -178,6 +178,19 @@ def stretch(
     return colours
 
 
+def _covers(grid: Grid, cell: int, region: tuple[int, int, int, int]) -> bool:
+    """Whether ``grid`` (cells of ``cell`` pixels) holds the four taps of every pixel of
+    ``region``, which must not reach before the extent (an empty region is held by any grid)."""
+    x0, y0, width, height = region
+    if width <= 0 or height <= 0:
+        return True
+    if min(x0, y0) < 0 or cell < 2:
+        return False
+    last_x = (2 * (x0 + width - 1) + 1 + 5 * cell) // (2 * cell) + 2
+    last_y = (2 * (y0 + height - 1) + 1 + 5 * cell) // (2 * cell) + 2
+    return last_x < grid.shape[1] and last_y < grid.shape[0]
+
+
 def noise(
     grids: list[Grid], cells: list[int], region: tuple[int, int, int, int], table: Table
 ) -> npt.NDArray[np.uint8]:
@@ -191,6 +204,9 @@ def noise(
         raise ValueError(f"noise has 1 or 3 channels, got {channels}")
     total = np.zeros((channels, height, width), np.int32)
     count = len(grids)
+    for grid, cell in zip(grids, cells, strict=True):  # (the kernels read unchecked)
+        if grid.ndim != 3 or grid.shape[2] != channels or not _covers(grid, cell, region):
+            raise ValueError(f"a noise grid {grid.shape} of cell {cell} misses region {region}")
     for octave, (grid, cell) in enumerate(zip(grids, cells, strict=True)):
         horizontal, vertical = phase_weights(cell, _H_BITS), phase_weights(cell, _V_BITS)
         for c in range(channels):

@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowsynth.scene import patterns
-from flowsynth.scene.textures import TEXTURE_SAMPLERS, sample_noise_field, sample_texture
+from flowsynth.scene.textures import (
+    TEXTURE_SAMPLERS,
+    sample_noise_field,
+    sample_noise_grids,
+    sample_texture,
+)
 from flowsynth.schema import Textures
 
 
@@ -180,3 +185,16 @@ def test_the_sums_cannot_overflow_on_the_harshest_grids() -> None:
         reference = upsampled[3 * cell : 3 * cell + height, 3 * cell : 3 * cell + width]
         assert levels.min() >= 0 and levels.max() <= 255
         assert np.abs(levels - reference).max() <= 1.0
+
+
+def test_noise_refuses_regions_its_grids_do_not_cover() -> None:
+    """The kernels read the grids unchecked: a region past the extent is refused first."""
+    grids, cells = sample_noise_grids(40, 50, 8.0, 3, 1, rng=np.random.default_rng(0))
+    table = np.zeros((256, 3), np.uint8)
+    assert patterns.noise(grids, cells, (0, 0, 50, 40), table).shape == (40, 50, 3)
+    assert patterns.noise(grids, cells, (10, 10, 0, 0), table).shape == (0, 0, 3)
+    for region in [(0, 0, 90, 40), (0, 0, 50, 80), (-1, 0, 5, 5), (0, -3, 5, 5)]:
+        with pytest.raises(ValueError, match="misses region"):
+            patterns.noise(grids, cells, region, table)
+    with pytest.raises(ValueError, match="1 or 3 channels"):
+        patterns.noise([np.zeros((20, 20, 2), np.uint8)], [8], (0, 0, 4, 4), table)
