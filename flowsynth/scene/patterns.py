@@ -59,7 +59,7 @@ def cubic_weights(t: float) -> tuple[float, float, float, float]:
     return w0, w1, w2, 1.0 - w0 - w1 - w2
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)
 def phase_weights(cell: int, bits: int) -> Weights:
     """``int32 (cell, 4)``: the fixed-point (``2**bits``) weights of a pixel ``r`` pixels into
     its cell, each row summing to exactly ``2**bits`` (the largest weight takes the rounding).
@@ -137,6 +137,12 @@ def add_octave(
             out[j] = np.int32(out[j] + gain * level)
 
 
+@_jit
+def _paint(pixel: npt.NDArray[np.uint8], table: Table, level: int) -> None:
+    """``pixel`` (3 bytes) becomes the colour of ``level`` in ``table``."""
+    pixel[0], pixel[1], pixel[2] = table[level, 0], table[level, 1], table[level, 2]
+
+
 #: Bits of the fixed-point reciprocal with which :func:`stretch` divides.
 _RECIPROCAL_BITS = 40
 
@@ -170,8 +176,7 @@ def stretch(
                 level[j] = min((n * factor + round_half) >> _RECIPROCAL_BITS, 255)
             if channels == 1:
                 for j in range(width):
-                    k = level[j]
-                    out[j, 0], out[j, 1], out[j, 2] = table[k, 0], table[k, 1], table[k, 2]
+                    _paint(out[j], table, level[j])
             else:
                 for j in range(width):
                     out[j, c] = table[level[j], c]
@@ -202,11 +207,11 @@ def noise(
     channels = grids[0].shape[2]
     if channels not in (1, 3):
         raise ValueError(f"noise has 1 or 3 channels, got {channels}")
-    total = np.zeros((channels, height, width), np.int32)
-    count = len(grids)
     for grid, cell in zip(grids, cells, strict=True):  # (the kernels read unchecked)
         if grid.ndim != 3 or grid.shape[2] != channels or not _covers(grid, cell, region):
             raise ValueError(f"a noise grid {grid.shape} of cell {cell} misses region {region}")
+    total = np.zeros((channels, height, width), np.int32)
+    count = len(grids)
     for octave, (grid, cell) in enumerate(zip(grids, cells, strict=True)):
         horizontal, vertical = phase_weights(cell, _H_BITS), phase_weights(cell, _V_BITS)
         for c in range(channels):
@@ -228,8 +233,7 @@ def colourise(levels: npt.NDArray[np.uint8], table: Table) -> npt.NDArray[np.uin
     for i in range(height):
         row, out = levels[i], colours[i]
         for j in range(width):
-            level = row[j]
-            out[j, 0], out[j, 1], out[j, 2] = table[level, 0], table[level, 1], table[level, 2]
+            _paint(out[j], table, row[j])
     return colours
 
 

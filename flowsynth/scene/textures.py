@@ -60,10 +60,6 @@ def _colourise(pattern: Pattern, table: Table) -> Image:
     return patterns.colourise(pattern, table)
 
 
-#: ``table[level] == level`` in every channel: noise colours that are its levels.
-_IDENTITY = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
-
-
 Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's extent
 
 
@@ -86,32 +82,13 @@ def _phase_index(plane: npt.NDArray[np.float32], period: float) -> Pattern:
     return (plane * np.float32(256.0 / period)).astype(np.int32).astype(np.uint8)
 
 
-def sample_noise_field(
-    height: int,
-    width: int,
-    region: Region,
-    scale: float,
-    octaves: int,
-    *,
-    channels: int = 1,
-    rng: np.random.Generator,
-) -> Pattern:
-    """Fractal value noise over ``region``, ``uint8 (h, w)`` (or ``(h, w, channels)``).
-
-    Each octave is a random ``uint8`` grid over the whole ``height x width`` extent with an
-    integer cell size (halving from octave to octave), cubic-upsampled; octave ``o`` weighs
-    ``0.5**o`` and the central range of the average is stretched over ``[0, 255]``
-    (``scene.patterns.noise``: integer arithmetic, only the region's pixels).
-    """
-    grids = sample_noise_grids(height, width, scale, octaves, channels, rng=rng)
-    levels = patterns.noise(*grids, region, _IDENTITY)
-    return levels[..., 0] if channels == 1 else levels
-
-
 def sample_noise_grids(
     height: int, width: int, scale: float, octaves: int, channels: int, *, rng: np.random.Generator
 ) -> tuple[list[Pattern], list[int]]:
-    """The random grids of :func:`sample_noise_field` and their cell sizes."""
+    """The random grids of fractal noise over a ``height x width`` extent, one per octave
+    (``uint8 (rows, columns, channels)``), and their cell sizes: a cell of about ``scale``
+    pixels for the first octave, halving from octave to octave (``scene.patterns.noise`` turns
+    them into the texture of a region)."""
     grids, cells = [], []
     for octave in range(octaves):
         cell = max(int(round(scale / 2**octave)), 2)

@@ -13,11 +13,27 @@ from hypothesis import strategies as st
 from flowsynth.scene import patterns
 from flowsynth.scene.textures import (
     TEXTURE_SAMPLERS,
-    sample_noise_field,
     sample_noise_grids,
     sample_texture,
 )
 from flowsynth.schema import Textures
+
+
+def sample_noise_field(
+    height: int,
+    width: int,
+    region: tuple[int, int, int, int],
+    scale: float,
+    octaves: int,
+    *,
+    channels: int = 1,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The noise levels of a region (the noise coloured through an identity table)."""
+    identity = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+    grids = sample_noise_grids(height, width, scale, octaves, channels, rng=rng)
+    levels = patterns.noise(*grids, region, identity)
+    return levels[..., 0] if channels == 1 else levels
 
 
 @pytest.fixture
