@@ -15,19 +15,20 @@ Rings are passed packed: ``points`` ``float64 (n, 2)`` holds every ring's vertic
 another and ``ends`` ``int64 (r,)`` the index one past each ring's last vertex (rings are closed:
 the last vertex connects back to the first of its ring).
 
-Compiled code is cached on disk beside this module (``cache=True``), so only the first import on
-a machine pays the compilation (a few seconds).
+Compiled as ``flowsynth.compiled`` says (cached on disk; no fast-math, so the same bytes on every
+CPU).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal
 
 import numba
 import numpy as np
 import numpy.typing as npt
+
+from flowsynth.compiled import compiled, jit
 
 Points = npt.NDArray[np.float64]
 Ends = npt.NDArray[np.int64]
@@ -35,26 +36,11 @@ Ends = npt.NDArray[np.int64]
 #: shear axes, shear ends, waves, inverse)`` (``scene.transform.LayerMotion.kernel_args``).
 Motion = tuple[npt.NDArray[np.float64], float, float, Ends, Ends, npt.NDArray[np.float64], bool]
 
-_Function = TypeVar("_Function", bound=Callable[..., Any])
-
-
-def _compile(signature: Any = None) -> Callable[[_Function], _Function]:
-    """numba-compile a function (cached on disk), keeping its Python signature for type checks.
-
-    With a ``signature``, one compiled version serves every call instead of numba compiling
-    another version for each new array layout it meets: inputs are declared read-only, outputs
-    writable, and arrays that callers pass as views or broadcasts of any layout; the few inputs
-    that always come contiguous (the rasteriser's outputs) are declared so, for faster code.
-    """
-
-    def compile_function(function: _Function) -> _Function:
-        jit = numba.njit(signature, cache=True, nogil=True, error_model="numpy")
-        return cast(_Function, jit(function))
-
-    return compile_function
-
-
-_jit = _compile()
+# With a signature, one compiled version serves every call: inputs are declared read-only,
+# outputs writable, and arrays that callers pass as views or broadcasts of any layout; the few
+# inputs that always come contiguous (the rasteriser's outputs) are declared so, for faster code.
+_compile = compiled
+_jit = jit
 
 
 def _array(

@@ -17,18 +17,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth.compiled import jit
 from flowsynth.data.pairs import FlowPair
+from flowsynth.matrices import array, invert, product
 from flowsynth.rng import Stream, sample_rng
 
 #: RGB -> YIQ (NTSC); row 0 is the Rec. 601 luma.
 _YIQ = np.array(
     [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]]
 )
-_YIQ_INVERSE = np.linalg.inv(_YIQ)
+_YIQ_INVERSE = invert(_YIQ)  # Python floats: LAPACK rounds by CPU (flowsynth.matrices)
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,8 @@ def colour_matrix(colour: Colour) -> npt.NDArray[np.float64]:
     """``(3, 3)`` RGB matrix scaling chroma by the saturation and rotating hue (YIQ space)."""
     angle = 2 * math.pi * colour.hue
     cos, sin = math.cos(angle) * colour.saturation, math.sin(angle) * colour.saturation
-    chroma = np.array([[1.0, 0.0, 0.0], [0.0, cos, -sin], [0.0, sin, cos]])
-    return _YIQ_INVERSE @ chroma @ _YIQ
+    chroma = [[1.0, 0.0, 0.0], [0.0, cos, -sin], [0.0, sin, cos]]
+    return array(product(_YIQ_INVERSE, chroma, _YIQ))
 
 
 def apply_colour(
@@ -183,15 +184,53 @@ def apply_colour(
     Grey pixels stay grey under saturation and hue.
     """
     scale = 1 / 255 if image.dtype == np.uint8 else 1.0
-    pixels = np.ascontiguousarray(image, dtype=np.float32)  # views (crops, flips) as OpenCV reads
-    # One pass each with OpenCV: the channel means (accumulated in float64) and the affine
-    # colour map per pixel; ~10x faster than numpy's reductions and matrix product on (n, 3).
-    mean_luma = float(np.array(cv2.mean(pixels)[:3]) @ _YIQ[0]) * scale * colour.brightness
+    height, width = image.shape[:2]
+    # Compiled passes that round alike on every CPU (OpenCV's and BLAS's SIMD code does not):
+    # the channel sums in float64, in order, and the affine colour map per pixel.
+    sums = np.zeros(3)
+    _channel_sums(image, sums)
+    means = [float(total) / max(height * width, 1) for total in sums]
+    mean_luma = _dot(means, _YIQ[0].tolist()) * scale * colour.brightness
     matrix = np.empty((3, 4))
     matrix[:, :3] = colour_matrix(colour) * (scale * colour.brightness * colour.contrast)
     matrix[:, 3] = (1 - colour.contrast) * mean_luma
-    out = np.asarray(cv2.transform(pixels, matrix.astype(np.float32)), dtype=np.float32)
-    return np.clip(out, 0.0, 1.0, out=out)
+    out = np.empty((height, width, 3), np.float32)
+    _colour_map(image, matrix, out)
+    return out
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    total = 0.0
+    for x, y in zip(a, b, strict=True):
+        total += x * y
+    return total
+
+
+@jit
+def _channel_sums(image: npt.NDArray[np.generic], sums: npt.NDArray[np.float64]) -> None:
+    """``sums[c] += image[..., c]`` over ``(H, W, 3)`` in float64, row by row, in order."""
+    for y in range(image.shape[0]):
+        for x in range(image.shape[1]):
+            for c in range(3):
+                sums[c] += np.float64(image[y, x, c])
+
+
+@jit
+def _colour_map(
+    image: npt.NDArray[np.generic], matrix: npt.NDArray[np.float64], out: npt.NDArray[np.float32]
+) -> None:
+    """``out = clip(matrix @ [rgb, 1], 0, 1)`` per pixel of ``(H, W, 3)``, in float64, rounded
+    once to float32."""
+    for y in range(image.shape[0]):
+        for x in range(image.shape[1]):
+            r, g, b = (
+                np.float64(image[y, x, 0]),
+                np.float64(image[y, x, 1]),
+                np.float64(image[y, x, 2]),
+            )
+            for c in range(3):
+                value = ((matrix[c, 0] * r + matrix[c, 1] * g) + matrix[c, 2] * b) + matrix[c, 3]
+                out[y, x, c] = np.float32(min(max(value, 0.0), 1.0))
 
 
 def flip_pair(pair: FlowPair, *, horizontal: bool, vertical: bool) -> FlowPair:

@@ -10,20 +10,24 @@ backward map (see ``flowsynth.deform.fields``), so ``compose_affine`` folds in t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth.deform import kernels
+from flowsynth.matrices import Matrix, array, invert, product
 
-def _rotation_3d(angles: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+
+def _rotation_3d(angles: list[float]) -> Matrix:
     """Rotation about z, then y, then x (angles in radians, ordered (x, y, z))."""
-    cx, cy, cz = np.cos(angles)
-    sx, sy, sz = np.sin(angles)
-    about_x = np.array([[1.0, 0.0, 0.0], [0.0, cx, -sx], [0.0, sx, cx]])
-    about_y = np.array([[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]])
-    about_z = np.array([[cz, -sz, 0.0], [sz, cz, 0.0], [0.0, 0.0, 1.0]])
-    return about_x @ about_y @ about_z
+    cx, cy, cz = (math.cos(a) for a in angles)
+    sx, sy, sz = (math.sin(a) for a in angles)
+    about_x = [[1.0, 0.0, 0.0], [0.0, cx, -sx], [0.0, sx, cx]]
+    about_y = [[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]]
+    about_z = [[cz, -sz, 0.0], [sz, cz, 0.0], [0.0, 0.0, 1.0]]
+    return product(about_x, about_y, about_z)
 
 
 def sample_affine(
@@ -67,24 +71,29 @@ def sample_affine(
     draws = rng.random(2 * n_angles + 1 + ndim)
     if rotation == 0 and shear == 0 and low == high == 1 and not flip:
         return np.eye(ndim + 1)  # the same draws were made; skip the matrix algebra
-    angles = np.deg2rad(rotation * (2.0 * draws[:n_angles] - 1.0))
-    shears = np.tan(np.deg2rad(shear * (2.0 * draws[n_angles : 2 * n_angles] - 1.0)))
+    # Python floats and the C library's functions: numpy's SIMD tan/exp/log and BLAS products
+    # round differently on other CPUs (see flowsynth.matrices).
+    values = [float(d) for d in draws]
+    angles = [math.radians(rotation * (2.0 * d - 1.0)) for d in values[:n_angles]]
+    shears = [
+        math.tan(math.radians(shear * (2.0 * d - 1.0))) for d in values[n_angles : 2 * n_angles]
+    ]
     factor = (
         low
         if low == high
-        else float(np.exp(np.log(low) + draws[2 * n_angles] * np.log(high / low)))
+        else math.exp(math.log(low) + values[2 * n_angles] * math.log(high / low))
     )
-    flips = np.where(flip & (draws[2 * n_angles + 1 :] < 0.5), -1.0, 1.0)
+    flips = [-1.0 if flip and d < 0.5 else 1.0 for d in values[2 * n_angles + 1 :]]
     if ndim == 2:
-        cos, sin = float(np.cos(angles[0])), float(np.sin(angles[0]))
-        rotate = np.array([[cos, -sin], [sin, cos]])
-        shearing = np.array([[1.0, shears[0]], [0.0, 1.0]])
+        cos, sin = math.cos(angles[0]), math.sin(angles[0])
+        rotate = [[cos, -sin], [sin, cos]]
+        shearing = [[1.0, shears[0]], [0.0, 1.0]]
     else:
         rotate = _rotation_3d(angles)
-        shearing = np.eye(3)
-        shearing[0, 1], shearing[0, 2], shearing[1, 2] = shears
+        shearing = [[1.0, shears[0], shears[1]], [0.0, 1.0, shears[2]], [0.0, 0.0, 1.0]]
+    diagonal = [[factor * f if i == j else 0.0 for j in range(ndim)] for i, f in enumerate(flips)]
     matrix = np.eye(ndim + 1)
-    matrix[:ndim, :ndim] = rotate @ shearing @ np.diag(factor * flips)
+    matrix[:ndim, :ndim] = array(product(rotate, shearing, diagonal))
     return matrix
 
 
@@ -133,32 +142,38 @@ def affine_folder(
     shape: Sequence[int],
     *,
     centre: Sequence[float] | None = None,
-) -> Callable[[npt.NDArray[np.float32], int], npt.NDArray[np.float32]]:
-    """``compose_affine`` for one band of rows: ``fold(band, top) -> folded band``.
+) -> Callable[..., npt.NDArray[np.float32]]:
+    """``compose_affine`` for one band of rows: ``fold(band, top[, out]) -> folded band``.
 
-    ``band`` holds rows ``top:top + n`` (first array axis) of a displacement of ``shape``.
+    ``band`` holds rows ``top:top + n`` (first array axis) of a displacement of ``shape``; the
+    result goes into ``out`` if given (which may be ``band`` itself), else a new array. Computed
+    in float64 and rounded once (``kernels.fold_2d``), with the inverse matrix in Python floats:
+    the same bytes on every machine.
     """
     ndim = len(shape)
     centre = default_centre(shape) if centre is None else tuple(float(c) for c in centre)
     if len(centre) != ndim:
         raise ValueError(f"centre must have {ndim} coordinates, got {centre}")
-    inverse = np.linalg.inv(np.asarray(matrix, dtype=np.float64))
-    linear, shift = inverse[:ndim, :ndim], inverse[:ndim, ndim]
-    linear_t = linear.T.astype(np.float32)
-    offset = linear - np.eye(ndim)
+    matrix = np.asarray(matrix, dtype=np.float64)
+    last = np.eye(ndim + 1)[ndim]
+    if matrix.shape != (ndim + 1, ndim + 1) or not np.array_equal(matrix[ndim], last):
+        raise ValueError(
+            f"matrix must be an affine {ndim + 1}x{ndim + 1} matrix (last row 0 ... 0 1), "
+            f"got {matrix.tolist()}"
+        )
+    inverse = array(invert(matrix))  # Python floats (LAPACK's inverse rounds by CPU)
+    linear = np.ascontiguousarray(inverse[:ndim, :ndim])
+    shift = np.ascontiguousarray(inverse[:ndim, ndim])
+    place = np.array(centre, dtype=np.float64)
+    kernel = kernels.fold_2d if ndim == 2 else kernels.fold_3d
 
-    def fold(band: npt.NDArray[np.float32], top: int) -> npt.NDArray[np.float32]:
-        # (M - I)(p - c) + M d(p) + shift, where shift = -M t; the (M - I) part is a sum of one
-        # broadcast ramp per axis, so no full coordinate grid is built.
-        out = band @ linear_t
-        out += shift.astype(np.float32)
-        for j in range(ndim):
-            axis = ndim - 1 - j  # component j (x, y, z) runs along array axis ndim - 1 - j
-            ramp_shape = [1] * (ndim + 1)
-            ramp_shape[axis] = band.shape[axis]
-            first = top if axis == 0 else 0
-            ramp = np.arange(first, first + band.shape[axis]) - centre[j]
-            out += (ramp.reshape(ramp_shape) * offset[:, j]).astype(np.float32)
+    def fold(
+        band: npt.NDArray[np.float32], top: int, out: npt.NDArray[np.float32] | None = None
+    ) -> npt.NDArray[np.float32]:
+        # (M - I)(p - c) + M d(p) + shift, where shift = -M t.
+        if out is None:
+            out = np.empty(band.shape, np.float32)
+        kernel(np.ascontiguousarray(band, dtype=np.float32), out, top, linear, shift, place)
         return out
 
     return fold

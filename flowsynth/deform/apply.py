@@ -256,7 +256,7 @@ def apply_grid_displacement(
     def fill_rows(top: int, bottom: int, out: npt.NDArray[np.float32]) -> None:
         rows(top, bottom, out)
         if fold is not None:
-            out[...] = fold(out, top)
+            fold(out, top, out)
 
     flow = np.empty((*spatial, 2), dtype=np.float32) if return_flow else None
     warped, warped_labels, validity = remap_2d(

@@ -21,11 +21,10 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 
-import cv2
 import numpy as np
 import numpy.typing as npt
-import scipy.ndimage
-from scipy.interpolate import CubicSpline
+
+from flowsynth.deform import kernels
 
 DISPLACEMENT_DTYPE = np.float32
 
@@ -35,6 +34,37 @@ def _spatial_shape(shape: Sequence[int]) -> tuple[int, ...]:
     if len(spatial) not in (2, 3) or min(spatial) < 1:
         raise ValueError(f"shape must be (H, W) or (D, H, W) with sizes >= 1, got {tuple(shape)}")
     return spatial
+
+
+def _curvatures(nodes: int) -> list[list[float]]:
+    """``G[k][j]``: ``h**2 / 6`` times the second derivative at node ``k`` of the natural cubic
+    spline through node values ``e_j`` (1 at node ``j``, 0 elsewhere) on evenly spaced nodes.
+
+    The natural spline's second derivatives ``M`` solve ``M[k-1] + 4 M[k] + M[k+1] = 6 / h**2
+    (y[k-1] - 2 y[k] + y[k+1])`` with ``M`` zero on the end nodes; so ``G = M h**2 / 6`` solves
+    the same system with right-hand side ``y[k-1] - 2 y[k] + y[k+1]``, free of ``h``. Solved by
+    tridiagonal elimination in Python floats (one column at a time), so that the weights round
+    alike on every machine.
+    """
+    inner = nodes - 2
+    curvature = [[0.0] * nodes for _ in range(nodes)]
+    if inner < 1:
+        return curvature
+    # Forward elimination of the constant matrix (diagonal 4, off-diagonals 1), shared by columns.
+    diagonal = [4.0] * inner
+    for k in range(1, inner):
+        diagonal[k] = 4.0 - 1.0 / diagonal[k - 1]
+    for j in range(nodes):
+        rhs = [(k == j) - 2.0 * (k + 1 == j) + (k + 2 == j) for k in range(inner)]
+        for k in range(1, inner):
+            rhs[k] -= rhs[k - 1] / diagonal[k - 1]
+        solution = [0.0] * inner
+        solution[-1] = rhs[-1] / diagonal[-1]
+        for k in range(inner - 2, -1, -1):
+            solution[k] = (rhs[k] - solution[k + 1]) / diagonal[k]
+        for k in range(inner):
+            curvature[k + 1][j] = solution[k]
+    return curvature
 
 
 @functools.lru_cache(maxsize=64)
@@ -47,6 +77,9 @@ def spline_weights(length: int, nodes: int) -> npt.NDArray[np.float32]:
     spline interpolates (it passes through every node value) and is C2-smooth. Two nodes give
     linear interpolation.
 
+    Computed in float64 with elementwise operations only (no BLAS or LAPACK, which round by
+    CPU), then rounded to float32: the same bytes on every machine.
+
     Returns
     -------
     float32 (length, nodes)
@@ -54,14 +87,24 @@ def spline_weights(length: int, nodes: int) -> npt.NDArray[np.float32]:
     """
     if length < 1 or nodes < 2:
         raise ValueError(f"need length >= 1 and nodes >= 2, got {length} and {nodes}")
+    weights = np.zeros((length, nodes))
     if length == 1:
-        weights = np.zeros((1, nodes))
         weights[0, 0] = 1.0
     else:
-        positions = np.linspace(0.0, length - 1.0, nodes)
-        spline = CubicSpline(positions, np.eye(nodes), bc_type="natural")
-        weights = spline(np.arange(length, dtype=np.float64))
-    result = np.ascontiguousarray(weights, dtype=np.float32)
+        # Pixel i lies in the interval [k, k + 1] of nodes, a fraction b = (i - x_k) / h past
+        # node k, with h = (length - 1) / (nodes - 1): integer numerators, one rounding each.
+        span, parts = length - 1, nodes - 1
+        pixel = np.arange(length)
+        k = np.minimum(pixel * parts // span, parts - 1)
+        b = (pixel * parts - k * span) / span
+        a = ((k + 1) * span - pixel * parts) / span
+        curvature = np.array(_curvatures(nodes))
+        # S = a y_k + b y_k+1 + (a**3 - a) G_k + (b**3 - b) G_k+1, for y = each unit vector.
+        weights += (a * (a * a - 1.0))[:, None] * curvature[k]
+        weights += (b * (b * b - 1.0))[:, None] * curvature[k + 1]
+        weights[pixel, k] += a
+        weights[pixel, k + 1] += b
+    result = weights.astype(np.float32)
     result.flags.writeable = False
     return result
 
@@ -98,25 +141,28 @@ def interpolate_grid(
     """Interpolate node values to every pixel with separable natural cubic splines.
 
     ``float (g0, g1[, g2], C), shape -> float32 (*shape, C)``. Node placement is that of
-    ``spline_weights``. Cost: one small matrix product per axis.
+    ``spline_weights``. Cost: one small matrix product per axis (``kernels.expand``: float32,
+    summed in a fixed order; +0.0 for all-zero values).
     """
     spatial = _spatial_shape(shape)
     if values.ndim != len(spatial) + 1:
         raise ValueError(
             f"values must be (*grid, C) for a {len(spatial)}D shape, got {values.shape}"
         )
-    if not np.any(values):  # exactly +0.0 (products with negative weights would give -0.0)
-        return np.zeros((*spatial, values.shape[-1]), dtype=DISPLACEMENT_DTYPE)
-    field = np.asarray(values, dtype=np.float32)
+    field = np.ascontiguousarray(values, dtype=np.float32)
     # Expand the last spatial axis first: every step is a batched (n, g) @ (g, rest) product on a
     # reshaped (never copied) view, and the big array appears only in the last step.
     for axis in reversed(range(len(spatial))):
         current = field.shape
         batch = math.prod(current[:axis])
         rest = math.prod(current[axis + 1 :])
-        weights = spline_weights(spatial[axis], current[axis])
-        field = np.matmul(weights, field.reshape(batch, current[axis], rest))
-        field = field.reshape(*current[:axis], spatial[axis], *current[axis + 1 :])
+        expanded = np.empty((*current[:axis], spatial[axis], *current[axis + 1 :]), np.float32)
+        kernels.expand(
+            spline_weights(spatial[axis], current[axis]),
+            field.reshape(batch, current[axis], rest),
+            expanded.reshape(batch, spatial[axis], rest),
+        )
+        field = expanded
     return field
 
 
@@ -133,16 +179,15 @@ def grid_rows(
     if values.ndim != 3 or values.shape[2] != 2:
         raise ValueError(f"values must be (gy, gx, 2) for a 2D shape, got {values.shape}")
     nodes_y, nodes_x = values.shape[:2]
-    across = np.matmul(spline_weights(width, nodes_x), np.asarray(values, dtype=np.float32))
-    across = across.reshape(nodes_y, width * 2)  # the field along every node row
+    across = np.empty((nodes_y, width, 2), np.float32)  # the field along every node row
+    kernels.expand(
+        spline_weights(width, nodes_x), np.ascontiguousarray(values, dtype=np.float32), across
+    )
+    across = across.reshape(1, nodes_y, width * 2)
     down = spline_weights(height, nodes_y)
-    zero = not np.any(values)
 
     def fill(top: int, bottom: int, out: npt.NDArray[np.float32]) -> None:
-        if zero:  # exactly +0.0 (a product with a negative weight would give -0.0)
-            out[...] = 0.0
-        else:
-            np.matmul(down[top:bottom], across, out=out.reshape(bottom - top, width * 2))
+        kernels.expand(down[top:bottom], across, out.reshape(1, bottom - top, width * 2))
 
     return fill
 
@@ -208,9 +253,9 @@ def sample_smoothed_displacement(
     """Simard style field: uniform(-1, 1) noise per pixel, Gaussian-smoothed, times ``alpha``.
 
     Simard et al. (2003). Each component is smoothed on its own with a Gaussian of standard
-    deviation ``sigma`` pixels (truncated at 4 sigma, reflecting borders), then scaled by
-    ``alpha`` pixels. Much slower than ``sample_grid_displacement`` (a per-pixel draw and a large
-    blur), kept for recipes that copy Simard's parameters.
+    deviation ``sigma`` pixels (truncated at 4 sigma, reflecting borders; ``gaussian_smooth``),
+    then scaled by ``alpha`` pixels. Much slower than ``sample_grid_displacement`` (a per-pixel
+    draw and a large blur), kept for recipes that copy Simard's parameters.
 
     Parameters
     ----------
@@ -231,13 +276,32 @@ def sample_smoothed_displacement(
     if alpha == 0:
         return np.zeros((*spatial, len(spatial)), dtype=DISPLACEMENT_DTYPE)
     noise = noise * np.float32(2.0) - np.float32(1.0)
-    if len(spatial) == 2:
-        radius = int(math.ceil(4.0 * sigma))
-        smooth = cv2.GaussianBlur(
-            noise, (2 * radius + 1, 2 * radius + 1), sigma, borderType=cv2.BORDER_REFLECT
-        )
-    else:
-        smooth = scipy.ndimage.gaussian_filter(
-            noise, sigma=(sigma, sigma, sigma, 0), mode="reflect", truncate=4.0
-        )
-    return (smooth * np.float32(alpha)).astype(DISPLACEMENT_DTYPE, copy=False)
+    return gaussian_smooth(noise, sigma) * np.float32(alpha)
+
+
+def gaussian_weights(sigma: float) -> npt.NDArray[np.float32]:
+    """The normalised Gaussian of standard deviation ``sigma`` pixels at the integer offsets
+    ``-r .. r``, ``r = ceil(4 sigma)``: ``float32 (2 r + 1,)``, computed in float64 with
+    ``kernels.exp`` and summed in order (the same on every machine)."""
+    radius = math.ceil(4.0 * sigma)
+    half = [kernels.exp(-(t * t) / (2.0 * sigma * sigma)) for t in range(radius + 1)]
+    taps = half[:0:-1] + half  # symmetric, as kernels.correlate needs
+    total = 0.0
+    for tap in taps:
+        total += tap
+    return np.array([tap / total for tap in taps], np.float32)
+
+
+def gaussian_smooth(field: npt.NDArray[np.float32], sigma: float) -> npt.NDArray[np.float32]:
+    """Each component of ``float32 (*spatial, C)`` smoothed along every spatial axis by
+    :func:`gaussian_weights`, the image extended by mirroring about its edges (``cba|abc``),
+    one axis after another (``kernels.correlate``)."""
+    weights = gaussian_weights(sigma)
+    planes = np.ascontiguousarray(np.moveaxis(field, -1, 0), dtype=np.float32)
+    scratch = np.empty_like(planes)
+    for axis in range(1, planes.ndim):
+        shape = planes.shape
+        lines = (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :]))
+        kernels.correlate(planes.reshape(lines), weights, scratch.reshape(lines))
+        planes, scratch = scratch, planes
+    return np.ascontiguousarray(np.moveaxis(planes, 0, -1))

@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.ndimage
 
+from flowsynth.deform import kernels
+
 #: The border term is dropped where it is below ``w0 * BORDER_CUTOFF`` (pure float32 noise next
 #: to a class weight of order 1), which lets each object's distance map be computed on its
 #: bounding box grown by the cut-off distance instead of on the whole image.
@@ -136,5 +138,8 @@ def unet_weight_map(
     d1, d2 = nearest_two_distances(instances, max_distance=reach)
     background = instances == 0
     total = (d1 + d2)[background]
-    weights[background] += (w0 * np.exp(-(total**2) / (2.0 * sigma**2))).astype(np.float32)
+    term = np.empty_like(total)
+    # kernels.exp, not numpy's SIMD exp, which rounds differently on other CPUs.
+    kernels.exp_all(-(total**2) / (2.0 * sigma**2), term)
+    weights[background] += (w0 * term).astype(np.float32)
     return weights

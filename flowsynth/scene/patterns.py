@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
-import numba
 import numpy as np
 import numpy.typing as npt
+
+from flowsynth.compiled import jit as _jit
 
 #: Keys' cubic convolution parameter (OpenCV's ``INTER_CUBIC``).
 CUBIC_A = -0.75
@@ -38,15 +37,6 @@ _SUM_BITS = 13
 Grid = npt.NDArray[np.uint8]
 Weights = npt.NDArray[np.int32]
 Table = npt.NDArray[np.uint8]
-
-_Function = TypeVar("_Function", bound=Callable[..., Any])
-
-
-def _jit(function: _Function) -> _Function:
-    """numba-compile a function (cached on disk), keeping its Python signature for type checks.
-    numba does not fuse multiply-adds (no fast-math), so float results do not depend on the CPU.
-    """
-    return cast(_Function, numba.njit(cache=True, nogil=True, error_model="numpy")(function))
 
 
 def cubic_weights(t: float) -> tuple[float, float, float, float]:
