@@ -4,6 +4,6 @@ Importing the package is cheap: no torch, no engine imports. See ``flowsynth.con
 array layouts and the flow sign.
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = ["__version__"]

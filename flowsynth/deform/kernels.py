@@ -171,8 +171,8 @@ def correlate(source: F32, weights: F32, out: F32) -> None:
                 row[b] = weight * source[a, i, b]
             for t in range(1, radius + 1):
                 weight = weights[radius + t]
-                before, after = _reflected(i - t, size), _reflected(i + t, size)
+                above, below = _reflected(i - t, size), _reflected(i + t, size)
                 for b in range(inner):
-                    row[b] += weight * (source[a, before, b] + source[a, after, b])
+                    row[b] += weight * (source[a, above, b] + source[a, below, b])
             for b in range(inner):
                 out[a, i, b] = row[b]
