@@ -275,8 +275,11 @@ def sample_smoothed_displacement(
     noise = rng.random((*spatial, len(spatial)), dtype=np.float32)
     if alpha == 0:
         return np.zeros((*spatial, len(spatial)), dtype=DISPLACEMENT_DTYPE)
-    noise = noise * np.float32(2.0) - np.float32(1.0)
-    return gaussian_smooth(noise, sigma) * np.float32(alpha)
+    noise *= np.float32(2.0)
+    noise -= np.float32(1.0)
+    smooth = gaussian_smooth(noise, sigma)
+    smooth *= np.float32(alpha)
+    return smooth
 
 
 def gaussian_weights(sigma: float) -> npt.NDArray[np.float32]:
@@ -295,13 +298,15 @@ def gaussian_weights(sigma: float) -> npt.NDArray[np.float32]:
 def gaussian_smooth(field: npt.NDArray[np.float32], sigma: float) -> npt.NDArray[np.float32]:
     """Each component of ``float32 (*spatial, C)`` smoothed along every spatial axis by
     :func:`gaussian_weights`, the image extended by mirroring about its edges (``cba|abc``),
-    one axis after another (``kernels.correlate``)."""
+    one axis after another (``kernels.correlate``); a new array."""
     weights = gaussian_weights(sigma)
-    planes = np.ascontiguousarray(np.moveaxis(field, -1, 0), dtype=np.float32)
-    scratch = np.empty_like(planes)
-    for axis in range(1, planes.ndim):
-        shape = planes.shape
+    current = np.ascontiguousarray(field, dtype=np.float32)
+    spare = None  # an array a pass may overwrite (never the caller's)
+    for axis in range(current.ndim - 1):
+        shape = current.shape
         lines = (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :]))
-        kernels.correlate(planes.reshape(lines), weights, scratch.reshape(lines))
-        planes, scratch = scratch, planes
-    return np.ascontiguousarray(np.moveaxis(planes, 0, -1))
+        out = np.empty_like(current) if spare is None else spare
+        kernels.correlate(current.reshape(lines), weights, out.reshape(lines))
+        spare = None if current is field else current
+        current = out
+    return current

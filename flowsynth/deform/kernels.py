@@ -143,25 +143,29 @@ def correlate(source: F32, weights: F32, out: F32) -> None:
     """
     outer, size, inner = source.shape
     radius = weights.shape[0] // 2
-    if inner == 1:  # along the last axis: through a padded copy of each line
-        line = np.empty(size + 2 * radius, np.float32)
-        total = np.empty(size, np.float32)
+    if inner < 16:  # short rows: through a padded copy of each (n, B) line, flattened
+        span = size * inner
+        line = np.empty((size + 2 * radius) * inner, np.float32)
+        total = np.empty(span, np.float32)
         for a in range(outer):
-            for i in range(size):
-                line[radius + i] = source[a, i, 0]
+            flat = source[a].ravel()
+            line[radius * inner : radius * inner + span] = flat
             for j in range(radius):  # the mirrored ends
-                line[j] = source[a, _reflected(j - radius, size), 0]
-                line[radius + size + j] = source[a, _reflected(size + j, size), 0]
-            weight, centre = weights[radius], line[radius : radius + size]
-            for i in range(size):  # (slices, so that the indices are provably >= 0: vectorised)
-                total[i] = weight * centre[i]
+                head = _reflected(j - radius, size) * inner
+                tail = _reflected(size + j, size) * inner
+                for b in range(inner):
+                    line[j * inner + b] = flat[head + b]
+                    line[(radius + size + j) * inner + b] = flat[tail + b]
+            weight, centre = weights[radius], line[radius * inner : radius * inner + span]
+            for m in range(span):  # (slices, so that the indices are provably >= 0: vectorised)
+                total[m] = weight * centre[m]
             for t in range(1, radius + 1):
                 weight = weights[radius + t]
-                before, after = line[radius - t : radius - t + size], line[radius + t :]
-                for i in range(size):
-                    total[i] += weight * (before[i] + after[i])
-            for i in range(size):
-                out[a, i, 0] = total[i]
+                before = line[(radius - t) * inner : (radius - t) * inner + span]
+                after = line[(radius + t) * inner : (radius + t) * inner + span]
+                for m in range(span):
+                    total[m] += weight * (before[m] + after[m])
+            out[a] = total.reshape(size, inner)
         return
     row = np.empty(inner, np.float32)
     for a in range(outer):

@@ -137,3 +137,6 @@ def test_gaussian_smoothing_is_opencvs_and_scipys_blur() -> None:
     np.testing.assert_allclose(gaussian_smooth(tiny, 3.0), expected, atol=3e-7)
     weights = gaussian_weights(2.5)
     assert weights.shape == (21,) and np.array_equal(weights, weights[::-1])
+    before = noise.copy()
+    gaussian_smooth(noise, 2.0)
+    assert noise.tobytes() == before.tobytes()  # the input is left as it was
