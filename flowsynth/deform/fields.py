@@ -36,34 +36,33 @@ def _spatial_shape(shape: Sequence[int]) -> tuple[int, ...]:
     return spatial
 
 
-def _curvatures(nodes: int) -> list[list[float]]:
-    """``G[k][j]``: ``h**2 / 6`` times the second derivative at node ``k`` of the natural cubic
+def _curvatures(nodes: int) -> npt.NDArray[np.float64]:
+    """``G[k, j]``: ``h**2 / 6`` times the second derivative at node ``k`` of the natural cubic
     spline through node values ``e_j`` (1 at node ``j``, 0 elsewhere) on evenly spaced nodes.
 
     The natural spline's second derivatives ``M`` solve ``M[k-1] + 4 M[k] + M[k+1] = 6 / h**2
     (y[k-1] - 2 y[k] + y[k+1])`` with ``M`` zero on the end nodes; so ``G = M h**2 / 6`` solves
     the same system with right-hand side ``y[k-1] - 2 y[k] + y[k+1]``, free of ``h``. Solved by
-    tridiagonal elimination in Python floats (one column at a time), so that the weights round
-    alike on every machine.
+    tridiagonal elimination, every column at once with elementwise operations (no LAPACK, whose
+    kernels round by CPU), so that the weights round alike on every machine.
     """
+    curvature = np.zeros((nodes, nodes))
     inner = nodes - 2
-    curvature = [[0.0] * nodes for _ in range(nodes)]
     if inner < 1:
         return curvature
-    # Forward elimination of the constant matrix (diagonal 4, off-diagonals 1), shared by columns.
-    diagonal = [4.0] * inner
+    rhs = np.zeros((inner, nodes))  # row k: the equation of interior node k + 1
+    rows = np.arange(inner)
+    rhs[rows, rows] = 1.0
+    rhs[rows, rows + 1] = -2.0
+    rhs[rows, rows + 2] = 1.0
+    diagonal = [4.0] * inner  # forward elimination (off-diagonals 1)
     for k in range(1, inner):
         diagonal[k] = 4.0 - 1.0 / diagonal[k - 1]
-    for j in range(nodes):
-        rhs = [(k == j) - 2.0 * (k + 1 == j) + (k + 2 == j) for k in range(inner)]
-        for k in range(1, inner):
-            rhs[k] -= rhs[k - 1] / diagonal[k - 1]
-        solution = [0.0] * inner
-        solution[-1] = rhs[-1] / diagonal[-1]
-        for k in range(inner - 2, -1, -1):
-            solution[k] = (rhs[k] - solution[k + 1]) / diagonal[k]
-        for k in range(inner):
-            curvature[k + 1][j] = solution[k]
+        rhs[k] -= rhs[k - 1] / diagonal[k - 1]
+    solution = curvature[1:-1]
+    solution[-1] = rhs[-1] / diagonal[-1]
+    for k in range(inner - 2, -1, -1):
+        solution[k] = (rhs[k] - solution[k + 1]) / diagonal[k]
     return curvature
 
 
@@ -98,7 +97,7 @@ def spline_weights(length: int, nodes: int) -> npt.NDArray[np.float32]:
         k = np.minimum(pixel * parts // span, parts - 1)
         b = (pixel * parts - k * span) / span
         a = ((k + 1) * span - pixel * parts) / span
-        curvature = np.array(_curvatures(nodes))
+        curvature = _curvatures(nodes)
         # S = a y_k + b y_k+1 + (a**3 - a) G_k + (b**3 - b) G_k+1, for y = each unit vector.
         weights += (a * (a * a - 1.0))[:, None] * curvature[k]
         weights += (b * (b * b - 1.0))[:, None] * curvature[k + 1]
