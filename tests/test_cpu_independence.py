@@ -1,6 +1,6 @@
 """Sample i has the same bytes on every x86-64 CPU: flow samples (procedural and folder
-textures), elastic pairs (2D and 3D, grid and smoothed fields, affine parts, weight maps) and
-augmented flow pairs hash alike in a process that runs as this CPU does and in one that runs as
+textures), elastic pairs (2D and 3D, grid and smoothed fields, affine parts, weight maps; uint8,
+uint16 and float32 images, linear and cubic) and augmented flow pairs hash alike in a process that runs as this CPU does and in one that runs as
 an old CPU would.
 
 The "old CPU" process turns off every instruction-set dispatch the libraries offer: numpy's SIMD
@@ -90,6 +90,15 @@ for name, overrides, example in cases:
             fields + ([] if pair.weight is None else [pair.weight])
         )
 
+# Other image dtypes and cubic interpolation go through OpenCV's float remap paths.
+from flowsynth.deform.pairs import sample_elastic_pair
+for dtype, scale in ((np.uint16, 60000.0), (np.float32, 1.0)):
+    picture = (rng.random((96, 128, 3)) * scale).astype(dtype)
+    pair = sample_elastic_pair(
+        picture, label, image_interpolation="cubic", rotation=20.0, rng=np.random.default_rng(1)
+    )
+    hashes[f"elastic cubic {np.dtype(dtype).name}"] = digest([pair.image, pair.flow])
+
 import numba
 try:
     from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
@@ -138,6 +147,6 @@ def test_samples_have_the_same_bytes_on_an_old_cpu() -> None:
     here.pop("setup")
     assert setup["opencv optimised"] is False and setup["numba cpu"] == "generic"
     assert setup["numpy dispatch"] in ([], None)
-    assert len(here) == 17
+    assert len(here) == 19
     differing = [key for key in here if here[key] != old[key]]
     assert not differing, f"these samples changed bytes on an old CPU: {differing}"
