@@ -1,7 +1,7 @@
 """Sample i has the same bytes on every x86-64 CPU: flow samples (procedural and folder
 textures), elastic pairs (2D and 3D, grid and smoothed fields, affine parts, weight maps; uint8,
-uint16 and float32 images, linear and cubic) and augmented flow pairs hash alike in a process that runs as this CPU does and in one that runs as
-an old CPU would.
+uint16 and float32 images, linear and cubic) and augmented flow pairs hash alike in a process
+that runs as this CPU does and in one that runs as an old CPU would.
 
 The "old CPU" process turns off every instruction-set dispatch the libraries offer: numpy's SIMD
 loops (``NPY_DISABLE_CPU_FEATURES``), OpenBLAS's kernels (``OPENBLAS_CORETYPE=Prescott``: SSE3,
