@@ -36,11 +36,10 @@ Ends = npt.NDArray[np.int64]
 #: shear axes, shear ends, waves, inverse)`` (``scene.transform.LayerMotion.kernel_args``).
 Motion = tuple[npt.NDArray[np.float64], float, float, Ends, Ends, npt.NDArray[np.float64], bool]
 
-# With a signature, one compiled version serves every call: inputs are declared read-only,
-# outputs writable, and arrays that callers pass as views or broadcasts of any layout; the few
-# inputs that always come contiguous (the rasteriser's outputs) are declared so, for faster code.
-_compile = compiled
-_jit = jit
+# Kernels compiled with a signature (``compiled(...)``) have one version for every call: inputs
+# are declared read-only, outputs writable, and arrays that callers pass as views or broadcasts of
+# any layout; the few inputs that always come contiguous (the rasteriser's outputs) are declared
+# so, for faster code.
 
 
 def _array(
@@ -116,7 +115,7 @@ _COMPOSITE = numba.types.void(
 )
 
 
-@_jit
+@jit
 def _rows_spanned(y0: float, y1: float, first_y: float, step: float, rows: int) -> tuple[int, int]:
     """Scanlines ``first_y + i * step`` an edge from ``y0`` to ``y1`` crosses: ``[first, stop)``.
 
@@ -130,7 +129,7 @@ def _rows_spanned(y0: float, y1: float, first_y: float, step: float, rows: int) 
     return int(first), int(stop)
 
 
-@_jit
+@jit
 def _inside_steps(
     points: Points, ends: Ends, x0: int, y0: int, height: int, width: int
 ) -> npt.NDArray[np.int32]:
@@ -162,7 +161,7 @@ def _inside_steps(
     return steps
 
 
-@_compile(_INSIDE)
+@compiled(_INSIDE)
 def inside(
     points: Points, ends: Ends, x0: int, y0: int, height: int, width: int
 ) -> npt.NDArray[np.bool_]:
@@ -178,7 +177,7 @@ def inside(
     return result
 
 
-@_jit
+@jit
 def _coverage_steps(
     points: Points, ends: Ends, x0: int, y0: int, height: int, width: int, sub: int
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
@@ -214,13 +213,13 @@ def _coverage_steps(
     return steps, partial
 
 
-@_jit
+@jit
 def _share(running: int, partial: float, scale: np.float32) -> np.float32:
     """A pixel's covered share from its running step sum and partial crossing (float32)."""
     return min(abs((np.float32(running) + np.float32(partial)) * scale), np.float32(1.0))
 
 
-@_compile(_COVERAGE)
+@compiled(_COVERAGE)
 def coverage(
     points: Points, ends: Ends, x0: int, y0: int, height: int, width: int, sub: int
 ) -> npt.NDArray[np.float32]:
@@ -241,7 +240,7 @@ def coverage(
     return result
 
 
-@_compile(_BOUNDS)
+@compiled(_BOUNDS)
 def bounds(points: Points) -> tuple[float, float, float, float]:
     """``(xmin, ymin, xmax, ymax)`` of ``float64 (n, 2)`` finite points: what
     ``points.min(axis=0)`` and ``points.max(axis=0)`` give, in one pass (numpy's reductions
@@ -257,7 +256,7 @@ def bounds(points: Points) -> tuple[float, float, float, float]:
     return xmin, ymin, xmax, ymax
 
 
-@_compile(_SUBDIVIDE)
+@compiled(_SUBDIVIDE)
 def subdivide(points: Points, ends: Ends, max_edge: float) -> tuple[Points, Ends]:
     """Cut every edge of packed rings into ``ceil(length / max_edge)`` equal pieces.
 
@@ -306,7 +305,7 @@ _COS = (
 _HALF32, _ONE32 = np.float32(0.5), np.float32(1.0)
 
 
-@_jit
+@jit
 def sin32(x: float) -> float:
     """``sin(x)`` of a float32 ``x`` in float32 (see the constants above)."""
     n = np.floor(x * _TWO_OVER_PI + _HALF32)
@@ -319,7 +318,7 @@ def sin32(x: float) -> float:
     return -value if quarter & 2 else value
 
 
-@_jit
+@jit
 def _deform(
     xs: npt.NDArray[np.floating],
     ys: npt.NDArray[np.floating],
@@ -363,7 +362,7 @@ def _deform(
         ys[n] += cy
 
 
-@_jit
+@jit
 def _affine(
     affine: npt.NDArray[np.float64], xs: npt.NDArray[np.floating], ys: npt.NDArray[np.floating]
 ) -> None:
@@ -377,7 +376,7 @@ def _affine(
         ys[n] = m10 * x + (m11 * y + m12)
 
 
-@_jit
+@jit
 def _move(
     xs: npt.NDArray[np.floating],
     ys: npt.NDArray[np.floating],
@@ -394,7 +393,7 @@ def _move(
         _affine(affine, xs, ys)
 
 
-@_compile(_MAP_POINTS)
+@compiled(_MAP_POINTS)
 def map_points(points: Points, motion: Motion) -> Points:
     """``float64 (n, 2)`` points moved by a layer's ``motion`` (:func:`_move`), in float64 but
     for the sines."""
@@ -406,7 +405,7 @@ def map_points(points: Points, motion: Motion) -> Points:
     return out
 
 
-@_jit
+@jit
 def _takes(
     box: npt.NDArray[np.float64],
     reach: tuple[float, float, float, float],
@@ -418,7 +417,7 @@ def _takes(
     return rings > 0 and (anywhere or meets)
 
 
-@_compile(_OCCLUDED)
+@compiled(_OCCLUDED)
 def occluded(
     points: Points,
     ends: Ends,
@@ -470,7 +469,7 @@ def occluded(
     return inside(moved, taken_ends, x0, y0, height, width)
 
 
-@_jit
+@jit
 def _blend(pixel: npt.NDArray[np.uint8], c: int, value: int, a: float) -> None:
     """``pixel[c]`` becomes ``value * a + pixel[c] * (1 - a)`` rounded half up (``a`` in (0, 1]).
 
@@ -483,7 +482,7 @@ def _blend(pixel: npt.NDArray[np.uint8], c: int, value: int, a: float) -> None:
         pixel[c] = np.uint8(np.float32(value) * a + np.float32(pixel[c]) * rest + np.float32(0.5))
 
 
-@_compile(_COMPOSITE)
+@compiled(_COMPOSITE)
 def composite(
     image: npt.NDArray[np.uint8],
     flow: npt.NDArray[np.float32],
@@ -584,7 +583,7 @@ def composite(
             ids[j] = layer_id
 
 
-@_jit
+@jit
 def _hide_row(
     shown: npt.NDArray[np.bool_],
     kept: npt.NDArray[np.bool_],
@@ -615,7 +614,7 @@ def _hide_row(
     return start, j + 1
 
 
-@_jit
+@jit
 def _cropped(
     x0: int,
     y0: int,
@@ -643,7 +642,7 @@ def _cropped(
     return box, alpha[rows, columns].copy(), owned[rows, columns].copy(), cropped
 
 
-@_compile(_UNHIDDEN)
+@compiled(_UNHIDDEN)
 def unhidden(
     opaque: npt.NDArray[np.bool_],
     claimed: npt.NDArray[np.bool_],
@@ -684,7 +683,7 @@ def unhidden(
     return _cropped(x0, y0, left_alpha, left_owned, spans)
 
 
-@_compile(_FOOTPRINT)
+@compiled(_FOOTPRINT)
 def footprint(
     points: Points,
     ends: Ends,
@@ -720,7 +719,7 @@ def footprint(
     return _cropped(x0, y0, left_alpha, left_owned, spans)
 
 
-@_compile(_BOUNDARIES)
+@compiled(_BOUNDARIES)
 def motion_boundaries(flow: npt.NDArray[np.float32], limit: float) -> npt.NDArray[np.bool_]:
     """``bool (H, W)``: pixels whose flow differs from a 4-neighbour's by more than ``sqrt(limit)``.
 

@@ -4,6 +4,8 @@ numpy hands even a 3x3 product or inverse to BLAS and LAPACK, whose kernels are 
 (OpenBLAS: SSE, AVX2 with fused multiply-adds, AVX-512) and round differently, so one seed gave
 other matrices, and eventually other bytes, on other machines. These loops round every operation
 alike everywhere, in a fixed order, and cost less than numpy's call overhead at these sizes.
+(Layer motions keep their own closed-form 2x3 ``compose`` and inverse in ``scene.transform``:
+they run for every layer of every sample, and the flow samples' bytes are pinned to them.)
 """
 
 from __future__ import annotations
@@ -31,15 +33,17 @@ def product(*matrices: Sequence[Sequence[float]] | npt.NDArray[np.floating]) -> 
         right = _rows(matrix)
         if len(result[0]) != len(right):
             raise ValueError(f"cannot multiply {len(result[0])} columns by {len(right)} rows")
-        columns = range(len(right[0]))
-        result = [[_dot(row, right, j) for j in columns] for row in result]
+        columns = [[row[j] for row in right] for j in range(len(right[0]))]
+        result = [[dot(row, column) for column in columns] for row in result]
     return result
 
 
-def _dot(row: list[float], right: Matrix, j: int) -> float:
+def dot(a: Sequence[float], b: Sequence[float]) -> float:
+    """``sum(a[k] * b[k])``, from 0.0, over ``k`` in increasing order (``ValueError`` if the
+    lengths differ)."""
     total = 0.0
-    for k, value in enumerate(row):
-        total += value * right[k][j]
+    for x, y in zip(a, b, strict=True):
+        total += float(x) * float(y)
     return total
 
 

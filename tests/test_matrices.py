@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowsynth.matrices import array, invert, product
+from flowsynth.matrices import array, dot, invert, product
 
 _entries = st.floats(-10.0, 10.0, allow_nan=False, allow_infinity=False)
 
@@ -54,3 +54,5 @@ def test_bad_matrices_are_refused(matrix: list[list[float]], message: str) -> No
 def test_mismatched_product_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot multiply"):
         product([[1.0, 2.0]], [[1.0, 2.0]])
+    with pytest.raises(ValueError):
+        dot([1.0, 2.0], [1.0])

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from flowsynth.compiled import jit
 from flowsynth.data.pairs import FlowPair
-from flowsynth.matrices import array, invert, product
+from flowsynth.matrices import array, dot, invert, product
 from flowsynth.rng import Stream, sample_rng
 
 #: RGB -> YIQ (NTSC); row 0 is the Rec. 601 luma.
@@ -190,20 +190,13 @@ def apply_colour(
     sums = np.zeros(3)
     _channel_sums(image, sums)
     means = [float(total) / max(height * width, 1) for total in sums]
-    mean_luma = _dot(means, _YIQ[0].tolist()) * scale * colour.brightness
+    mean_luma = dot(means, _YIQ[0].tolist()) * scale * colour.brightness
     matrix = np.empty((3, 4))
     matrix[:, :3] = colour_matrix(colour) * (scale * colour.brightness * colour.contrast)
     matrix[:, 3] = (1 - colour.contrast) * mean_luma
     out = np.empty((height, width, 3), np.float32)
     _colour_map(image, matrix, out)
     return out
-
-
-def _dot(a: list[float], b: list[float]) -> float:
-    total = 0.0
-    for x, y in zip(a, b, strict=True):
-        total += x * y
-    return total
 
 
 @jit

@@ -128,12 +128,9 @@ def compose_affine(
         raise ValueError(
             f"displacement must be (H, W, 2) or (D, H, W, 3), got {displacement.shape}"
         )
-    matrix = np.asarray(matrix, dtype=np.float64)
-    if matrix.shape != (ndim + 1, ndim + 1):
-        raise ValueError(f"matrix must be {(ndim + 1, ndim + 1)}, got {matrix.shape}")
     if np.array_equal(matrix, np.eye(ndim + 1)):
         return displacement
-    fold = affine_folder(matrix, spatial, centre=centre)
+    fold = affine_folder(matrix, spatial, centre=centre)  # (checks the matrix)
     return fold(np.asarray(displacement, dtype=np.float32), 0)
 
 

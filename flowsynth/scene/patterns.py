@@ -24,7 +24,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.compiled import jit as _jit
+from flowsynth.compiled import jit
 
 #: Keys' cubic convolution parameter (OpenCV's ``INTER_CUBIC``).
 CUBIC_A = -0.75
@@ -70,13 +70,13 @@ def phase_weights(cell: int, bits: int) -> Weights:
     return table
 
 
-@_jit
+@jit
 def _tap(p: int, cell: int) -> int:
     """The grid index of the second of pixel ``p``'s four taps."""
     return (2 * p + 1 + 5 * cell) // (2 * cell)
 
 
-@_jit
+@jit
 def add_octave(
     grid: Grid,
     cell: int,
@@ -127,7 +127,7 @@ def add_octave(
             out[j] = np.int32(out[j] + gain * level)
 
 
-@_jit
+@jit
 def _paint(pixel: npt.NDArray[np.uint8], table: Table, level: int) -> None:
     """``pixel`` (3 bytes) becomes the colour of ``level`` in ``table``."""
     pixel[0], pixel[1], pixel[2] = table[level, 0], table[level, 1], table[level, 2]
@@ -137,7 +137,7 @@ def _paint(pixel: npt.NDArray[np.uint8], table: Table, level: int) -> None:
 _RECIPROCAL_BITS = 40
 
 
-@_jit
+@jit
 def stretch(
     total: npt.NDArray[np.int32], weight: int, reciprocal: int, table: Table
 ) -> npt.NDArray[np.uint8]:
@@ -214,7 +214,7 @@ def noise(
     return stretch(total, weight, reciprocal, table)
 
 
-@_jit
+@jit
 def colourise(levels: npt.NDArray[np.uint8], table: Table) -> npt.NDArray[np.uint8]:
     """``table[levels]``: ``uint8 (h, w, 3)`` colours of ``uint8 (h, w)`` levels through a
     ``uint8 (256, 3)`` table."""
@@ -227,7 +227,7 @@ def colourise(levels: npt.NDArray[np.uint8], table: Table) -> npt.NDArray[np.uin
     return colours
 
 
-@_jit
+@jit
 def pulled(table: npt.NDArray[np.float64], contrast: float) -> Table:
     """``uint8 (256, 3)``: a float colour table pulled toward its mean colour by ``contrast``
     (``mean + contrast (colour - mean)``), rounded half up and saturated."""
@@ -244,7 +244,7 @@ def pulled(table: npt.NDArray[np.float64], contrast: float) -> Table:
     return out
 
 
-@_jit
+@jit
 def ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
     """``uint8 (256, 3)``: a piecewise-linear ramp through ``colours`` (``float64 (n, 3)``, n >=
     2, evenly spaced over the 256 levels), pulled toward its mean by ``contrast``
@@ -260,7 +260,7 @@ def ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
     return pulled(table, contrast)
 
 
-@_jit
+@jit
 def wave_table(
     colours: npt.NDArray[np.float64],
     contrast: float,
@@ -279,7 +279,7 @@ def wave_table(
     return pulled(table, contrast)
 
 
-@_jit
+@jit
 def scale_abs(field: npt.NDArray[np.float32], alpha: float, beta: float) -> npt.NDArray[np.uint8]:
     """``uint8`` of ``|field * alpha + beta|`` rounded half to even and saturated: what
     ``cv2.convertScaleAbs`` computes, in float32 with one rounding per operation (OpenCV's

@@ -30,7 +30,6 @@ from flowsynth.schema import Textures
 
 Image = npt.NDArray[np.uint8]
 Pattern = npt.NDArray[np.uint8]
-Table = npt.NDArray[np.uint8]
 
 _LEVELS = np.linspace(0.0, 1.0, 256, dtype=np.float64)
 # Transcendental tables come from the C library (``math``), not numpy, whose SIMD ``tanh``
@@ -40,24 +39,9 @@ _SINE = np.array([math.sin(2 * math.pi * level) for level in _LEVELS.tolist()])
 _SOFT_SQUARE = np.array([math.tanh(2.0 * sine) for sine in _SINE.tolist()], np.float32)
 
 
-def _ramp(colours: npt.NDArray[np.float64], contrast: float) -> Table:
-    """A ``(256, 3)`` colour table through ``colours``, pulled toward their mean by contrast."""
-    return patterns.ramp(colours, contrast)
-
-
-def _wave_table(colours: npt.NDArray[np.float64], contrast: float, sharpness: float) -> Table:
-    """A colour table over one period of a soft square wave (index = phase * 256)."""
-    return patterns.wave_table(colours, contrast, sharpness, _SINE)
-
-
 def _u8(array: Any) -> Pattern:
     """An OpenCV result as a ``uint8`` array (no copy; OpenCV's stubs lose the dtype)."""
     return np.asarray(array, dtype=np.uint8)
-
-
-def _colourise(pattern: Pattern, table: Table) -> Image:
-    """``table[pattern]`` as ``uint8 (h, w, 3)`` (``scene.patterns.colourise``)."""
-    return patterns.colourise(pattern, table)
 
 
 Region = tuple[int, int, int, int]  # x0, y0, width, height within the texture's extent
@@ -109,7 +93,9 @@ def sample_noise(
     """Fractal noise through a ramp of 2-3 random colours."""
     scale = rng.uniform(*cfg.noise_scale)
     grids = sample_noise_grids(height, width, scale, 3, 1, rng=rng)
-    table = _ramp(sample_colours(int(rng.integers(2, 4)), rng=rng), rng.uniform(*cfg.contrast))
+    table = patterns.ramp(
+        sample_colours(int(rng.integers(2, 4)), rng=rng), rng.uniform(*cfg.contrast)
+    )
     return patterns.noise(*grids, region, table)
 
 
@@ -134,8 +120,8 @@ def sample_gradient(
     corners = [
         x * math.cos(angle) + y * math.sin(angle) for x in (0, width - 1) for y in (0, height - 1)
     ]
-    table = _ramp(sample_colours(2, rng=rng), rng.uniform(*cfg.contrast))
-    return _colourise(_to_levels(_plane(region, angle), min(corners), max(corners)), table)
+    table = patterns.ramp(sample_colours(2, rng=rng), rng.uniform(*cfg.contrast))
+    return patterns.colourise(_to_levels(_plane(region, angle), min(corners), max(corners)), table)
 
 
 def sample_stripes(
@@ -144,10 +130,10 @@ def sample_stripes(
     """Soft-edged stripes of a random period and angle."""
     period = rng.uniform(*cfg.stripe_period)
     plane = _plane(region, rng.uniform(0, math.pi))
-    table = _wave_table(
-        sample_colours(2, rng=rng), rng.uniform(*cfg.contrast), rng.uniform(0.5, 3.0)
+    table = patterns.wave_table(
+        sample_colours(2, rng=rng), rng.uniform(*cfg.contrast), rng.uniform(0.5, 3.0), _SINE
     )
-    return _colourise(_phase_index(plane, period), table)
+    return patterns.colourise(_phase_index(plane, period), table)
 
 
 def sample_checkers(
@@ -159,8 +145,8 @@ def sample_checkers(
     a = cv2.LUT(_phase_index(_plane(region, angle), size), _SOFT_SQUARE)
     b = cv2.LUT(_phase_index(_plane(region, angle + math.pi / 2), size), _SOFT_SQUARE)
     levels = patterns.scale_abs(a * b, 127.5, 127.5)
-    table = _ramp(sample_colours(2, rng=rng), rng.uniform(*cfg.contrast))
-    return _colourise(levels, table)
+    table = patterns.ramp(sample_colours(2, rng=rng), rng.uniform(*cfg.contrast))
+    return patterns.colourise(levels, table)
 
 
 def sample_flat(

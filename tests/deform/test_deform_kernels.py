@@ -86,6 +86,8 @@ def test_compose_refuses_singular_and_non_affine_matrices() -> None:
         compose_affine(field, np.diag([1.0, 0.0, 1.0]))
     with pytest.raises(ValueError, match="last row 0 ... 0 1"):
         compose_affine(field, np.array([[1.0, 0, 0], [0, 1, 0], [0.1, 0, 1]]))
+    with pytest.raises(ValueError, match="affine 3x3 matrix"):
+        compose_affine(field, np.eye(2))
 
 
 def test_sampled_affine_is_rotation_shear_and_scale() -> None:

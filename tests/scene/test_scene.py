@@ -13,9 +13,10 @@ import shapely
 from flowsynth.recipe import load_recipe
 from flowsynth.render.raster import Roi, coverage, inside
 from flowsynth.scene.motion import sample_deformation
+from flowsynth.scene.patterns import colourise
 from flowsynth.scene.plan import _frame_outline, _pulled_back, scene_for_index
 from flowsynth.scene.shapes import rings, sample_shape
-from flowsynth.scene.textures import TEXTURE_SAMPLERS, _colourise, sample_texture
+from flowsynth.scene.textures import TEXTURE_SAMPLERS, sample_texture
 from flowsynth.scene.transform import LayerMotion, affine_about, compose
 from flowsynth.schema import SHAPE_KINDS, Deformation, Shapes, Textures
 
@@ -53,7 +54,7 @@ def test_texture_regions_equal_crops_of_the_whole(kind: str) -> None:
 def test_colour_tables_and_flat_textures_give_the_expected_colours() -> None:
     pattern = np.random.default_rng(0).integers(0, 256, (37, 53), dtype=np.uint8)
     table = np.random.default_rng(1).integers(0, 256, (256, 3), dtype=np.uint8)
-    assert np.array_equal(_colourise(pattern, table), table[pattern])
+    assert np.array_equal(colourise(pattern, table), table[pattern])
     flat = sample_texture(Textures(kinds={"flat": 1.0}), 40, 50, rng=np.random.default_rng(2))
     assert flat.shape == (40, 50, 3) and flat.flags.c_contiguous and flat.flags.writeable
     assert np.array_equal(flat, np.broadcast_to(flat[0, 0], flat.shape))
