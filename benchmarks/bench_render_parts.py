@@ -1,11 +1,18 @@
-"""Where a render's time goes: ms per 512x384 pair in each compiled kernel, and the rest.
+"""Where a pair's time goes: ms per 512x384 pair in each part of scene sampling and rendering.
 
 Run: ``python benchmarks/bench_render_parts.py [--recipe deformations] [--pairs N]``.
-One thread. Every function of ``flowsynth.kernels`` that the renderer calls is wrapped with a
-timer (a fraction of a microsecond a call); what is left of the render time is Python and numpy.
-Each figure is taken from the fastest of ``--repeats`` runs over the same pairs, so that a noisy
-moment of a shared machine does not pick the split. For comparing versions use
-``bench_generate.py``'s ratio to its floor; this script says where to look.
+One thread. Two breakdowns, each timed over the same pairs:
+
+- sampling (``scene.plan.scene_for_index``): the samplers that ``flowsynth.scene.plan`` calls
+  (textures, shapes, motions, deformations, random generators, the outline pulled back to size
+  textures), each wrapped with a timer; what is left is the layout loop around them.
+- rendering (``render.layers.render``): every function of ``flowsynth.kernels`` that the renderer
+  calls, wrapped the same way; what is left is Python and numpy.
+
+A timer costs a fraction of a microsecond a call. Each figure is taken from the fastest of
+``--repeats`` runs, so that a noisy moment of a shared machine does not pick the split. For
+comparing versions use ``bench_generate.py``'s ratio to its floor; this script says where to
+look.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import collections
 import os
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -24,7 +32,7 @@ import cv2  # noqa: E402
 from flowsynth import kernels  # noqa: E402
 from flowsynth.recipe import load_recipe  # noqa: E402
 from flowsynth.render.layers import render  # noqa: E402
-from flowsynth.scene.plan import scene_for_index  # noqa: E402
+from flowsynth.scene import plan as scene_plan  # noqa: E402
 
 #: The kernels the renderer calls (directly or through ``flowsynth.render``).
 KERNELS = (
@@ -40,18 +48,65 @@ KERNELS = (
     "bounds",
 )
 
+#: What ``scene.plan`` calls to sample a scene (its module-level names).
+SAMPLERS = (
+    "sample_texture",
+    "sample_shape",
+    "sample_deformation",
+    "sample_affine",
+    "sample_rng",
+    "sample_weighted",
+    "sample_strength",
+    "_pulled_back",
+)
+
 
 def _timed(name: str, function: Callable[..., Any], spent: dict[str, float]) -> Any:
     """``function``, adding the seconds each call takes to ``spent[name]``."""
 
-    def wrapper(*args: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
         try:
-            return function(*args)
+            return function(*args, **kwargs)
         finally:
             spent[name] += time.perf_counter() - began
 
     return wrapper
+
+
+def breakdown(
+    module: ModuleType, names: tuple[str, ...], run: Callable[[], None], repeats: int
+) -> tuple[float, dict[str, float]]:
+    """Seconds of the fastest of ``repeats`` calls of ``run`` and, in that call, the seconds
+    spent in each of ``module``'s functions ``names`` (wrapped with timers while it runs)."""
+    spent: collections.defaultdict[str, float] = collections.defaultdict(float)
+    originals = {name: getattr(module, name) for name in names}
+    for name, function in originals.items():
+        setattr(module, name, _timed(name, function, spent))
+    try:
+        run()  # warm-up
+        best_total, best = float("inf"), {}
+        for _ in range(repeats):
+            spent.clear()
+            began = time.perf_counter()
+            run()
+            total = time.perf_counter() - began
+            if total < best_total:
+                best_total, best = total, dict(spent)
+    finally:
+        for name, function in originals.items():
+            setattr(module, name, function)
+    return best_total, best
+
+
+def report(title: str, total: float, parts: dict[str, float], rest: str, pairs: int) -> None:
+    """Print ``total`` and its ``parts`` in ms per pair, largest first, then what is left."""
+    ms = 1e3 / pairs
+    print(f"{title}: {total * ms:.2f} ms a pair")
+    for name, seconds in sorted(parts.items(), key=lambda item: -item[1]):
+        print(f"  {name:<18} {seconds * ms:6.2f} ms  {seconds / total:5.1%}")
+    left = total - sum(parts.values())
+    print(f"  {rest:<18} {left * ms:6.2f} ms  {left / total:5.1%}")
 
 
 def main() -> None:
@@ -62,32 +117,22 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     recipe = load_recipe(f"ablation/{args.recipe}")
-    plans = [scene_for_index(recipe, 0, i) for i in range(args.pairs)]
-    spent: collections.defaultdict[str, float] = collections.defaultdict(float)
-    originals = {name: getattr(kernels, name) for name in KERNELS}
-    for name, function in originals.items():
-        setattr(kernels, name, _timed(name, function, spent))
-    try:
-        render(plans[0], recipe.render)  # warm-up
-        best: dict[str, float]
-        best_total, best = float("inf"), {}
-        for _ in range(args.repeats):
-            spent.clear()
-            began = time.perf_counter()
-            for plan in plans:
-                render(plan, recipe.render)
-            total = time.perf_counter() - began
-            if total < best_total:
-                best_total, best = total, dict(spent)
-    finally:
-        for name, function in originals.items():
-            setattr(kernels, name, function)
-    ms = 1e3 / args.pairs
-    print(f"{args.recipe}, {args.pairs} pairs 512x384, one thread: {best_total * ms:.2f} ms a pair")
-    for name, seconds in sorted(best.items(), key=lambda item: -item[1]):
-        print(f"  {name:<18} {seconds * ms:6.2f} ms  {seconds / best_total:5.1%}")
-    rest = best_total - sum(best.values())
-    print(f"  {'python and numpy':<18} {rest * ms:6.2f} ms  {rest / best_total:5.1%}")
+    indices = range(args.pairs)
+    plans = [scene_plan.scene_for_index(recipe, 0, i) for i in indices]
+
+    def sample_all() -> None:
+        for i in indices:
+            scene_plan.scene_for_index(recipe, 0, i)
+
+    def render_all() -> None:
+        for plan in plans:
+            render(plan, recipe.render)
+
+    print(f"{args.recipe}, {args.pairs} pairs 512x384, one thread")
+    total, parts = breakdown(scene_plan, SAMPLERS, sample_all, args.repeats)
+    report("sampling", total, parts, "layout loop", args.pairs)
+    total, parts = breakdown(kernels, KERNELS, render_all, args.repeats)
+    report("rendering", total, parts, "python and numpy", args.pairs)
 
 
 if __name__ == "__main__":
