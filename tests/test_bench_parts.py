@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_render_parts.py"
-LINE = re.compile(r"^  (\S.*?)\s+(\d+\.\d\d) ms\s+(-?\d+\.\d)%$")
+LINE = re.compile(r"^  (\S.*?)\s+(-?\d+\.\d\d) ms\s+(-?\d+\.\d)%$")
 
 
 def _sections(output: str) -> dict[str, tuple[float, dict[str, float]]]:
