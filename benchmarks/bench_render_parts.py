@@ -6,8 +6,9 @@ One thread. Two breakdowns, each timed over the same pairs:
 - sampling (``scene.plan.scene_for_index``): the samplers that ``flowsynth.scene.plan`` calls
   (textures, shapes, motions, deformations, random generators, the outline pulled back to size
   textures), each wrapped with a timer; what is left is the layout loop around them.
-- rendering (``render.layers.render``): every function of ``flowsynth.kernels`` that the renderer
-  calls, wrapped the same way; what is left is Python and numpy.
+- rendering (``render.layers.render``): every kernel that the renderer calls (of
+  ``flowsynth.render.kernels`` and ``flowsynth.scene.kernels``), wrapped the same way; what is
+  left is Python and numpy.
 
 A timer costs a fraction of a microsecond a call. Each figure is taken from the fastest of
 ``--repeats`` runs, so that a noisy moment of a shared machine does not pick the split. For
@@ -29,23 +30,27 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import cv2  # noqa: E402
 
-from flowsynth import kernels  # noqa: E402
-from flowsynth.recipe import load_recipe  # noqa: E402
+from flowsynth.recipe.load import load_recipe  # noqa: E402
+from flowsynth.render import kernels  # noqa: E402
 from flowsynth.render.layers import render  # noqa: E402
+from flowsynth.scene import kernels as scene_kernels  # noqa: E402
 from flowsynth.scene import plan as scene_plan  # noqa: E402
 
-#: The kernels the renderer calls (directly or through ``flowsynth.render``).
+#: The kernels the renderer calls, by module (its own, and the scene's motion maps).
 KERNELS = (
-    "composite",
-    "footprint",
-    "unhidden",
-    "occluded",
-    "inside",
-    "coverage",
-    "motion_boundaries",
-    "map_points",
-    "subdivide",
-    "bounds",
+    (
+        kernels,
+        (
+            "composite",
+            "footprint",
+            "unhidden",
+            "occluded",
+            "inside",
+            "coverage",
+            "motion_boundaries",
+        ),
+    ),
+    (scene_kernels, ("map_points", "subdivide", "bounds")),
 )
 
 #: What ``scene.plan`` calls to sample a scene (its module-level names).
@@ -75,13 +80,15 @@ def _timed(name: str, function: Callable[..., Any], spent: dict[str, float]) -> 
 
 
 def breakdown(
-    module: ModuleType, names: tuple[str, ...], run: Callable[[], None], repeats: int
+    functions: tuple[tuple[ModuleType, tuple[str, ...]], ...],
+    run: Callable[[], None],
+    repeats: int,
 ) -> tuple[float, dict[str, float]]:
     """Seconds of the fastest of ``repeats`` calls of ``run`` and, in that call, the seconds
-    spent in each of ``module``'s functions ``names`` (wrapped with timers while it runs)."""
+    spent in each of the ``functions`` (module, names), wrapped with timers while it runs."""
     spent: collections.defaultdict[str, float] = collections.defaultdict(float)
-    originals = {name: getattr(module, name) for name in names}
-    for name, function in originals.items():
+    originals = {(m, name): getattr(m, name) for m, names in functions for name in names}
+    for (module, name), function in originals.items():
         setattr(module, name, _timed(name, function, spent))
     try:
         run()  # warm-up
@@ -94,7 +101,7 @@ def breakdown(
             if total < best_total:
                 best_total, best = total, dict(spent)
     finally:
-        for name, function in originals.items():
+        for (module, name), function in originals.items():
             setattr(module, name, function)
     return best_total, best
 
@@ -129,9 +136,9 @@ def main() -> None:
             render(plan, recipe.render)
 
     print(f"{args.recipe}, {args.pairs} pairs 512x384, one thread")
-    total, parts = breakdown(scene_plan, SAMPLERS, sample_all, args.repeats)
+    total, parts = breakdown(((scene_plan, SAMPLERS),), sample_all, args.repeats)
     report("sampling", total, parts, "layout loop", args.pairs)
-    total, parts = breakdown(kernels, KERNELS, render_all, args.repeats)
+    total, parts = breakdown(KERNELS, render_all, args.repeats)
     report("rendering", total, parts, "python and numpy", args.pairs)
 
 

@@ -32,13 +32,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from flowsynth.generate import ChunkTask, generate_dataset, render_sample
+from flowsynth.dataset.chunks import ChunkTask
+from flowsynth.dataset.parallel import available_cores, open_executor
+from flowsynth.dataset.write import generate_dataset
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.layout import FLOW_FILES, encode_fields, file_name
 from flowsynth.io.manifest import plan_chunks
 from flowsynth.io.pagecache import DropBehind
-from flowsynth.parallel import available_cores, open_executor
-from flowsynth.recipe import load_recipe, recipe_hash, to_dict
+from flowsynth.recipe.fields import recipe_hash, to_dict
+from flowsynth.recipe.load import load_recipe
+from flowsynth.render.layers import render_sample
 
 
 def _threads(task: ChunkTask) -> None:

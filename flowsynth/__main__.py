@@ -1,5 +1,5 @@
 """``python -m flowsynth`` is the same as the ``flowsynth`` command."""
 
-from flowsynth.cli import main
+from flowsynth.cli.main import main
 
 raise SystemExit(main())

@@ -28,12 +28,12 @@ if old_cpu:
     cv2.setUseOptimized(False)
 
 from flowsynth.data.augment import AugmentConfig, augment_pair
-from flowsynth.data.pairs import FlowPair
+from flowsynth.data.flowpair import FlowPair
 from flowsynth.deform.pairs import Pair
-from flowsynth.recipe import load_recipe
+from flowsynth.recipe.load import load_recipe
 from flowsynth.render.layers import render
 from flowsynth.scene.plan import scene_for_index
-from flowsynth.segmentation import elastic_sample
+from flowsynth.deform.recipe import elastic_sample
 
 
 def digest(arrays):

@@ -30,7 +30,8 @@ from flowsynth import __version__
 from flowsynth.ablation import paper
 from flowsynth.ablation.report import markdown, plot, spearman, summarise
 from flowsynth.io.atomic import atomic_write_bytes
-from flowsynth.recipe import load_recipe, recipe_hash
+from flowsynth.recipe.fields import recipe_hash
+from flowsynth.recipe.load import load_recipe
 
 #: Real datasets looked for under the data root: (folder, evaluation spec, column name).
 REAL_DATASETS = (

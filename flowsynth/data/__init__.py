@@ -1,8 +1,8 @@
 """Flow data for torch: on-the-fly recipes, every standard dataset on disk, mixtures, loaders.
 
 The first place flowsynth imports torch. Names load lazily, so ``import flowsynth.data`` (and
-the CLI's ``flowsynth.data.bench_cli``) stays cheap until a torch-backed name is used; the
-numpy-only parts (:mod:`~flowsynth.data.pairs`, :mod:`~flowsynth.data.formats`,
+the CLI's ``flowsynth.cli.stream_bench``) stays cheap until a torch-backed name is used; the
+numpy-only parts (:mod:`~flowsynth.data.flowpair`, :mod:`~flowsynth.data.formats`,
 :mod:`~flowsynth.data.augment`) never import torch.
 
 Every dataset yields :class:`FlowExample` (``float32 (3, H, W)`` images in ``[0, 1]``,
@@ -12,8 +12,9 @@ Every dataset yields :class:`FlowExample` (``float32 (3, H, W)`` images in ``[0,
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flowsynth.base.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from flowsynth.data.augment import AugmentConfig, augment_pair
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
         open_flowsynth,
     )
     from flowsynth.data.example import FlowExample, collate_flow, to_example
+    from flowsynth.data.flowpair import FlowPair, PairFiles, read_pair
     from flowsynth.data.loader import make_loader
     from flowsynth.data.mix import MixedDataset
-    from flowsynth.data.pairs import FlowPair, PairFiles, read_pair
     from flowsynth.data.resolve import data_root_path, resolve_dataset
 
 #: Public name -> the module defining it (imported on first use).
@@ -58,9 +59,9 @@ _MODULES = {
     "to_example": "example",
     "make_loader": "loader",
     "MixedDataset": "mix",
-    "FlowPair": "pairs",
-    "PairFiles": "pairs",
-    "read_pair": "pairs",
+    "FlowPair": "flowpair",
+    "PairFiles": "flowpair",
+    "read_pair": "flowpair",
     "data_root_path": "resolve",
     "resolve_dataset": "resolve",
 }
@@ -92,12 +93,4 @@ __all__ = [
     "to_example",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module 'flowsynth.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"flowsynth.data.{_MODULES[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULES])
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)

@@ -20,16 +20,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.compiled import jit
-from flowsynth.data.pairs import FlowPair
-from flowsynth.matrices import array, dot, invert, product
-from flowsynth.rng import Stream, sample_rng
+from flowsynth.base.compiled import jit
+from flowsynth.base.matrices import array, dot, invert, product
+from flowsynth.base.rng import Stream, sample_rng
+from flowsynth.data.flowpair import FlowPair
 
 #: RGB -> YIQ (NTSC); row 0 is the Rec. 601 luma.
 _YIQ = np.array(
     [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]]
 )
-_YIQ_INVERSE = invert(_YIQ)  # Python floats: LAPACK rounds by CPU (flowsynth.matrices)
+_YIQ_INVERSE = invert(_YIQ)  # Python floats: LAPACK rounds by CPU (flowsynth.base.matrices)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 from flowsynth.data.augment import AugmentConfig
 from flowsynth.data.datasets import ProceduralFlowDataset
 from flowsynth.data.loader import make_loader
-from flowsynth.schema import FlowRecipe
+from flowsynth.recipe.schema import FlowRecipe
 
 
 def stream_bench(
@@ -50,7 +50,7 @@ def stream_bench(
             f"need workers >= 0, batch >= 1, batches >= 1; got {workers}, {batch}, {batches}"
         )
     if isinstance(recipe, str):
-        from flowsynth.recipe import load_recipe
+        from flowsynth.recipe.load import load_recipe
 
         name = recipe
         extra = [] if size is None else [f"size=[{size[0]},{size[1]}]"]

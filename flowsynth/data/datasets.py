@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from flowsynth.data.augment import AugmentConfig, augment_pair
 from flowsynth.data.example import FlowExample, to_example
+from flowsynth.data.flowpair import FlowPair, PairFiles, make_pair, read_pair
 from flowsynth.data.formats import (
     list_flowsynth,
     list_flying_chairs,
@@ -35,10 +36,9 @@ from flowsynth.data.formats import (
     read_flowsynth_metadata,
 )
 from flowsynth.data.formats.shards import list_flowsynth_shards, read_shard_sample
-from flowsynth.data.pairs import FlowPair, PairFiles, make_pair, read_pair
-from flowsynth.generate import render_sample
+from flowsynth.recipe.schema import FlowRecipe
+from flowsynth.render.layers import render_sample
 from flowsynth.scene.textures import Image
-from flowsynth.schema import FlowRecipe
 
 
 class EpochDataset(Dataset[FlowExample]):
@@ -86,7 +86,7 @@ class ProceduralFlowDataset(EpochDataset):
     Parameters
     ----------
     recipe : FlowRecipe
-        A loaded recipe (:func:`flowsynth.recipe.load_recipe`).
+        A loaded recipe (:func:`flowsynth.recipe.load.load_recipe`).
     seed : int
         The dataset seed: the same as ``flowsynth generate --seed`` for the same samples.
     length : int

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
-from flowsynth.data.pairs import FlowPair
+from flowsynth.data.flowpair import FlowPair
 
 
 class FlowExample(NamedTuple):

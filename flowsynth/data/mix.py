@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 from torch.utils.data import Dataset
 
+from flowsynth.base.rng import Stream, sample_rng
 from flowsynth.data.datasets import EpochDataset
 from flowsynth.data.example import FlowExample
-from flowsynth.rng import Stream, sample_rng
 
 
 def sample_source(

@@ -121,7 +121,7 @@ def resolve_dataset(
 def _recipe_dataset(
     recipe_name: str, *, overrides: tuple[str, ...] | list[str] = (), **options: Any
 ) -> ProceduralFlowDataset:
-    from flowsynth.recipe import load_recipe
+    from flowsynth.recipe.load import load_recipe
 
     if not recipe_name:
         raise ValueError(f"empty recipe in spec {RECIPE_PREFIX!r}; e.g. recipe:ablation/boxes")

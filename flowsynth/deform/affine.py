@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth.base.matrices import Matrix, array, invert, product
 from flowsynth.deform import kernels
-from flowsynth.matrices import Matrix, array, invert, product
 
 
 def _rotation_3d(angles: list[float]) -> Matrix:
@@ -72,7 +72,7 @@ def sample_affine(
     if rotation == 0 and shear == 0 and low == high == 1 and not flip:
         return np.eye(ndim + 1)  # the same draws were made; skip the matrix algebra
     # Python floats and the C library's functions: numpy's SIMD tan/exp/log and BLAS products
-    # round differently on other CPUs (see flowsynth.matrices).
+    # round differently on other CPUs (see flowsynth.base.matrices).
     values = [float(d) for d in draws]
     angles = [math.radians(rotation * (2.0 * d - 1.0)) for d in values[:n_angles]]
     shears = [

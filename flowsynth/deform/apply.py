@@ -5,7 +5,7 @@ Convention
 Output pixel ``p`` samples the input at ``p + d(p)`` (``d`` from ``flowsynth.deform.fields``).
 Read as an optical-flow pair with frame 1 = the deformed output and frame 2 = the original input,
 ``d`` *is* the flow: pixel ``p`` of frame 1 moves to ``p + flow(p)`` in frame 2, and
-``flowsynth.conventions.warp_backward(original, flow)`` reproduces the deformed image.
+``flowsynth.base.conventions.warp_backward(original, flow)`` reproduces the deformed image.
 
 - 2D: flow ``float32 (H, W, 2)`` ordered (u, v) = (x, y), the project's flow convention.
 - 3D: flow ``float32 (D, H, W, 3)`` ordered (x, y, z): x along W, y along H, z along D.

@@ -9,7 +9,7 @@ Its components come last and are ordered like flow, x first:
   down).
 - 3D: ``float32 (D, H, W, 3)``, ordered ``(x, y, z)``: x along W, y along H, z along D.
 
-Pixel centres sit at integer positions (see ``flowsynth.conventions``), so an image of ``W``
+Pixel centres sit at integer positions (see ``flowsynth.base.conventions``), so an image of ``W``
 columns spans ``[-0.5, W - 0.5]``. A zero displacement is the identity, and every sampler here
 returns exactly zero at zero strength (it still draws its random numbers, so switching an effect
 off does not change what later draws see).

@@ -1,12 +1,12 @@
 """The compiled arithmetic of elastic deformation, with the same bytes whatever the CPU.
 
-An elastic pair used to depend on the machine in several places: the spline interpolation of a
-grid field and the folding of an affine part were float32 matrix products in BLAS (whose kernel
-OpenBLAS picks by CPU, fusing multiply-adds on AVX2 and not on SSE), the U-Net weight map took
-numpy's SIMD ``exp`` (not the C library's, and not the same on every instruction set), and Simard
-fields were smoothed by OpenCV's float SIMD blur. Each is a compiled loop here that adds its
-terms in a fixed order, with no fused multiply-add (see ``flowsynth.compiled``), and ``exp`` is a
-polynomial written out, so that a seed gives the same bytes on every x86-64 CPU.
+Compiled loops for the parts of elastic deformation whose library versions round differently
+by CPU: the spline interpolation of a grid field and the folding of an affine part (BLAS picks
+its kernels by CPU, fusing multiply-adds on some), the U-Net weight map's ``exp`` (numpy's SIMD
+``exp`` varies with the instruction set) and the Gaussian smoothing of Simard fields (OpenCV's
+float SIMD blur). Each loop adds its terms in a fixed order, with no fused multiply-add (see
+``flowsynth.base.compiled``), and ``exp`` is a polynomial written out, so that a seed gives the
+same bytes on every x86-64 CPU.
 
 Arrays are C-contiguous unless said otherwise; every kernel writes into an ``out`` it is given.
 """
@@ -18,7 +18,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.compiled import jit
+from flowsynth.base.compiled import jit
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]

@@ -8,8 +8,7 @@ Torch-free at import: :mod:`~flowsynth.evaluate.metrics` and
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from flowsynth.base.lazy import lazy_exports
 
 _MODULES = {
     "FlowMetrics": "metrics",
@@ -22,7 +21,7 @@ _MODULES = {
     "predict_flow": "flow",
     "load_model": "flow",
     "evaluate_flow": "flow",
-    "evaluate_segmentation": "flow",
+    "evaluate_segmentation": "segmentation",
     "evaluate": "run",
     "markdown_table": "report",
     "write_results": "report",
@@ -30,12 +29,4 @@ _MODULES = {
 
 __all__ = sorted(_MODULES)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module 'flowsynth.evaluate' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"flowsynth.evaluate.{_MODULES[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULES])
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)

@@ -18,7 +18,6 @@ from tqdm import tqdm
 
 from flowsynth.evaluate.metrics import FlowMetrics
 from flowsynth.evaluate.padding import pad_to_multiple, unpad
-from flowsynth.evaluate.segmetrics import SegmentationMetrics
 
 
 def load_model(
@@ -48,7 +47,7 @@ def predict_flow(model: nn.Module, image1: torch.Tensor, image2: torch.Tensor) -
     )
 
 
-def _batches(dataset: Dataset[Any], max_images: int | None, collate: Any) -> DataLoader[Any]:
+def batches(dataset: Dataset[Any], max_images: int | None, collate: Any) -> DataLoader[Any]:
     if max_images is not None:
         from torch.utils.data import Subset
 
@@ -73,7 +72,7 @@ def evaluate_flow(
     metrics = {"zero_flow": FlowMetrics()}
     if model is not None:
         metrics["model"] = FlowMetrics()
-    for batch in tqdm(_batches(dataset, max_images, collate_flow), disable=not progress):
+    for batch in tqdm(batches(dataset, max_images, collate_flow), disable=not progress):
         flow = batch.flow[0].permute(1, 2, 0).numpy()
         valid = batch.valid[0].numpy()
         occlusion = batch.occlusion[0].numpy() if bool(batch.has_occlusion[0]) else None
@@ -83,25 +82,3 @@ def evaluate_flow(
             prediction = predict_flow(model, image1, image2)[0].permute(1, 2, 0).cpu().numpy()
             metrics["model"].add(prediction, flow, valid, occlusion)
     return {name: accumulator.summary() for name, accumulator in metrics.items()}
-
-
-@torch.no_grad()
-def evaluate_segmentation(
-    model: nn.Module,
-    dataset: Dataset[Any],
-    *,
-    classes: int,
-    device: torch.device,
-    max_images: int | None = None,
-    progress: bool = False,
-) -> dict[str, dict[str, Any]]:
-    """``{"model": SegmentationMetrics.summary()}`` over whole images (padded, then cut)."""
-    from torch.utils.data import default_collate
-
-    metrics = SegmentationMetrics(classes)
-    stride = int(getattr(model, "stride", 16))
-    for batch in tqdm(_batches(dataset, max_images, default_collate), disable=not progress):
-        image, padding = pad_to_multiple(batch.image.to(device), stride)
-        prediction = unpad(model(image).argmax(dim=1), padding)
-        metrics.add(prediction[0].cpu().numpy(), batch.label[0].numpy())
-    return {"model": metrics.summary()}

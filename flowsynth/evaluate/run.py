@@ -32,7 +32,7 @@ def evaluate(
 
     Flow checkpoints get a model row and a zero-flow row per dataset
     (:func:`~flowsynth.evaluate.flow.evaluate_flow`); segmentation checkpoints take
-    segmentation specs (:func:`flowsynth.train.segdata.parse_segmentation_spec`).
+    segmentation specs (:func:`flowsynth.data.segmentation.parse_segmentation_spec`).
 
     Returns
     -------
@@ -40,8 +40,9 @@ def evaluate(
         ``checkpoint``, ``task``, ``step``, ``model_spec``, ``train_config``, ``pooling`` and
         ``datasets: {spec: {"model": summary, "zero_flow": summary}}`` (JSON-ready).
     """
-    from flowsynth.evaluate.flow import evaluate_flow, evaluate_segmentation, load_model
-    from flowsynth.train.setup import resolve_device
+    from flowsynth.evaluate.flow import evaluate_flow, load_model
+    from flowsynth.evaluate.segmentation import evaluate_segmentation
+    from flowsynth.train.build import resolve_device
 
     if not datasets:
         raise ValueError("no datasets to evaluate: give at least one --dataset")
@@ -62,7 +63,7 @@ def evaluate(
     for spec in datasets:
         dataset: Dataset[Any]
         if task == "segmentation":
-            from flowsynth.train.segdata import SegmentationDataset, load_segmentation_pairs
+            from flowsynth.data.segmentation import SegmentationDataset, load_segmentation_pairs
 
             values = state["info"]["label_values"]
             dataset = SegmentationDataset(load_segmentation_pairs(spec, data_root), values=values)

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.conventions import UNKNOWN_FLOW_THRESHOLD, check_flow
+from flowsynth.base.conventions import UNKNOWN_FLOW_THRESHOLD, check_flow
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.errors import FileFormatError
 from flowsynth.io.limits import check_dimensions, check_length

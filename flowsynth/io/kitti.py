@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.conventions import check_flow
+from flowsynth.base.conventions import check_flow
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.errors import FileFormatError
 from flowsynth.io.headers import check_png_chunks, png_header

@@ -20,19 +20,21 @@ polylines follow the curved images of straight edges to well below 0.01 px.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth import kernels
-from flowsynth.render import raster
+from flowsynth.recipe.schema import FlowRecipe, Render
+from flowsynth.render import kernels, raster
 from flowsynth.render.raster import Rings, Roi
 from flowsynth.render.sample import Sample, motion_boundaries
-from flowsynth.scene.plan import Layer, ScenePlan
+from flowsynth.scene import kernels as scene_kernels
+from flowsynth.scene.plan import Layer, ScenePlan, scene_for_index
 from flowsynth.scene.shapes import rings as geometry_rings
+from flowsynth.scene.textures import Image
 from flowsynth.scene.transform import LayerMotion
-from flowsynth.schema import Render
 
 #: Largest distance (px) between the image of an outline under a deformation and the polyline
 #: through its mapped vertices; outlines are subdivided to keep within it.
@@ -65,8 +67,8 @@ def _map(motion: LayerMotion, rings: Rings, *, inverse: bool = False) -> Rings:
     points, ends = rings
     max_edge = _max_edge(motion)
     if max_edge > 0:
-        points, ends = kernels.subdivide(points, ends, max_edge)
-    return Rings(kernels.map_points(points, motion.kernel_args(inverse=inverse)), ends)
+        points, ends = scene_kernels.subdivide(points, ends, max_edge)
+    return Rings(scene_kernels.map_points(points, motion.kernel_args(inverse=inverse)), ends)
 
 
 def _outline(layer: Layer) -> _Outline:
@@ -282,4 +284,13 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
         segmentation2=canvas.segmentation[1],
         motion_boundary=motion_boundaries(flow[0], threshold),
         motion_boundary_backward=motion_boundaries(flow[1], threshold),
+    )
+
+
+def render_sample(
+    recipe: FlowRecipe, seed: int, index: int, *, texture_images: Sequence[Image] = ()
+) -> Sample:
+    """Sample ``index`` of ``recipe`` with ``seed``, rendered."""
+    return render(
+        scene_for_index(recipe, seed, index, texture_images=texture_images), recipe.render
     )

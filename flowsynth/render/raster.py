@@ -22,7 +22,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth import kernels
+from flowsynth.render import kernels
+from flowsynth.scene import kernels as scene_kernels
 
 Points = npt.NDArray[np.float64]
 
@@ -65,7 +66,7 @@ def roi_of_bounds(
 
 
 class Rings(NamedTuple):
-    """Rings packed for ``flowsynth.kernels``: every vertex, ring after ring, and each ring's end
+    """Rings packed for the kernels: every vertex, ring after ring, and each ring's end
     (the index one past its last vertex)."""
 
     points: Points
@@ -76,8 +77,8 @@ class Rings(NamedTuple):
         return len(self.ends) == 0
 
     def bounds(self) -> tuple[float, float, float, float]:
-        """``(xmin, ymin, xmax, ymax)`` of the vertices (``kernels.bounds``)."""
-        return kernels.bounds(self.points)
+        """``(xmin, ymin, xmax, ymax)`` of the vertices (``scene_kernels.bounds``)."""
+        return scene_kernels.bounds(self.points)
 
 
 def pack(rings: list[Points]) -> Rings:

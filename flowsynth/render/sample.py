@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth import kernels
+from flowsynth.render import kernels
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth import schema
+from flowsynth.recipe import schema
 from flowsynth.scene.transform import Deformation, Shear, affine_about
 
 

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.compiled import jit
+from flowsynth.base.compiled import jit
 
 #: Keys' cubic convolution parameter (OpenCV's ``INTER_CUBIC``).
 CUBIC_A = -0.75

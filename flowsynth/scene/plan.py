@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth import kernels
-from flowsynth.rng import Stream, sample_rng, sample_weighted
+from flowsynth.base.rng import Stream, sample_rng, sample_weighted
+from flowsynth.recipe.schema import FlowRecipe
+from flowsynth.scene import kernels
 from flowsynth.scene.motion import sample_affine, sample_deformation, sample_strength
 from flowsynth.scene.shapes import Geometry, sample_shape
 from flowsynth.scene.textures import Image, sample_texture
 from flowsynth.scene.transform import LayerMotion, compose
-from flowsynth.schema import FlowRecipe
 
 #: Extra texture pixels around a layer's extent, for bilinear sampling at its edges.
 TEXTURE_MARGIN = 2

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from flowsynth.schema import Shapes
+from flowsynth.recipe.schema import Shapes
 
 Geometry: TypeAlias = BaseGeometry
 Points = npt.NDArray[np.float64]

@@ -24,9 +24,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.rng import sample_weighted
+from flowsynth.base.rng import sample_weighted
+from flowsynth.recipe.schema import Textures
 from flowsynth.scene import patterns
-from flowsynth.schema import Textures
 
 Image = npt.NDArray[np.uint8]
 Pattern = npt.NDArray[np.uint8]

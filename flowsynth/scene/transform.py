@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from flowsynth.kernels import Motion
+    from flowsynth.scene.kernels import Motion
 
 Points = npt.NDArray[np.float64]
 Grid = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
@@ -144,7 +144,7 @@ class LayerMotion:
         return self.deformation is None and bool(np.array_equal(self.affine, np.eye(2, 3)))
 
     def kernel_args(self, *, inverse: bool) -> Motion:
-        """The motion as ``flowsynth.kernels`` takes it, one argument: ``(affine, centre x,
+        """The motion as ``flowsynth.scene.kernels`` takes it, one argument: ``(affine, centre x,
         centre y, axes, ends, waves, inverse)``, ``affine`` being the inverse matrix for the
         inverse map."""
         deformation = self.deformation

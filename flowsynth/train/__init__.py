@@ -1,14 +1,13 @@
 """Training: models (``flownets``, ``pwc``, ``unet``), losses, the loop, checkpoints.
 
 Sees batches (:class:`flowsynth.data.FlowExample`), never scenes. Names load lazily, so
-``import flowsynth.train`` (and the CLI's :mod:`flowsynth.train.command`) does not import torch
+``import flowsynth.train`` (and the CLI's :mod:`flowsynth.cli.train`) does not import torch
 until a torch-backed name is used.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from flowsynth.base.lazy import lazy_exports
 
 _MODULES = {
     "TrainConfig": "config",
@@ -34,12 +33,4 @@ _MODULES = {
 
 __all__ = sorted(_MODULES)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module 'flowsynth.train' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"flowsynth.train.{_MODULES[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULES])
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)

@@ -45,7 +45,7 @@ class TrainConfig:
     ----------
     data : dataset spec: ``recipe:NAME``, a bare recipe name, ``NAME``, ``NAME=PATH``
         (flow; :func:`flowsynth.data.resolve_dataset`), or a segmentation spec
-        (:func:`flowsynth.train.segdata.parse_segmentation_spec`).
+        (:func:`flowsynth.data.segmentation.parse_segmentation_spec`).
     out : run folder (``checkpoint.pt``, ``config.json``, ``log.csv``, ``tensorboard/``).
     crop : (height, width) of the training crops; multiples of the model's stride.
     schedule : learning-rate decay after a linear warm-up: cosine to ``min_lr`` x ``lr``,

@@ -5,7 +5,7 @@ Convention
 ``local_correlation(f1, f2, d)[:, k]`` with ``k = (dy + d) * (2d + 1) + (dx + d)`` is the
 channel-mean of ``f1(x, y) * f2(x + dx, y + dy)``, zero outside ``f2``: channel ``k`` peaks
 where frame 2 shows frame 1 displaced by ``(dx, dy)``, the flow sign of
-:mod:`flowsynth.conventions`.
+:mod:`flowsynth.base.conventions`.
 """
 
 from __future__ import annotations

@@ -19,6 +19,14 @@ import torch
 from torch import nn
 
 from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.train.build import (
+    check_crop,
+    cpu_threads,
+    make_training_loader,
+    resolve_device,
+    run_folder,
+    training_data,
+)
 from flowsynth.train.checkpoint import (
     CHECKPOINT_NAME,
     CheckpointError,
@@ -32,14 +40,6 @@ from flowsynth.train.logs import RunLog
 from flowsynth.train.losses import multiscale_epe, segmentation_loss
 from flowsynth.train.models import build_model
 from flowsynth.train.schedule import make_optimizer, make_scheduler
-from flowsynth.train.setup import (
-    check_crop,
-    cpu_threads,
-    make_training_loader,
-    resolve_device,
-    run_folder,
-    training_data,
-)
 
 FLOW_COLUMNS = ("loss", "epe", "lr", "samples_per_s", "data_wait_s", "step_s", "grad_norm")
 SEGMENTATION_COLUMNS = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flowsynth.conventions import warp_backward
-from flowsynth.recipe import load_recipe
+from flowsynth.base.conventions import warp_backward
+from flowsynth.recipe.load import load_recipe
 from tests.render.helpers import SMALL
 
 

@@ -14,8 +14,8 @@ from flowsynth.data.augment import (
     augment_pair,
     sample_augment,
 )
-from flowsynth.data.pairs import FlowPair, make_pair
-from flowsynth.generate import render_sample
+from flowsynth.data.flowpair import FlowPair, make_pair
+from flowsynth.render.layers import render_sample
 from tests.data.checks import tiny_recipe, warp_errors
 from tests.render.helpers import interior_pixels
 

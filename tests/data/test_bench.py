@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
+from flowsynth.cli.stream_bench import add_stream_bench_command, run_stream_bench
 from flowsynth.data.bench import stream_bench
-from flowsynth.data.bench_cli import add_stream_bench_command, run_stream_bench
 from tests.render.helpers import SMALL
 
 

@@ -24,7 +24,7 @@ from flowsynth.data import (
 )
 from flowsynth.data.example import TENSOR_FIELDS
 from flowsynth.data.formats import list_flying_chairs
-from flowsynth.generate import render_sample
+from flowsynth.render.layers import render_sample
 from tests.data import fakes
 from tests.data.checks import tiny_recipe
 

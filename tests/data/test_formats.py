@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from flowsynth.data.flowpair import FlowPair, read_pair
 from flowsynth.data.formats import (
     list_flowsynth,
     list_flying_chairs,
@@ -18,7 +19,6 @@ from flowsynth.data.formats import (
     list_sintel,
     read_flowsynth_metadata,
 )
-from flowsynth.data.pairs import FlowPair, read_pair
 from flowsynth.io import FileFormatError
 from tests.data import fakes
 from tests.data.fakes import HEIGHT, WIDTH, Fake

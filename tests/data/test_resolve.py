@@ -8,7 +8,7 @@ import pytest
 
 from flowsynth.data import FlyingChairs, ProceduralFlowDataset, resolve_dataset
 from flowsynth.data.datasets import Kitti
-from flowsynth.recipe import RecipeError
+from flowsynth.recipe.fields import RecipeError
 from tests.data import fakes
 from tests.render.helpers import SMALL
 

@@ -17,10 +17,10 @@ from flowsynth.data import (
     resolve_dataset,
 )
 from flowsynth.data.example import TENSOR_FIELDS
-from flowsynth.generate import render_sample
 from flowsynth.io import FileFormatError
 from flowsynth.io.layout import FLOW_FILES, encode_fields, write_encoded
 from flowsynth.io.shards import ShardWriter, shard_name
+from flowsynth.render.layers import render_sample
 from tests.data.checks import tiny_recipe
 
 SEED, COUNT, CHUNK = 3, 5, 3
@@ -107,7 +107,7 @@ def test_empty_folder_names_the_layout(tmp_path: Path) -> None:
 
 
 def test_reads_what_flowsynth_generate_writes(tmp_path: Path) -> None:
-    from flowsynth.cli import main
+    from flowsynth.cli.main import main
     from tests.render.helpers import SMALL
 
     sets = [arg for item in SMALL for arg in ("--set", item)]

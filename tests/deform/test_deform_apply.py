@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.ndimage
 
-from flowsynth.conventions import moved_out_of_frame, warp_backward
+from flowsynth.base.conventions import moved_out_of_frame, warp_backward
 from flowsynth.deform import (
     apply_displacement,
     apply_grid_displacement,

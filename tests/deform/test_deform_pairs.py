@@ -10,7 +10,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from flowsynth.conventions import warp_backward
+from flowsynth.base.conventions import warp_backward
 from flowsynth.deform import (
     ElasticPair,
     PairFileError,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from flowsynth.cli import main
+from flowsynth.cli.main import main
 from flowsynth.io import read_flo
 
 

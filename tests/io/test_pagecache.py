@@ -147,8 +147,8 @@ def test_without_fadvise_nothing_is_held(tmp_path: Path, monkeypatch: pytest.Mon
 def test_generation_drops_what_it_writes(
     tmp_path: Path, advice: list[tuple[int, int]], layout: str
 ) -> None:
-    from flowsynth.generate import generate_dataset
-    from flowsynth.recipe import load_recipe
+    from flowsynth.dataset.write import generate_dataset
+    from flowsynth.recipe.load import load_recipe
     from tests.render.helpers import SMALL
 
     recipe = load_recipe("default", SMALL)

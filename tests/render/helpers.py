@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 
 from flowsynth.ablation import paper
-from flowsynth.recipe import load_recipe
+from flowsynth.recipe.load import load_recipe
 from flowsynth.render.layers import render
 from flowsynth.render.sample import Sample
 from flowsynth.scene.plan import ScenePlan, scene_for_index

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flowsynth.conventions import moved_out_of_frame, warp_backward
+from flowsynth.base.conventions import moved_out_of_frame, warp_backward
 from flowsynth.render import layers, raster
 from flowsynth.render.layers import render
 from flowsynth.render.raster import Roi

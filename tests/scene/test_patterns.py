@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flowsynth.recipe.schema import Textures
 from flowsynth.scene import patterns
 from flowsynth.scene.textures import (
     TEXTURE_SAMPLERS,
     sample_noise_grids,
     sample_texture,
 )
-from flowsynth.schema import Textures
 
 
 def sample_noise_field(

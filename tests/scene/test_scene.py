@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import shapely
 
-from flowsynth.recipe import load_recipe
+from flowsynth.recipe.load import load_recipe
+from flowsynth.recipe.schema import SHAPE_KINDS, Deformation, Shapes, Textures
 from flowsynth.render.raster import Roi, coverage, inside
 from flowsynth.scene.motion import sample_deformation
 from flowsynth.scene.patterns import colourise
@@ -18,7 +19,6 @@ from flowsynth.scene.plan import _frame_outline, _pulled_back, scene_for_index
 from flowsynth.scene.shapes import rings, sample_shape
 from flowsynth.scene.textures import TEXTURE_SAMPLERS, sample_texture
 from flowsynth.scene.transform import LayerMotion, affine_about, compose
-from flowsynth.schema import SHAPE_KINDS, Deformation, Shapes, Textures
 
 
 @pytest.mark.parametrize("kind", SHAPE_KINDS)

@@ -7,7 +7,7 @@ import torch
 from flowsynth.data.augment import AugmentConfig
 from flowsynth.data.datasets import ProceduralFlowDataset
 from flowsynth.data.example import FlowExample, collate_flow
-from flowsynth.recipe import load_recipe
+from flowsynth.recipe.load import load_recipe
 
 TINY_OVERRIDES = ["size=[64,96]", "objects.count=[2,3]"]
 

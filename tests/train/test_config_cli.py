@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from flowsynth.train.build import check_crop, flow_spec
 from flowsynth.train.config import PRESETS, TrainConfig, config_differences, make_config
-from flowsynth.train.setup import check_crop, flow_spec
 
 
 def test_presets_fill_only_what_is_not_given() -> None:
@@ -47,9 +47,9 @@ def test_data_specs_and_crop_checks() -> None:
 @pytest.mark.parametrize(
     "code",
     [
-        "import flowsynth.train, flowsynth.evaluate, flowsynth.train.command",
-        "import flowsynth.evaluate.command, flowsynth.evaluate.metrics",
-        "import flowsynth.evaluate.segmetrics, flowsynth.cli; flowsynth.cli._parser()",
+        "import flowsynth.train, flowsynth.evaluate, flowsynth.cli.train",
+        "import flowsynth.cli.evaluate, flowsynth.evaluate.metrics",
+        "import flowsynth.evaluate.segmetrics, flowsynth.cli.main; flowsynth.cli.main._parser()",
     ],
 )
 def test_cli_and_package_imports_stay_torch_free(code: str) -> None:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from flowsynth.data.segmentation import sample_training_arrays
 from flowsynth.deform.pairs import Pair
 from flowsynth.train.checkpoint import CheckpointError, load_checkpoint
 from flowsynth.train.loop import train
-from flowsynth.train.segdata import sample_training_arrays
 
 from .test_resume import _config
 

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from flowsynth.cli import main
-from flowsynth.io.images import write_png
-from flowsynth.train.segdata import (
+from flowsynth.cli.main import main
+from flowsynth.data.segmentation import (
     SegmentationDataset,
     load_segmentation_pairs,
     parse_segmentation_spec,
     to_classes,
 )
+from flowsynth.io.images import write_png
 
 
 def _write_pairs(root: Path, count: int = 3, size: int = 48) -> Path:

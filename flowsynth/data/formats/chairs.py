@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flowsynth.data.pairs import (
+from flowsynth.data.flowpair import (
     PairFiles,
     check_choice,
     layout_of,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flowsynth.data.pairs import (
+from flowsynth.data.flowpair import (
     PairFiles,
     check_choice,
     layout_of,

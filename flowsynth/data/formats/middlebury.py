@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flowsynth.data.pairs import PairFiles, layout_of, require_dir, require_pairs
+from flowsynth.data.flowpair import PairFiles, layout_of, require_dir, require_pairs
 
 
 def list_middlebury(root: str | Path, *, grey: bool = False) -> list[PairFiles]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flowsynth.data.pairs import (
+from flowsynth.data.flowpair import (
     FlowPair,
     layout_of,
     make_pair,

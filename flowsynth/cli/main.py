@@ -1,0 +1,312 @@
+"""The ``flowsynth`` command line: argument parsing only; the work happens in the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from flowsynth import __version__
+from flowsynth.cli import ablation as ablation_command
+from flowsynth.cli import evaluate as evaluate_command
+from flowsynth.cli import train as train_command
+from flowsynth.cli.stream_bench import add_stream_bench_command, run_stream_bench  # torch-free
+from flowsynth.io.errors import FileFormatError
+from flowsynth.recipe.fields import RecipeError
+
+
+def _add_recipe_arguments(parser: argparse.ArgumentParser, *, textures: bool = True) -> None:
+    parser.add_argument(
+        "recipe",
+        help="recipe file or built-in name (default, ablation/boxes, elastic/unet, ...)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe key, value in YAML (e.g. objects.count=[8,12]); repeatable",
+    )
+    if textures:
+        parser.add_argument(
+            "--textures",
+            type=Path,
+            default=None,
+            help="folder of images for the 'folder' texture kind",
+        )
+
+
+def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where and how many samples ``generate`` and ``deform`` write."""
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--count", type=int, required=True, help="number of samples")
+    parser.add_argument("--start", type=int, default=0, help="index of the first sample")
+    parser.add_argument(
+        "--compression",
+        type=int,
+        default=1,
+        choices=range(10),
+        metavar="0-9",
+        help="PNG compression: 0-3 fast (ISA-L deflate; default 1), "
+        "4-9 smaller and several times slower (zlib)",
+    )
+    parser.add_argument(
+        "--preview",
+        type=int,
+        default=4,
+        metavar="K",
+        help="also write OUT/preview.png of the first K (2D) samples (0: none; default 4)",
+    )
+    _add_scale_arguments(parser)
+
+
+def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        dest="layout",
+        choices=("files", "shards"),
+        default="files",
+        help="files: FlyingChairs2 files (default); shards: WebDataset tar shards, one per chunk",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="worker processes (default: all cores; 1: in this process)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="samples per chunk and per shard (default: the folder's, else 64)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("loky", "serial", "dask", "ray"),
+        default=None,
+        help="loky: process pool on this machine (default); dask or ray: a cluster (or a local "
+        "one of --workers processes without --scheduler)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler (tcp://host:8786; implies --executor dask unless --executor ray) "
+        "or Ray cluster address (auto, ray://host:10001)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowsynth",
+        description="Synthetic flow and segmentation data with exact ground truth.",
+    )
+    parser.add_argument("--version", action="version", version=f"flowsynth {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_stream_bench_command(commands)
+
+    generate = commands.add_parser(
+        "generate", help="write a flow dataset (files or shards); run it again to resume"
+    )
+    _add_recipe_arguments(generate)
+    _add_dataset_arguments(generate)
+
+    deform = commands.add_parser(
+        "deform", help="write elastically deformed image/label pairs (kind: elastic recipes)"
+    )
+    deform.add_argument("--images", type=Path, required=True, help="folder of example images")
+    deform.add_argument("--labels", type=Path, required=True, help="folder of their label maps")
+    _add_recipe_arguments(deform, textures=False)
+    _add_dataset_arguments(deform)
+
+    verify = commands.add_parser(
+        "verify", help="check a dataset against its manifests (missing, extra, corrupt files)"
+    )
+    verify.add_argument("out", type=Path, help="dataset folder")
+    verify.add_argument(
+        "--count", type=int, default=None, help="also require this many samples from --start"
+    )
+    verify.add_argument("--start", type=int, default=0, help="first required index (default 0)")
+    verify.add_argument(
+        "--quick", action="store_true", help="check sizes only, do not hash the files"
+    )
+
+    preview = commands.add_parser("preview", help="write a contact sheet of a recipe's samples")
+    _add_recipe_arguments(preview)
+    preview.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    preview.add_argument("--count", type=int, default=4, help="number of samples (rows)")
+    preview.add_argument("--start", type=int, default=0, help="index of the first sample")
+    preview.add_argument("--scale", type=float, default=0.5, help="scale of each image")
+
+    train_command.add_parser(commands)
+    evaluate_command.add_parser(commands)
+    ablation_command.add_parser(commands)
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    from flowsynth.recipe.load import load_recipe
+
+    return load_recipe(args.recipe, args.overrides)
+
+
+def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, textures) -> None:
+    from flowsynth.io.images import write_png
+    from flowsynth.render.layers import render_sample
+    from flowsynth.viz.sheets import preview_sheet
+
+    samples = [
+        render_sample(recipe, args.seed, args.start + i, texture_images=textures)
+        for i in range(count)
+    ]
+    write_png(path, preview_sheet(samples, scale=getattr(args, "scale", 0.5)), compression=3)
+
+
+def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
+    """Load the recipe, check its kind, and run ``generate_dataset`` as the flags say."""
+    from flowsynth.dataset.write import generate_dataset
+
+    if args.count < 0 or args.start < 0 or args.seed < 0:
+        raise ValueError("--count, --start and --seed must be >= 0")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be >= 1")
+    recipe = _load(args)
+    if recipe.kind != kind:
+        other = "deform" if recipe.kind == "elastic" else "generate"
+        raise ValueError(f"{args.recipe} is a {recipe.kind!r} recipe: use 'flowsynth {other}'")
+    summary = generate_dataset(
+        recipe,
+        args.seed,
+        args.out,
+        count=args.count,
+        start=args.start,
+        layout=args.layout,
+        chunk_size=args.chunk_size,
+        compression=args.compression,
+        executor=args.executor or ("dask" if args.scheduler else "loky"),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+        **inputs,  # type: ignore[arg-type]
+    )
+    return recipe, summary
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from flowsynth.dataset.kinds import load_texture_images
+
+    recipe, summary = _write_dataset(args, "flow", textures=args.textures)
+    if args.preview > 0 and args.count > 0:
+        textures = load_texture_images(args.textures)
+        _write_preview(
+            args.out / "preview.png", recipe, args, min(args.preview, args.count), textures
+        )
+    _report(summary, args.out)
+    return 0
+
+
+def _deform(args: argparse.Namespace) -> int:
+    from flowsynth.deform.pairs import load_pairs
+    from flowsynth.deform.recipe import elastic_sample
+    from flowsynth.io.images import write_png
+    from flowsynth.viz.sheets import elastic_preview_sheet
+
+    recipe, summary = _write_dataset(args, "elastic", examples=(args.images, args.labels))
+    examples = load_pairs(args.images, args.labels)
+    if args.preview > 0 and args.count > 0 and examples[0].label.ndim == 2:
+        indices = range(args.start, args.start + min(args.preview, args.count))
+        samples = [elastic_sample(recipe, examples, args.seed, i) for i in indices]
+        sources = [examples[i % len(examples)] for i in indices]
+        write_png(args.out / "preview.png", elastic_preview_sheet(sources, samples), compression=3)
+    _report(summary, args.out)
+    return 0
+
+
+def _report(summary, out: Path) -> None:
+    seconds = summary.seconds
+    resumed = (
+        f"; {summary.chunks_skipped} chunks were already done" if summary.chunks_skipped else ""
+    )
+    print(
+        f"wrote {summary.written} samples ({summary.chunks_written} chunks, "
+        f"{summary.bytes_written / 1e6:.1f} MB) to {out} in {seconds:.1f} s "
+        f"({summary.samples_per_second:.1f} samples/s, "
+        f"{summary.bytes_written / 1e6 / max(seconds, 1e-9):.1f} MB/s){resumed}"
+    )
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from flowsynth.dataset.verify import verify_dataset
+
+    report = verify_dataset(args.out, start=args.start, count=args.count, quick=args.quick)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not report.ok:
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        count = len(report.problems)
+        print(f"{args.out}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: OK, {report.summary()}")
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from flowsynth.dataset.kinds import load_texture_images
+
+    if args.count < 1 or args.seed < 0:
+        raise ValueError("--count must be >= 1 and --seed >= 0")
+    recipe = _load(args)
+    textures = load_texture_images(args.textures)
+    _write_preview(args.out, recipe, args, args.count, textures)
+    print(f"wrote {args.out}")
+    return 0
+
+
+COMMANDS = {
+    "generate": _generate,
+    "deform": _deform,
+    "preview": _preview,
+    "verify": _verify,
+    "stream-bench": run_stream_bench,
+    "train": train_command.run,
+    "evaluate": evaluate_command.run,
+    "ablation": ablation_command.run,
+}
+
+
+_RESUME_HINT = {
+    "generate": "; run the same command again to resume",
+    "deform": "; run the same command again to resume",
+    "train": "; run the same command with --resume to continue from the last checkpoint",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (RecipeError, FileFormatError, FileNotFoundError, ValueError) as error:
+        print(f"flowsynth {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        hint = _RESUME_HINT.get(args.command, "")
+        print(f"flowsynth {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
+    except RuntimeError as error:  # e.g. DatasetMismatchError
+        print(f"flowsynth {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # e.g. a full disk
+        hint = _RESUME_HINT.get(args.command, "")
+        print(f"flowsynth {args.command}: error: {error}{hint}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""One sample of a recipe: rendered (flow) or deformed (elastic), and encoded as files.
+
+The single place that knows, for each kind of recipe, what a sample is and which files it makes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from flowsynth.io.images import read_image
+from flowsynth.io.layout import FLOW_FILES, encode_fields
+from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
+from flowsynth.render.layers import render_sample
+from flowsynth.scene.textures import Image
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff"}
+
+
+def load_texture_images(folder: Path | None) -> list[Image]:
+    """Every image in ``folder`` (sorted by name) for the ``folder`` texture kind."""
+    if folder is None:
+        return []
+    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
+    return [read_image(p) for p in paths]
+
+
+@functools.lru_cache(maxsize=2)
+def cached_textures(folder: str | None) -> tuple[Image, ...]:
+    """``load_texture_images`` once per process (workers render many chunks)."""
+    return tuple(load_texture_images(None if folder is None else Path(folder)))
+
+
+@functools.lru_cache(maxsize=2)
+def cached_examples(folders: tuple[str, str]) -> tuple[Any, ...]:
+    """The example pairs of an elastic dataset, loaded once per process."""
+    from flowsynth.deform.pairs import load_pairs
+
+    return tuple(load_pairs(*folders))
+
+
+def sample_files(recipe: FlowRecipe | ElasticRecipe, examples: Sequence[Any] = ()) -> list[str]:
+    """The file suffixes of one sample of ``recipe`` (elastic: of its ``examples``)."""
+    if isinstance(recipe, FlowRecipe):
+        return list(FLOW_FILES)
+    volume = bool(examples) and examples[0].label.ndim == 3
+    names = ["image", "label", "flow", "valid"] + (["weight"] if recipe.weight_map else [])
+    if volume:
+        return [f"{n}.npy" for n in names]
+    kinds = {"image": "png", "label": "png", "flow": "flo", "valid": "png", "weight": "pfm"}
+    return [f"{n}.{kinds[n]}" for n in names]
+
+
+def sample_encoder(
+    recipe: FlowRecipe | ElasticRecipe,
+    seed: int,
+    *,
+    compression: int = 1,
+    textures: str | None = None,
+    examples: tuple[str, str] | None = None,
+) -> Callable[[int], dict[str, bytes]]:
+    """index -> the encoded files (suffix -> bytes) of that sample, for the recipe's kind."""
+    if isinstance(recipe, ElasticRecipe):
+        from flowsynth.deform.recipe import elastic_sample, encode_elastic
+
+        if examples is None:
+            raise ValueError("an elastic recipe needs folders of example images and labels")
+        pairs = cached_examples(examples)
+        return lambda index: encode_elastic(elastic_sample(recipe, pairs, seed, index), compression)
+    images = cached_textures(textures)
+    return lambda index: encode_flow_sample(recipe, seed, index, compression, images)
+
+
+def encode_flow_sample(
+    recipe: FlowRecipe,
+    seed: int,
+    index: int,
+    compression: int = 1,
+    texture_images: Sequence[Image] = (),
+) -> dict[str, bytes]:
+    """Sample ``index`` of a flow recipe, rendered and encoded as its FlyingChairs2 files."""
+    sample = render_sample(recipe, seed, index, texture_images=texture_images)
+    return encode_fields(sample.as_dict(), FLOW_FILES, compression)

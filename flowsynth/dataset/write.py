@@ -1,0 +1,285 @@
+"""Generate flow datasets to disk: sample i of a recipe is a pure function of (recipe, seed, i).
+
+Data flows one way: recipe -> ``scene_for_index`` -> ``render`` -> encode -> write. The unit of
+work is a chunk of consecutive indices, written by whoever renders it; only small records
+(file names, sizes, sha256) come back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flowsynth import __version__
+from flowsynth.dataset.chunks import ChunkTask, library_versions, write_chunk
+from flowsynth.dataset.kinds import cached_examples, sample_files
+from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, DatasetMismatchError
+from flowsynth.io.lock import folder_lock
+from flowsynth.io.manifest import Chunk, plan_resume, unfinished_files
+from flowsynth.recipe.fields import recipe_hash, to_dict
+from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
+
+__all__ = ["GenerationSummary", "generate_dataset", "metadata", "prepare_output"]
+
+LAYOUTS = ("files", "shards")
+DEFAULT_CHUNK_SIZE = 64
+
+
+def metadata(
+    recipe: FlowRecipe | ElasticRecipe,
+    seed: int,
+    *,
+    layout: str = "files",
+    textures: Path | None = None,
+    chunk_size: int | None = None,
+    files: Sequence[str] = tuple(FLOW_FILES),
+    examples: tuple[Path, Path] | None = None,
+) -> dict[str, Any]:
+    """What ``flowsynth.json`` records: the resolved recipe, its hash, seed, layout and versions.
+
+    ``layout`` is ``"files"`` (one file per field) or ``"shards"`` (tar shards); ``chunk_size``
+    is the number of samples per chunk (and per shard); ``files`` the suffixes of one sample's
+    files; ``examples`` the image and label folders of an elastic dataset.
+    """
+    return {
+        "flowsynth": __version__,
+        "chunk_size": chunk_size,
+        "recipe": to_dict(recipe),
+        "recipe_hash": recipe_hash(recipe),
+        "seed": seed,
+        "layout": layout,
+        "texture_folder": None if textures is None else str(textures),
+        "examples": None if examples is None else [str(p) for p in examples],
+        "files": list(files),
+        "versions": library_versions(),
+    }
+
+
+def _identity(meta: dict[str, Any]) -> dict[str, Any]:
+    """What decides a dataset's bytes: recipe, seed, layout and the flowsynth version (releases
+    may render or encode differently; one folder must not mix them)."""
+    return {k: meta.get(k) for k in ("recipe_hash", "seed", "layout", "flowsynth")}
+
+
+def prepare_output(out: Path, meta: dict[str, Any]) -> None:
+    """Create ``out`` and its ``flowsynth.json``, or check that an existing one matches."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / METADATA_NAME
+    if path.exists():
+        try:
+            existing = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise DatasetMismatchError(
+                f"{path} is unreadable ({error}); refusing to write into {out}"
+            ) from error
+        if _identity(existing) != _identity(meta):
+            raise DatasetMismatchError(
+                f"{out} holds a dataset made with {_identity(existing)}, not {_identity(meta)}; "
+                "use another --out folder instead of mixing datasets"
+            )
+        return
+    # No sort_keys: the order of a recipe's weight tables changes what is drawn, so the
+    # recorded recipe keeps its order (recipe_hash does not see it).
+    atomic_write_bytes(path, (json.dumps(meta, indent=2) + "\n").encode())
+
+
+# ------------------------------------------------------------------------ whole datasets
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """What a :func:`generate_dataset` call did."""
+
+    out: Path
+    requested: int  # samples in the requested range
+    written: int  # samples rendered and written by this call
+    chunks_written: int
+    chunks_skipped: int  # already finished (resumed)
+    bytes_written: int
+    seconds: float
+    removed_files: int  # stale temporary files and files of unfinished chunks
+
+    @property
+    def samples_per_second(self) -> float:
+        """Samples written per second of wall time."""
+        return self.written / max(self.seconds, 1e-9)
+
+
+def _read_metadata(out: Path) -> dict[str, Any] | None:
+    try:
+        meta = json.loads((out / METADATA_NAME).read_text())
+    except (OSError, ValueError):
+        return None  # prepare_output reports unreadable files
+    return meta if isinstance(meta, dict) else None
+
+
+def _check_chunk_size(out: Path, existing: dict[str, Any] | None, requested: int) -> None:
+    recorded = None if existing is None else existing.get("chunk_size")
+    if existing and existing.get("layout") == "shards" and recorded and recorded != requested:
+        raise DatasetMismatchError(
+            f"the shards in {out} hold {recorded} samples each; resume with --chunk-size "
+            f"{recorded} (or leave it out), since one shard is one chunk"
+        )
+
+
+def generate_dataset(
+    recipe: FlowRecipe | ElasticRecipe,
+    seed: int,
+    out: str | os.PathLike[str],
+    *,
+    count: int,
+    start: int = 0,
+    layout: str = "files",
+    chunk_size: int | None = None,
+    compression: int = 1,
+    textures: str | os.PathLike[str] | None = None,
+    examples: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
+    executor: Any = "loky",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> GenerationSummary:
+    """Write samples ``[start, start + count)`` of ``recipe`` to ``out``, resuming if needed.
+
+    Work is split into chunks aligned to multiples of ``chunk_size``; each is rendered and
+    written by a worker, then recorded in a manifest. Chunks already recorded are skipped, so
+    re-running an interrupted call completes the dataset. The bytes written do not depend on
+    the executor, the number of workers or the order in which chunks finish.
+
+    Parameters
+    ----------
+    recipe : FlowRecipe
+        The resolved recipe; workers rebuild it from ``to_dict(recipe)``.
+    seed : int
+        The dataset seed.
+    out : path
+        Output folder (created); holds ``flowsynth.json``, the data and ``manifest/``.
+    count, start : int
+        Number of samples and the first index.
+    layout : {"files", "shards"}
+        FlyingChairs2-style files, or WebDataset tar shards (one per chunk).
+    chunk_size : int, optional
+        Samples per chunk (and per shard); default: the folder's, else 64.
+    compression : int
+        PNG zlib level 0-9.
+    textures : path, optional
+        Folder of images for the ``folder`` texture kind.
+    examples : (path, path), optional
+        Folders of example images and labels, for an elastic recipe.
+    executor : str or distributed.Client or Executor
+        See :func:`flowsynth.dataset.parallel.open_executor` (``"loky"``, ``"serial"``, ``"dask"``).
+    workers : int, optional
+        Worker processes on this machine (default: all cores, at most one per chunk).
+    scheduler : str, optional
+        Dask scheduler address, with ``executor="dask"``.
+    progress : bool
+        Show a progress bar over samples on stderr.
+
+    Raises
+    ------
+    DatasetMismatchError
+        If ``out`` holds a dataset of another recipe, seed, layout or shard size.
+    FolderBusyError
+        If another process is writing into ``out`` (see :mod:`flowsynth.io.lock`).
+    """
+    from tqdm import tqdm
+
+    from flowsynth.dataset.parallel import available_cores, open_executor
+
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if count < 0 or start < 0:
+        raise ValueError(f"count and start must be >= 0, got {count} and {start}")
+    if seed < 0:  # (checked before anything is written into out)
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    began = time.perf_counter()
+    out = Path(out).resolve()  # workers may run elsewhere, with another working directory
+    folder = None if textures is None else Path(textures).resolve()
+    pairs = None if examples is None else (Path(examples[0]).resolve(), Path(examples[1]).resolve())
+    if isinstance(recipe, ElasticRecipe) and pairs is None:
+        raise ValueError("an elastic recipe needs folders of example images and labels")
+    suffixes = sample_files(
+        recipe, cached_examples((str(pairs[0]), str(pairs[1]))) if pairs else ()
+    )
+    existing = _read_metadata(out)
+    size = chunk_size if chunk_size is not None else (existing or {}).get("chunk_size")
+    size = size or DEFAULT_CHUNK_SIZE
+    if size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {size}")
+    meta = metadata(
+        recipe,
+        seed,
+        layout=layout,
+        textures=folder,
+        chunk_size=size,
+        files=suffixes,
+        examples=pairs,
+    )
+    with folder_lock(out):
+        prepare_output(out, meta)
+        _check_chunk_size(out, existing, size)
+        plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards")
+        if existing is not None and existing.get("chunk_size"):  # made by this version: ours
+            keep = [*plan.finished, *(chunk for chunk, _ in plan.todo)]
+            for path in unfinished_files(out, layout, size, keep, suffixes):
+                path.unlink()
+                plan.removed.append(path)
+        tasks = [
+            ChunkTask(
+                recipe=to_dict(recipe),
+                recipe_hash=recipe_hash(recipe),
+                seed=seed,
+                first=chunk.first,
+                count=chunk.count,
+                out=str(out),
+                layout=layout,
+                chunk_size=size,
+                compression=compression,
+                textures=None if folder is None else str(folder),
+                examples=None if pairs is None else (str(pairs[0]), str(pairs[1])),
+            )
+            for chunk, _ in plan.todo
+        ]
+        requested = {chunk.first: wanted for chunk, wanted in plan.todo}
+        bytes_written = written = 0
+        bar = tqdm(
+            total=count,
+            initial=count - sum(requested.values()),
+            unit="pair",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        with bar, contextlib.ExitStack() as stack:
+            if tasks:
+                pool_size = min(workers or available_cores(), len(tasks))
+                pool = stack.enter_context(
+                    open_executor(executor, workers=pool_size, scheduler=scheduler)
+                )
+                tasks = [dataclasses.replace(task, threads=pool.worker_threads) for task in tasks]
+                for result in pool.map_unordered(write_chunk, tasks):
+                    new = Chunk(result["first"], result["count"])
+                    for path in plan.replaced_by(new):
+                        path.unlink(missing_ok=True)
+                    bytes_written += sum(f["bytes"] for f in result["files"].values())
+                    written += new.count
+                    bar.update(requested[new.first])
+        return GenerationSummary(
+            out=out,
+            requested=count,
+            written=written,
+            chunks_written=len(tasks),
+            chunks_skipped=plan.skipped,
+            bytes_written=bytes_written,
+            seconds=time.perf_counter() - began,
+            removed_files=len(plan.removed),
+        )

@@ -1,0 +1,158 @@
+"""How a recipe's frozen dataclasses are declared and built: ``spec`` fields with ranges,
+``build`` (a mapping to a dataclass, every key, type and range checked), ``to_dict`` and
+``recipe_hash``.
+
+Errors are :class:`RecipeError`, naming the offending key's dotted path and the allowed keys or
+range. This module knows no schema: ``flowsynth.recipe.schema`` declares the tables with
+:func:`spec`, and ``flowsynth.recipe.load`` reads files into them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class RecipeError(ValueError):
+    """A recipe is malformed; the message names the offending key path."""
+
+
+def spec(
+    default: Any, *, low: float | None = None, high: float | None = None, doc: str = ""
+) -> Any:
+    """A dataclass field with an allowed range ``[low, high]`` (inclusive) checked on load."""
+    return dataclasses.field(default=default, metadata={"low": low, "high": high, "doc": doc})
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _span(low: float | None, high: float | None) -> str:
+    """The allowed values of a range with optional ends, as the errors print them."""
+    if high is None:
+        return f">= {low}"
+    if low is None:
+        return f"<= {high}"
+    return f"[{low}, {high}]"
+
+
+def _check_range(value: Any, field: dataclasses.Field[Any], path: str) -> None:
+    low, high = field.metadata.get("low"), field.metadata.get("high")
+    items = value if isinstance(value, tuple) else (value,)
+    for item in items:
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            if (low is not None and item < low) or (high is not None and item > high):
+                raise RecipeError(f"{path}: {value!r} is out of range; allowed {_span(low, high)}")
+
+
+def _convert(value: Any, annotation: Any, path: str) -> Any:
+    """Convert a YAML value to ``annotation`` (dataclass, scalar, tuple, mapping, optional)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, Mapping):
+            allowed = _allowed(annotation)  # type: ignore[arg-type]
+            raise RecipeError(f"{path}: expected a mapping of {allowed}, got {value!r}")
+        return build(annotation, value, path)  # type: ignore[arg-type]
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(value, inner[0], path)
+    if origin is typing.Literal:
+        if value not in args:
+            raise RecipeError(f"{path}: {value!r} is not allowed; allowed values: {list(args)}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            value = [value, value] if len(args) == 2 and args[1] is not Ellipsis else [value]
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise RecipeError(f"{path}: expected {len(args)} values, got {list(value)!r}")
+        pairs = enumerate(zip(value, args, strict=True))
+        return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in pairs)
+    if origin in (dict, Mapping) or annotation is dict:
+        if not isinstance(value, Mapping):
+            raise RecipeError(f"{path}: expected a mapping, got {value!r}")
+        key_type, value_type = args or (str, Any)
+        return {str(k): _convert(v, value_type, f"{path}.{k}") for k, v in value.items()}
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise RecipeError(f"{path}: expected true or false, got {value!r}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecipeError(f"{path}: expected an integer, got {value!r}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecipeError(f"{path}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise RecipeError(f"{path}: expected a finite number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise RecipeError(f"{path}: expected a string, got {value!r}")
+        return value
+    if annotation is Any:
+        return value
+    raise TypeError(f"unsupported recipe annotation {_type_name(annotation)} at {path}")
+
+
+def _allowed(cls: type) -> str:
+    return ", ".join(f.name for f in dataclasses.fields(cls))
+
+
+def build(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
+    """Build the frozen dataclass ``cls`` from a mapping, checking keys, types and ranges."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        key_path = f"{path}.{key}" if path else str(key)
+        if key not in fields:
+            where = path or "the top level"
+            raise RecipeError(f"unknown key {key_path!r} in {where}; allowed keys: {_allowed(cls)}")
+        converted = _convert(value, hints[key], key_path)
+        _check_range(converted, fields[key], key_path)
+        values[key] = converted
+    try:
+        instance = cls(**values)
+    except RecipeError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise RecipeError(f"{path or 'recipe'}: {error}") from error
+    check = getattr(instance, "check", None)
+    if check is not None:
+        try:
+            check()
+        except ValueError as error:
+            raise RecipeError(f"{path or 'recipe'}: {error}") from error
+    return instance
+
+
+def to_dict(config: Any) -> Any:
+    """The plain (JSON-ready) form of a config: dataclasses to dicts, tuples to lists."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, (tuple, list)):
+        return [to_dict(v) for v in config]
+    if isinstance(config, Mapping):
+        return {str(k): to_dict(v) for k, v in config.items()}
+    return config
+
+
+def recipe_hash(config: Any) -> str:
+    """sha256 of the resolved recipe's canonical JSON: two recipes with the same hash agree."""
+    text = json.dumps(to_dict(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,250 @@
+"""The recipe schema: one frozen dataclass per table of a recipe file.
+
+Defaults follow the public 2D generator of Mayer et al. (IJCV 2018), "What makes good synthetic
+training data for learning disparity and optical flow estimation?". ``recipes/default.yaml`` spells
+every key out; this module is the single place where keys, types, defaults and ranges live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flowsynth.recipe.fields import spec
+
+Range = tuple[float, float]
+IntRange = tuple[int, int]
+
+
+def _check_range(name: str, value: tuple[float, float]) -> None:
+    if value[0] > value[1]:
+        raise ValueError(f"{name}: lower bound {value[0]} exceeds upper bound {value[1]}")
+
+
+def _check_weights(name: str, weights: dict[str, float], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(weights) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name}: unknown key(s) {unknown}; allowed keys: {', '.join(allowed)}")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError(f"{name}: weights must be >= 0, got {weights}")
+    if sum(weights.values()) <= 0:
+        raise ValueError(f"{name}: at least one weight must be positive, got {weights}")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A scalar motion parameter.
+
+    With probability ``probability`` the value is drawn, otherwise it is the midpoint of
+    ``range`` (the neutral value: 0 for translations and angles, 1 for scales when the range is
+    symmetric). ``law: power`` draws ``mid + half * sign(z) * |z|**power / divisor`` with
+    ``z ~ N(0, 1)`` and resets values outside ``range`` to the midpoint (Mayer's generator);
+    ``law: uniform`` draws uniformly in ``range``.
+    """
+
+    range: Range = (0.0, 0.0)
+    law: Literal["power", "uniform"] = "uniform"
+    power: float = spec(1.0, low=0.1, high=10.0)
+    divisor: float = spec(1.0, low=1e-6)
+    probability: float = spec(1.0, low=0.0, high=1.0)
+
+    def check(self) -> None:
+        _check_range("range", self.range)
+
+
+@dataclass(frozen=True)
+class MotionTable:
+    """Affine motion of one kind of layer (background or objects)."""
+
+    translation: Distribution = Distribution()
+    rotation: Distribution = Distribution()  # degrees
+    scale: Distribution = Distribution(range=(1.0, 1.0))
+
+
+def _object_motion() -> MotionTable:
+    return MotionTable(
+        translation=Distribution((-120.0, 120.0), "power", 3.0, 10.0, 1.0),
+        rotation=Distribution((-30.0, 30.0), "uniform", 1.0, 1.0, 0.7),
+        scale=Distribution((0.8, 1.2), "uniform", 1.0, 1.0, 0.7),
+    )
+
+
+def _background_motion() -> MotionTable:
+    return MotionTable(
+        translation=Distribution((-40.0, 40.0), "power", 4.0, 15.0, 1.0),
+        rotation=Distribution((-10.0, 10.0), "uniform", 1.0, 1.0, 1.0),
+        scale=Distribution((0.93, 1.07), "uniform", 1.0, 1.0, 1.0),
+    )
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Layer motions. Object motion is composed with the background's (objects ride on it)."""
+
+    background: MotionTable = field(default_factory=_background_motion)
+    objects: MotionTable = field(default_factory=_object_motion)
+    still_probability: float = spec(0.0, low=0.0, high=1.0, doc="share of zero-motion samples")
+    small_probability: float = spec(0.0, low=0.0, high=1.0, doc="share of small-motion samples")
+    small_factor: float = spec(0.1, low=0.0, high=1.0, doc="motion scale of small samples")
+
+    def check(self) -> None:
+        if self.still_probability + self.small_probability > 1.0:
+            raise ValueError("still_probability + small_probability must not exceed 1")
+
+
+@dataclass(frozen=True)
+class Deformation:
+    """Smooth, exactly invertible non-rigid deformation of a layer between the two frames.
+
+    The deformation is a composition of ``stages`` shears alternating between the axes, each
+    moving one coordinate by a smooth random function of the other; every stage and so the whole
+    map has an exact inverse. ``amplitude`` is the peak shift of one stage as a fraction of the
+    layer's size, ``wavelength`` the period of its waves as a multiple of the layer's size.
+    """
+
+    probability: float = spec(0.0, low=0.0, high=1.0)
+    stages: int = spec(4, low=1, high=8)
+    amplitude: Range = spec((0.02, 0.06), low=0.0, high=0.2)
+    wavelength: Range = spec((0.5, 2.0), low=0.1, high=10.0)
+    waves: int = spec(2, low=1, high=4, doc="sinusoids summed in one stage")
+
+    def check(self) -> None:
+        _check_range("amplitude", self.amplitude)
+        _check_range("wavelength", self.wavelength)
+
+
+@dataclass(frozen=True)
+class Deformations:
+    background: Deformation = Deformation()
+    objects: Deformation = Deformation()
+
+
+SHAPE_KINDS = ("box", "polygon", "ellipse", "composite", "needle", "outline", "crescent")
+TEXTURE_KINDS = ("noise", "plasma", "gradient", "stripes", "checkers", "flat", "folder")
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Shape parameters, in pixels of the frame."""
+
+    box_half_extent: Range = spec((10.0, 160.0), low=1.0)
+    polygon_vertices: IntRange = spec((3, 20), low=3, high=64)
+    polygon_radius: Range = spec((20.0, 120.0), low=2.0)
+    polygon_jitter: float = spec(0.5, low=0.0, high=1.0, doc="angle jitter, share of the step")
+    bezier_probability: float = spec(0.5, low=0.0, high=1.0)
+    ellipse_semi_axis: Range = spec((25.0, 100.0), low=1.0)
+    composite_parts: IntRange = spec((1, 7), low=1, high=16)
+    subtract_probability: float = spec(0.5, low=0.0, high=1.0)
+    needle_squeeze: float = spec(0.05, low=0.005, high=0.5)
+    outline_ratio: float = spec(0.9, low=0.3, high=0.99)
+    crescent_offset: Range = spec((0.2, 0.5), low=0.0, high=1.0)
+
+    def check(self) -> None:
+        for name in ("box_half_extent", "polygon_radius", "ellipse_semi_axis", "crescent_offset"):
+            _check_range(name, getattr(self, name))
+        for name in ("polygon_vertices", "composite_parts"):
+            _check_range(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class Objects:
+    count: IntRange = spec((16, 23), low=0, high=256)
+    kinds: dict[str, float] = field(
+        default_factory=lambda: {"box": 1.0, "polygon": 1.0, "ellipse": 1.0}
+    )
+    spread: float = spec(
+        0.2, low=0.0, high=2.0, doc="centres spread beyond each side, share of the frame size"
+    )
+    shapes: Shapes = Shapes()
+
+    def check(self) -> None:
+        _check_range("count", self.count)
+        _check_weights("kinds", self.kinds, SHAPE_KINDS)
+
+
+@dataclass(frozen=True)
+class Textures:
+    """Procedural textures; ``folder`` crops come from ``--textures DIR`` (never a recipe path)."""
+
+    kinds: dict[str, float] = field(
+        default_factory=lambda: {
+            "noise": 2.0,
+            "plasma": 2.0,
+            "gradient": 1.0,
+            "stripes": 1.0,
+            "checkers": 1.0,
+            "flat": 0.5,
+        }
+    )
+    contrast: Range = spec((0.3, 1.0), low=0.0, high=1.0)
+    stripe_period: Range = spec((4.0, 40.0), low=2.0)
+    checker_size: Range = spec((4.0, 40.0), low=2.0)
+    noise_scale: Range = spec((8.0, 64.0), low=1.0, doc="feature size of noise, pixels")
+
+    def check(self) -> None:
+        _check_weights("kinds", self.kinds, TEXTURE_KINDS)
+        for name in ("contrast", "stripe_period", "checker_size", "noise_scale"):
+            _check_range(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class Render:
+    supersampling: int = spec(4, low=1, high=16, doc="sub-rows per pixel for anti-aliasing")
+    motion_boundary_threshold: float = spec(
+        1.0, low=0.0, doc="flow jump (px) that marks a boundary"
+    )
+
+
+@dataclass(frozen=True)
+class FlowRecipe:
+    """A dataset of procedural two-frame scenes with exact flow (``kind: flow``)."""
+
+    kind: Literal["flow"] = "flow"
+    description: str = ""
+    size: IntRange = spec((384, 512), low=8, high=8192, doc="frame height and width")
+    objects: Objects = Objects()
+    textures: Textures = Textures()
+    motion: Motion = Motion()
+    deformation: Deformations = Deformations()
+    render: Render = Render()
+
+
+@dataclass(frozen=True)
+class ElasticRecipe:
+    """Elastically deformed image/label pairs from a folder of examples (``kind: elastic``).
+
+    Sample ``i`` deforms example ``i mod n`` (examples sorted by name) with randomness from
+    ``(seed, i)`` alone. Defaults are U-Net's: a 3x3 grid of displacements with sigma 10 px,
+    interpolated smoothly; 3D U-Net uses ``spacing: 32`` and ``sigma: 4``.
+    """
+
+    kind: Literal["elastic"] = "elastic"
+    description: str = ""
+    field: Literal["grid", "smoothed"] = "grid"
+    grid: int = spec(3, low=2, high=64, doc="grid nodes per axis (when spacing is 0)")
+    spacing: float = spec(0.0, low=0.0, doc="node spacing in pixels; 0 uses grid")
+    sigma: float = spec(10.0, low=0.0, doc="displacement std at the nodes, pixels")
+    alpha: float = spec(34.0, low=0.0, doc="Simard field scale, pixels")
+    smoothing: float = spec(4.0, low=0.1, doc="Simard Gaussian sigma, pixels")
+    rotation: float = spec(0.0, low=0.0, high=180.0, doc="largest rotation, degrees")
+    scale: Range = spec((1.0, 1.0), low=0.1, high=10.0)
+    shear: float = spec(0.0, low=0.0, high=60.0, doc="largest shear, degrees")
+    flip: bool = False
+    image_interpolation: Literal["linear", "cubic"] = "linear"
+    border: Literal["reflect", "constant", "replicate"] = "reflect"
+    fill: float = 0.0
+    ignore_label: int = spec(-1, low=-1, doc="label for pixels from outside the input; -1: none")
+    weight_map: bool = False
+    foreground: int = spec(-1, low=-1, doc="binary labels: value of objects (ISBI 255); -1: ids")
+    w0: float = spec(10.0, low=0.0)
+    weight_sigma: float = spec(5.0, low=0.1)
+
+    def check(self) -> None:
+        _check_range("scale", self.scale)
+
+
+#: A recipe of any kind, as ``flowsynth.recipe.load_recipe`` returns it.
+Recipe = FlowRecipe | ElasticRecipe
+
+#: The schema of each ``kind:``.
+ROOT_SCHEMAS: dict[str, type[Recipe]] = {"flow": FlowRecipe, "elastic": ElasticRecipe}
