@@ -9,6 +9,19 @@ from pathlib import Path
 from flowsynth.evaluate.datasets import DEFAULT_RECIPE_COUNT, DEFAULT_RECIPE_SEED
 
 
+def scale_argument(text: str) -> float:
+    """``--scale``: a number with ``0 < S <= 1`` (argparse reports anything else)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be in (0, 1] (a downsampling factor: 0.5 halves width and height), got {text}"
+        )
+    return value
+
+
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``evaluate`` subcommand to ``commands``."""
     parser = commands.add_parser(
@@ -69,6 +82,15 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=DEFAULT_RECIPE_COUNT,
         help=f"samples of recipe:NAME (default {DEFAULT_RECIPE_COUNT})",
     )
+    parser.add_argument(
+        "--scale",
+        type=scale_argument,
+        default=1.0,
+        metavar="S",
+        help="downsample every flow pair by S (0 < S <= 1) before evaluating: images "
+        "area-averaged, flow the valid-weighted area average times S, valid where at least "
+        "half the covered pixels are (default 1: full resolution)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -89,7 +111,10 @@ def run(args: argparse.Namespace) -> int:
         recipe_seed=args.recipe_seed,
         recipe_count=args.recipe_count,
         progress=not args.no_progress,
+        scale=args.scale,
     )
+    if document["scale"] != 1.0:
+        print(f"{document['scale_note']}\n")
     print(markdown_table(document), end="")
     if args.out is not None:
         json_path, markdown = write_results(args.out, document)

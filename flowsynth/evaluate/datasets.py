@@ -4,7 +4,9 @@ Flow specs: everything ``resolve_dataset`` takes (``middlebury``, ``kitti2012=RO
 ``recipe:NAME``, ...) plus the aliases ``chairs`` (FlyingChairs), ``sintel-clean``,
 ``sintel-final`` (Sintel training passes) and ``kitti`` (KITTI 2015). A recipe is rendered for
 ``recipe_count`` samples with ``recipe_seed`` (by default not the training seed 0). Datasets are
-read whole, without augmentation.
+read whole, without augmentation. ``scale < 1`` wraps the dataset in :class:`RescaledDataset`:
+every pair is downsampled by :func:`flowsynth.data.rescale.rescale_pair` before it becomes
+tensors.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch loads only when a dataset is resolved
     from torch.utils.data import Dataset
+
+    from flowsynth.data.datasets import EpochDataset
+    from flowsynth.data.example import FlowExample
 
 #: alias -> (resolve_dataset name, options)
 ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -32,15 +37,59 @@ def resolve_flow_dataset(
     *,
     recipe_seed: int = DEFAULT_RECIPE_SEED,
     recipe_count: int = DEFAULT_RECIPE_COUNT,
+    scale: float = 1.0,
 ) -> Dataset[Any]:
-    """The flow dataset a spec names (see the module docstring)."""
+    """The flow dataset a spec names (see the module docstring), resized by ``scale``.
+
+    ``0 < scale <= 1``; ``1`` returns the dataset itself, smaller values a
+    :class:`RescaledDataset` over it. ``ValueError`` for any other ``scale``.
+    """
+    from flowsynth.data.rescale import check_scale
     from flowsynth.data.resolve import RECIPE_PREFIX, resolve_dataset
 
+    scale = check_scale(scale)
     if spec.startswith(RECIPE_PREFIX):
-        return resolve_dataset(spec, data_root, seed=recipe_seed, length=recipe_count)
-    name, separator, path = spec.partition("=")
-    key = name.strip().lower()
-    if key in ALIASES:
-        real, options = ALIASES[key]
-        return resolve_dataset(f"{real}{separator}{path}", data_root, **options)
-    return resolve_dataset(spec, data_root)
+        dataset = resolve_dataset(spec, data_root, seed=recipe_seed, length=recipe_count)
+    else:
+        name, separator, path = spec.partition("=")
+        key = name.strip().lower()
+        if key in ALIASES:
+            real, options = ALIASES[key]
+            dataset = resolve_dataset(f"{real}{separator}{path}", data_root, **options)
+        else:
+            dataset = resolve_dataset(spec, data_root)
+    return dataset if scale == 1.0 else RescaledDataset(dataset, scale)  # type: ignore[return-value]
+
+
+class RescaledDataset:
+    """``dataset`` with every pair downsampled by ``scale`` (map-style: ``len`` and items).
+
+    Item ``i`` is item ``i`` of ``dataset`` (same ``sample_index`` and name), its
+    :class:`~flowsynth.data.flowpair.FlowPair` passed through
+    :func:`~flowsynth.data.rescale.rescale_pair` before augmentation (if the dataset has any)
+    and conversion to tensors. A plain class (torch's ``DataLoader`` takes any object with
+    ``__len__`` and ``__getitem__``), so this module imports without torch.
+    """
+
+    def __init__(self, dataset: EpochDataset, scale: float) -> None:
+        from flowsynth.data.datasets import FileFlowDataset, ProceduralFlowDataset
+        from flowsynth.data.rescale import check_scale
+
+        if not isinstance(dataset, FileFlowDataset | ProceduralFlowDataset):
+            raise TypeError(f"cannot rescale a {type(dataset).__name__}")
+        self.dataset = dataset
+        self.scale = check_scale(scale)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, item: int) -> FlowExample:
+        from flowsynth.data.datasets import ProceduralFlowDataset
+        from flowsynth.data.rescale import rescale_pair
+
+        base = self.dataset
+        item = base.position(item)
+        # File datasets read pair ``item``; recipes render sample ``epoch * len + item``, as
+        # their own ``__getitem__`` does.
+        index = base.global_index(item) if isinstance(base, ProceduralFlowDataset) else item
+        return base.finish(rescale_pair(base.pair(index), self.scale), item, index)

@@ -18,6 +18,19 @@ POOLING = (
     "pooled per pixel; adapted Rand error averaged over images."
 )
 
+
+def scale_note(scale: float) -> str:
+    """One sentence saying at which scale the datasets were evaluated."""
+    if scale == 1.0:
+        return "Scale 1: datasets evaluated at their own resolution."
+    return (
+        f"Scale {scale:g}: every pair downsampled to round(H*{scale:g}) x round(W*{scale:g}) "
+        "before evaluation (images area-averaged; flow the valid-weighted area average times "
+        "the size ratio, valid where at least half the covered input pixels are valid, occluded "
+        "where at least half the covered valid pixels are); EPE in downsampled pixels."
+    )
+
+
 #: (key, header, format: 'f' number, '%' percentage of a share)
 FLOW_COLUMNS = (
     ("epe", "EPE", "f"),
@@ -69,5 +82,6 @@ def write_results(path: str | os.PathLike[str], document: dict[str, Any]) -> tup
     text = json.dumps(document, indent=2, sort_keys=False) + "\n"
     atomic_write_bytes(path, text.encode())
     header = f"# Evaluation of {document.get('checkpoint') or 'zero flow'}\n\n"
+    header += f"{scale_note(float(document.get('scale', 1.0)))}\n\n"
     atomic_write_bytes(markdown, (header + markdown_table(document) + f"\n{POOLING}\n").encode())
     return path, markdown

@@ -14,7 +14,7 @@ from flowsynth.evaluate.datasets import (
     DEFAULT_RECIPE_SEED,
     resolve_flow_dataset,
 )
-from flowsynth.evaluate.report import POOLING
+from flowsynth.evaluate.report import POOLING, scale_note
 
 
 def evaluate(
@@ -27,6 +27,7 @@ def evaluate(
     recipe_seed: int = DEFAULT_RECIPE_SEED,
     recipe_count: int = DEFAULT_RECIPE_COUNT,
     progress: bool = False,
+    scale: float = 1.0,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (or, with ``checkpoint=None``, only zero flow) on ``datasets``.
 
@@ -34,21 +35,35 @@ def evaluate(
     (:func:`~flowsynth.evaluate.flow.evaluate_flow`); segmentation checkpoints take
     segmentation specs (:func:`flowsynth.data.segmentation.parse_segmentation_spec`).
 
+    ``scale`` (``0 < scale <= 1``) downsamples every flow pair before evaluation
+    (:func:`flowsynth.data.rescale.rescale_pair`: area-averaged images, valid-weighted flow times
+    the scale); metrics are then in pixels of the downsampled images. Segmentation takes only 1.
+
     Returns
     -------
     dict
-        ``checkpoint``, ``task``, ``step``, ``model_spec``, ``train_config``, ``pooling`` and
+        ``checkpoint``, ``task``, ``step``, ``model_spec``, ``train_config``, ``scale``,
+        ``scale_note``, ``pooling`` and
         ``datasets: {spec: {"model": summary, "zero_flow": summary}}`` (JSON-ready).
+
+    Raises
+    ------
+    ValueError
+        No datasets, ``scale`` outside ``(0, 1]``, or ``scale != 1`` for segmentation.
     """
+    from flowsynth.data.rescale import check_scale
     from flowsynth.evaluate.flow import evaluate_flow, load_model
     from flowsynth.evaluate.segmentation import evaluate_segmentation
     from flowsynth.train.build import resolve_device
 
     if not datasets:
         raise ValueError("no datasets to evaluate: give at least one --dataset")
+    scale = check_scale(scale)
     torch_device = resolve_device(device)
     model, state = (None, {}) if checkpoint is None else load_model(checkpoint, torch_device)
     task = state.get("config", {}).get("task", "flow")
+    if task == "segmentation" and scale != 1.0:
+        raise ValueError(f"--scale applies to flow datasets only; got {scale:g} for segmentation")
     document: dict[str, Any] = {
         "checkpoint": None if checkpoint is None else os.fspath(checkpoint),
         "task": task,
@@ -57,6 +72,8 @@ def evaluate(
         "train_config": state.get("config"),
         "flowsynth_version": __version__,
         "device": str(torch_device),
+        "scale": scale,
+        "scale_note": scale_note(scale),
         "pooling": POOLING,
         "datasets": {},
     }
@@ -78,7 +95,7 @@ def evaluate(
             )
         else:
             dataset = resolve_flow_dataset(
-                spec, data_root, recipe_seed=recipe_seed, recipe_count=recipe_count
+                spec, data_root, recipe_seed=recipe_seed, recipe_count=recipe_count, scale=scale
             )
             result = evaluate_flow(
                 model, dataset, device=torch_device, max_images=max_images, progress=progress
