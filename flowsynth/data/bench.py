@@ -50,11 +50,11 @@ def stream_bench(
             f"need workers >= 0, batch >= 1, batches >= 1; got {workers}, {batch}, {batches}"
         )
     if isinstance(recipe, str):
-        from flowsynth.recipe.load import load_recipe
+        from flowsynth.recipe.load import load_flow_recipe
 
         name = recipe
         extra = [] if size is None else [f"size=[{size[0]},{size[1]}]"]
-        loaded: FlowRecipe = load_recipe(recipe, [*overrides, *extra])
+        loaded = load_flow_recipe(recipe, [*overrides, *extra])
     else:
         name, loaded = "recipe", recipe
         if size is not None:

@@ -121,9 +121,9 @@ def resolve_dataset(
 def _recipe_dataset(
     recipe_name: str, *, overrides: tuple[str, ...] | list[str] = (), **options: Any
 ) -> ProceduralFlowDataset:
-    from flowsynth.recipe.load import load_recipe
+    from flowsynth.recipe.load import load_flow_recipe
 
     if not recipe_name:
         raise ValueError(f"empty recipe in spec {RECIPE_PREFIX!r}; e.g. recipe:ablation/boxes")
     options.setdefault("name", f"{RECIPE_PREFIX}{recipe_name}")
-    return ProceduralFlowDataset(load_recipe(recipe_name, overrides), **options)
+    return ProceduralFlowDataset(load_flow_recipe(recipe_name, overrides), **options)

@@ -21,7 +21,7 @@ import yaml
 
 from flowsynth.recipe.fields import RecipeError
 from flowsynth.recipe.fields import build as build
-from flowsynth.recipe.schema import ROOT_SCHEMAS, Recipe
+from flowsynth.recipe.schema import ROOT_SCHEMAS, FlowRecipe, Recipe
 
 #: Folder of the recipes shipped with flowsynth (``recipes/`` of the repository or the wheel).
 BUILTIN_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -152,6 +152,15 @@ def load_recipe(name: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     raw = load_raw(resolve_recipe_path(name))
     raw = deep_merge(raw, parse_overrides(overrides), _root_schema(raw))
     return from_mapping(raw)
+
+
+def load_flow_recipe(name: str | Path, overrides: Sequence[str] = ()) -> FlowRecipe:
+    """:func:`load_recipe` for callers that need a flow recipe; another kind raises
+    ``RecipeError`` saying so."""
+    recipe = load_recipe(name, overrides)
+    if not isinstance(recipe, FlowRecipe):
+        raise RecipeError(f"{name} is a recipe of kind {recipe.kind!r}; this needs kind: flow")
+    return recipe
 
 
 def from_mapping(raw: Mapping[str, Any]) -> Recipe:

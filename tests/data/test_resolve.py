@@ -61,3 +61,8 @@ def test_errors_say_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     fakes.flying_chairs(tmp_path / "flyingchairs")
     with pytest.raises(TypeError, match="pass_name"):
         resolve_dataset("flyingchairs", tmp_path, pass_name="final")
+
+
+def test_a_recipe_of_another_kind_is_refused_by_name() -> None:
+    with pytest.raises(RecipeError, match="elastic/unet is a recipe of kind 'elastic'"):
+        resolve_dataset("recipe:elastic/unet")
