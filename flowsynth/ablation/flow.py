@@ -26,9 +26,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from flowsynth import __version__
 from flowsynth.ablation import paper
 from flowsynth.ablation.report import markdown, plot, spearman, summarise
+from flowsynth.ablation.stats import Statistics, analyse, sample_bootstrap_intervals
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.recipe.fields import recipe_hash
 from flowsynth.recipe.load import load_recipe
@@ -73,14 +76,55 @@ class FlowPreset:
 
 PRESETS = {
     # Seconds: checks that everything runs end to end (tests).
-    "smoke": FlowPreset("smoke", "pwc", 0.25, 3, 2, (64, 64), (96, 128), 2e-4, 1, 2, 2, 1, 1, 0),
+    "smoke": FlowPreset(
+        name="smoke",
+        model="pwc",
+        width=0.25,
+        steps=3,
+        batch=2,
+        crop=(64, 64),
+        size=(96, 128),
+        lr=2e-4,
+        warmup=1,
+        synthetic_count=2,
+        max_images=2,
+        threads=1,
+        parallel=1,
+        workers=0,
+    ),
     # A few minutes per run on one core, two runs at once: 9 rows x 2 seeds in ~45 min on 2 cores.
     "cpu": FlowPreset(
-        "cpu", "pwc", 0.5, 1200, 4, (128, 192), (192, 256), 8e-4, 50, 16, None, 1, 2, 0
+        name="cpu",
+        model="pwc",
+        width=0.5,
+        steps=1200,
+        batch=4,
+        crop=(128, 192),
+        size=(192, 256),
+        lr=8e-4,
+        warmup=50,
+        synthetic_count=16,
+        max_images=None,
+        threads=1,
+        parallel=2,
+        workers=0,
     ),
     # About an hour per row on one modern GPU.
     "gpu": FlowPreset(
-        "gpu", "pwc", 1.0, 60_000, 8, (320, 448), (384, 512), 2e-4, 1000, 64, None, 8, 1, 8
+        name="gpu",
+        model="pwc",
+        width=1.0,
+        steps=60_000,
+        batch=8,
+        crop=(320, 448),
+        size=(384, 512),
+        lr=2e-4,
+        warmup=1000,
+        synthetic_count=64,
+        max_images=None,
+        threads=8,
+        parallel=1,
+        workers=8,
     ),
 }
 
@@ -103,6 +147,39 @@ def _columns(data_root: Path | None) -> list[tuple[str, str]]:
             if (data_root / folder).is_dir()
         ]
     return found
+
+
+def real_data_root(data_root: str | os.PathLike[str] | None) -> Path:
+    """The data root (``data_root``, else ``$FLOWSYNTH_DATA_ROOT``), checked to hold at least
+    one of :data:`REAL_DATASETS`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No root is given, it is not a folder, or it holds none of the dataset folders; the
+        message names the folder and the dataset folders looked for.
+    """
+    from flowsynth.data.resolve import DATA_ROOT_VARIABLE, data_root_path
+
+    wanted = ", ".join(f"{folder}/" for folder, _, _ in REAL_DATASETS)
+    advice = (
+        f"pass --data-root (or set {DATA_ROOT_VARIABLE}) to the folder holding them, "
+        "or run synthetic-only with --no-real-data (real_data=False)"
+    )
+    if data_root is None and not os.environ.get(DATA_ROOT_VARIABLE):
+        raise FileNotFoundError(f"flow ablation: no data root to look for {wanted} in; {advice}")
+    try:
+        root = data_root_path(data_root)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(
+            f"flow ablation: {error} (looked for {wanted} in it); {advice}"
+        ) from None
+    if len(_columns(root)) == 1:
+        raise FileNotFoundError(
+            f"flow ablation: the data root {os.fspath(root)!r} holds none of the real datasets "
+            f"looked for ({wanted}); {advice}"
+        )
+    return root
 
 
 def _data_spec(row: str, chairs: str | None) -> str:
@@ -151,6 +228,47 @@ def _train_config(
     )
 
 
+def _train_run(run: Run, preset: FlowPreset, device: str) -> Any:
+    """Train (or resume) one row and seed; a curriculum row trains its two halves in turn."""
+    from flowsynth.train.loop import train
+
+    folder = Path(run.folder)
+    if run.row not in CURRICULA:
+        config = _train_config(
+            preset, _data_spec(run.row, run.chairs), run.seed, folder, preset.steps, device
+        )
+        return train(config, resume=True, progress=False)
+    first, second = CURRICULA[run.row]
+    half = max(preset.steps // 2, 1)
+    warm = train(
+        _train_config(preset, _data_spec(first, None), run.seed, folder / "first", half, device),
+        resume=True,
+        progress=False,
+    )
+    config = _train_config(
+        preset,
+        _data_spec(second, None),
+        run.seed,
+        folder,
+        preset.steps - half,
+        device,
+        init=str(warm.checkpoint),
+    )
+    return train(config, resume=True, progress=False)
+
+
+def _evaluation_record(
+    run: Run, columns: list[tuple[str, str]], document: dict[str, Any]
+) -> dict[str, Any]:
+    """The start of a run's record: the model's and zero flow's EPE per column."""
+    values, zero = {}, {}
+    for spec, column in columns:
+        entry = document["datasets"][spec]
+        values[column] = entry["model"]["epe"]
+        zero[column] = entry["zero_flow"]["epe"]
+    return {"row": run.row, "seed": run.seed, "values": values, "zero_flow": zero}
+
+
 def run_one(
     run: Run, preset: FlowPreset, columns: list[tuple[str, str]], data_root: str | None, device: str
 ) -> dict[str, Any]:
@@ -158,45 +276,13 @@ def run_one(
     import torch
 
     from flowsynth.evaluate.run import evaluate
-    from flowsynth.train.loop import train
 
     torch.set_num_threads(preset.threads)
-    folder = Path(run.folder)
-    record_path = folder / "evaluation.json"
+    record_path = Path(run.folder) / "evaluation.json"
     if record_path.exists():
         return dict(json.loads(record_path.read_text()))
     began = time.perf_counter()
-    if run.row in CURRICULA:
-        first, second = CURRICULA[run.row]
-        half = max(preset.steps // 2, 1)
-        warm = train(
-            _train_config(
-                preset, _data_spec(first, None), run.seed, folder / "first", half, device
-            ),
-            resume=True,
-            progress=False,
-        )
-        result = train(
-            _train_config(
-                preset,
-                _data_spec(second, None),
-                run.seed,
-                folder,
-                preset.steps - half,
-                device,
-                init=str(warm.checkpoint),
-            ),
-            resume=True,
-            progress=False,
-        )
-    else:
-        result = train(
-            _train_config(
-                preset, _data_spec(run.row, run.chairs), run.seed, folder, preset.steps, device
-            ),
-            resume=True,
-            progress=False,
-        )
+    result = _train_run(run, preset, device)
     trained = time.perf_counter() - began
     document = evaluate(
         result.checkpoint,
@@ -206,16 +292,8 @@ def run_one(
         max_images=preset.max_images,
         recipe_count=preset.synthetic_count,
     )
-    values, zero = {}, {}
-    for spec, column in columns:
-        entry = document["datasets"][spec]
-        values[column] = entry["model"]["epe"]
-        zero[column] = entry["zero_flow"]["epe"]
     record = {
-        "row": run.row,
-        "seed": run.seed,
-        "values": values,
-        "zero_flow": zero,
+        **_evaluation_record(run, columns, document),
         "train_seconds": trained,
         "seconds": time.perf_counter() - began,
         "checkpoint": str(result.checkpoint),
@@ -223,6 +301,19 @@ def run_one(
     }
     atomic_write_bytes(record_path, (json.dumps(record, indent=1) + "\n").encode())
     return record
+
+
+def _row_names(rows: Sequence[str] | None, curriculum: bool, chairs: str | None) -> list[str]:
+    """The rows to run: ``rows`` (default all nine), then curricula, then the chairs row."""
+    names = list(rows) if rows else [r for r, _ in paper.ROWS]
+    unknown = [r for r in names if r not in dict(paper.ROWS)]
+    if unknown:
+        raise ValueError(f"unknown ablation rows {unknown}; rows: {[r for r, _ in paper.ROWS]}")
+    if curriculum:
+        names += [c for c in CURRICULA if c not in names]
+    if chairs is not None:
+        names.append(CHAIRS_ROW)
+    return names
 
 
 def run_flow_ablation(
@@ -233,6 +324,7 @@ def run_flow_ablation(
     rows: Sequence[str] | None = None,
     curriculum: bool = False,
     data_root: str | os.PathLike[str] | None = None,
+    real_data: bool = True,
     device: str = "auto",
     parallel: int | None = None,
     chairs: str | os.PathLike[str] | None = None,
@@ -240,36 +332,29 @@ def run_flow_ablation(
     """Train and evaluate every row for ``seeds`` seeds; write the results; return them.
 
     ``chairs``: an official FlyingChairs folder; adds the row trained on it (the paper's
-    reference). ``curriculum`` adds the curriculum rows.
+    reference). ``curriculum`` adds the curriculum rows. ``real_data`` (default): before any
+    training, the data root (``data_root``, else ``$FLOWSYNTH_DATA_ROOT``) must exist and hold
+    at least one of :data:`REAL_DATASETS`, else :class:`FileNotFoundError`; with
+    ``real_data=False`` only the held-out synthetic set is evaluated.
     """
     from joblib import Parallel, delayed
-
-    from flowsynth.data.resolve import data_root_path
 
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     settings = PRESETS[preset]
     if parallel is not None:
         settings = replace(settings, parallel=parallel)
-    names = list(rows) if rows else [r for r, _ in paper.ROWS]
-    unknown = [r for r in names if r not in dict(paper.ROWS)]
-    if unknown:
-        raise ValueError(f"unknown ablation rows {unknown}; rows: {[r for r, _ in paper.ROWS]}")
-    if curriculum:
-        names += [c for c in CURRICULA if c not in names]
-    try:
-        root: Path | None = data_root_path(data_root)
-    except FileNotFoundError:
-        root = None
+    chairs = None if chairs is None else str(Path(chairs).resolve())
+    names = _row_names(rows, curriculum, chairs)
+    root = real_data_root(data_root) if real_data else None
     columns = _columns(root)
+    where = "" if root is None else f" (real datasets from {root})"
+    print(f"flow ablation: evaluating columns {', '.join(c for _, c in columns)}{where}")
     folder = Path(out).resolve()
-    if chairs is not None:
-        chairs = str(Path(chairs).resolve())
-        names.append(CHAIRS_ROW)
     runs = [
-        Run(r, s, str(folder / "runs" / r / f"seed-{s}"), None if chairs is None else str(chairs))
-        for r in names
-        for s in range(seeds)
+        Run(row, seed, str(folder / "runs" / row / f"seed-{seed}"), chairs)
+        for row in names
+        for seed in range(seeds)
     ]
     began = time.perf_counter()
     jobs = (
@@ -279,6 +364,54 @@ def run_flow_ablation(
     records = list(Parallel(n_jobs=min(settings.parallel, len(runs)), backend="loky")(jobs))
     return write_flow_results(
         folder, records, names, columns, settings, seeds, time.perf_counter() - began
+    )
+
+
+def _reference(rows: Sequence[str]) -> dict[str, dict[str, float]]:
+    """The paper's EPE of the rows we ran (FlyingChairs included when its row ran)."""
+    reference = {r: paper.PAPER_EPE[r] for r in rows if r in paper.PAPER_EPE}
+    if CHAIRS_ROW in rows:
+        reference[CHAIRS_ROW] = paper.PAPER_FLYINGCHAIRS
+    return reference
+
+
+def _notes(preset: FlowPreset, seeds: int, seconds: float) -> list[str]:
+    return [
+        f"Preset `{preset.name}`: {preset.model} x{preset.width}, {preset.steps} steps of batch "
+        f"{preset.batch} at {preset.crop[0]}x{preset.crop[1]} crops of {preset.size[0]}x"
+        f"{preset.size[1]} frames; {seeds} seed(s); mean ± std over seeds. EPE pooled per pixel "
+        f"over each dataset. `synthetic` = {preset.synthetic_count} held-out samples of "
+        "recipes/default.yaml. The paper's numbers are FlowNetS after full schedules (~600k "
+        "steps), so compare rankings, not values.",
+        f"Wall time: {seconds / 60:.1f} min.",
+    ]
+
+
+def _write_report(
+    folder: Path, results: dict[str, Any], statistics: Statistics, preset: FlowPreset
+) -> None:
+    """results.md and results.png from the results document."""
+    names, table, zero = list(results["columns"].values()), results["summary"], results["zero_flow"]
+    text = markdown(
+        "Simple-objects ablation (EPE, lower is better)",
+        table,
+        names,
+        labels=dict(paper.ROWS),
+        baseline=zero,
+        reference=_reference(results["rows"]),
+        correlations=results["spearman"],
+        statistics=statistics,
+        notes=_notes(preset, results["seeds"], results["seconds"]),
+    )
+    atomic_write_bytes(folder / "results.md", text.encode())
+    plot(
+        folder / "results.png",
+        table,
+        names,
+        labels=dict(paper.ROWS),
+        baseline=zero,
+        statistics=statistics,
+        title="flowsynth ablation: EPE per training recipe",
     )
 
 
@@ -295,52 +428,28 @@ def write_flow_results(
     names = [column for _, column in columns]
     table = summarise(records, rows, names)
     zero = {c: records[0]["zero_flow"].get(c) for c in names} if records else {}
-    reference = {r: paper.PAPER_EPE[r] for r in rows if r in paper.PAPER_EPE}
-    if CHAIRS_ROW in rows:
-        reference[CHAIRS_ROW] = paper.PAPER_FLYINGCHAIRS
-    correlations = spearman({r: table[r] for r in reference}, reference, names)
-    hashes = {r: recipe_hash(load_recipe(f"ablation/{r}")) for r in rows if r in paper.PAPER_EPE}
+    reference = _reference(rows)
+    bootstrap = sample_bootstrap_intervals(records, rows, names, np.random.default_rng(0))
+    statistics = analyse(
+        records, rows, names, zero, reference, bootstrap=bootstrap, labels=dict(paper.ROWS)
+    )
     results = {
         "flowsynth": __version__,
         "preset": asdict(preset),
         "seeds": seeds,
         "rows": rows,
         "columns": dict(columns),
-        "recipe_hashes": hashes,
+        "recipe_hashes": {
+            r: recipe_hash(load_recipe(f"ablation/{r}")) for r in rows if r in paper.PAPER_EPE
+        },
         "seconds": seconds,
         "summary": table,
         "zero_flow": zero,
-        "spearman": correlations,
+        "spearman": spearman({r: table[r] for r in reference}, reference, names),
+        "statistics": statistics.to_json(),
         "paper": {"epe": paper.PAPER_EPE, "flyingchairs": paper.PAPER_FLYINGCHAIRS},
         "runs": [{k: v for k, v in r.items() if k != "evaluation"} for r in records],
     }
     atomic_write_bytes(folder / "results.json", (json.dumps(results, indent=1) + "\n").encode())
-    notes = [
-        f"Preset `{preset.name}`: {preset.model} x{preset.width}, {preset.steps} steps of batch "
-        f"{preset.batch} at {preset.crop[0]}x{preset.crop[1]} crops of {preset.size[0]}x"
-        f"{preset.size[1]} frames; {seeds} seed(s); mean ± std over seeds. EPE pooled per pixel "
-        f"over each dataset. `synthetic` = {preset.synthetic_count} held-out samples of "
-        "recipes/default.yaml. The paper's numbers are FlowNetS after full schedules (~600k "
-        "steps), so compare rankings, not values.",
-        f"Wall time: {seconds / 60:.1f} min.",
-    ]
-    text = markdown(
-        "Simple-objects ablation (EPE, lower is better)",
-        table,
-        names,
-        labels=dict(paper.ROWS),
-        baseline=zero,
-        reference=reference,
-        correlations=correlations,
-        notes=notes,
-    )
-    atomic_write_bytes(folder / "results.md", text.encode())
-    plot(
-        folder / "results.png",
-        table,
-        names,
-        labels=dict(paper.ROWS),
-        baseline=zero,
-        title="flowsynth ablation: EPE per training recipe",
-    )
+    _write_report(folder, results, statistics, preset)
     return results

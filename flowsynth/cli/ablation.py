@@ -26,6 +26,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         default=None,
         help="an official FlyingChairs folder: adds the row trained on it (the paper's reference)",
     )
+    flow.add_argument(
+        "--no-real-data",
+        dest="real_data",
+        action="store_false",
+        help="evaluate on the held-out synthetic set only; without it, the data root "
+        "(--data-root or $FLOWSYNTH_DATA_ROOT) must hold at least one of middlebury/, "
+        "kitti2012/, kitti2015/, sintel/, flyingchairs/, checked before any training",
+    )
     segmentation = kinds.add_parser(
         "segmentation", help="U-Net on 3/10/20 ISBI slices x no/affine/elastic augmentation"
     )
@@ -59,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             rows=args.rows,
             curriculum=args.curriculum,
             data_root=args.data_root,
+            real_data=args.real_data,
             device=args.device,
             parallel=args.parallel,
             chairs=args.chairs,

@@ -3,10 +3,9 @@
 A generation run writes gigabytes that nobody reads soon. Left alone, the kernel keeps every
 written page cached until memory runs out, so each new page of output is a page the kernel has
 not used for a while. On virtual machines that hand free memory back to their host (virtio
-free page reporting, as on this project's machines) such a page costs about 10 us to fault in
-again: writing a 512x384 sample's 3.7 MB took 5-6 ms of system time there, against about 1.5 ms
-when the pages were recently freed ones (November 2026; ``benchmarks/bench_scale.py`` prints
-what writing costs with drop-behind).
+free page reporting) such a page costs about 10 us to fault in again: writing a 512x384
+sample's 3.7 MB can take 5-6 ms of system time, against about 1.5 ms when the pages are
+recently freed ones (``benchmarks/bench_scale.py`` prints what writing costs with drop-behind).
 
 So bulk writers release what they write, one step behind:
 

@@ -37,7 +37,14 @@ def test_flow_ablation_smoke_runs_and_resumes(tmp_path: Path) -> None:
 
     out = tmp_path / "flow"
     results = run_flow_ablation(
-        out, preset="smoke", seeds=1, rows=["boxes"], curriculum=True, device="cpu", parallel=1
+        out,
+        preset="smoke",
+        seeds=1,
+        rows=["boxes"],
+        curriculum=True,
+        real_data=False,
+        device="cpu",
+        parallel=1,
     )
     rows = ["boxes", "polygons_ellipses-then-deformations"]
     assert results["rows"] == rows
@@ -47,7 +54,9 @@ def test_flow_ablation_smoke_runs_and_resumes(tmp_path: Path) -> None:
     assert results["zero_flow"]["synthetic"] > 0
     saved = json.loads((out / "results.json").read_text())
     assert saved["recipe_hashes"]["boxes"] and len(saved["runs"]) == 2
-    assert "| Boxes |" in (out / "results.md").read_text()
+    text = (out / "results.md").read_text()
+    assert "| Boxes |" in text and "paper orderings" in text.splitlines()[2]
+    assert saved["statistics"]["cells"]["boxes"]["synthetic"]["ci"] is None
     assert (out / "results.png").stat().st_size > 1000
     assert (out / "runs/polygons_ellipses-then-deformations/seed-0/first/checkpoint.pt").exists()
     record = out / "runs/boxes/seed-0/evaluation.json"
@@ -55,7 +64,14 @@ def test_flow_ablation_smoke_runs_and_resumes(tmp_path: Path) -> None:
     checkpoint = out / "runs/boxes/seed-0/checkpoint.pt"
     stamp = checkpoint.stat().st_mtime_ns
     again = run_flow_ablation(
-        out, preset="smoke", seeds=1, rows=["boxes"], curriculum=True, device="cpu", parallel=1
+        out,
+        preset="smoke",
+        seeds=1,
+        rows=["boxes"],
+        curriculum=True,
+        real_data=False,
+        device="cpu",
+        parallel=1,
     )
     assert record.stat().st_mtime_ns == before and checkpoint.stat().st_mtime_ns == stamp
     assert again["summary"] == results["summary"]
