@@ -260,13 +260,17 @@ def _train_run(run: Run, preset: FlowPreset, device: str) -> Any:
 def _evaluation_record(
     run: Run, columns: list[tuple[str, str]], document: dict[str, Any]
 ) -> dict[str, Any]:
-    """The start of a run's record: the model's and zero flow's EPE per column."""
-    values, zero = {}, {}
+    """The start of a run's record: the model's and zero flow's EPE per column, and the
+    model's EPE per image (for the paired bootstrap over images)."""
+    values, zero, per_image = {}, {}, {}
     for spec, column in columns:
         entry = document["datasets"][spec]
         values[column] = entry["model"]["epe"]
         zero[column] = entry["zero_flow"]["epe"]
-    return {"row": run.row, "seed": run.seed, "values": values, "zero_flow": zero}
+        if entry["model"].get("epe_per_image"):
+            per_image[column] = entry["model"]["epe_per_image"]
+    record = {"row": run.row, "seed": run.seed, "values": values, "zero_flow": zero}
+    return {**record, "per_image": per_image}
 
 
 def run_one(

@@ -119,6 +119,7 @@ class FlowMetrics:
             "pixels": self.pixels,
             "epe": _ratio(self.epe_sum, self.pixels),
             "epe_image_mean": float(np.mean(self.image_epe)) if self.image_epe else None,
+            "epe_per_image": [float(value) for value in self.image_epe],
             "epe_noc": _ratio(*self.noc) if self.occlusion_images else None,
             "epe_occ": _ratio(*self.occ) if self.occlusion_images else None,
         }

@@ -57,6 +57,8 @@ def test_flow_ablation_smoke_runs_and_resumes(tmp_path: Path) -> None:
     text = (out / "results.md").read_text()
     assert "| Boxes |" in text and "paper orderings" in text.splitlines()[2]
     assert saved["statistics"]["cells"]["boxes"]["synthetic"]["ci"] is None
+    # one seed: no interval over seeds, but a paired bootstrap over the synthetic images
+    assert saved["statistics"]["cells"]["boxes"]["synthetic"]["bootstrap"] is not None
     assert (out / "results.png").stat().st_size > 1000
     assert (out / "runs/polygons_ellipses-then-deformations/seed-0/first/checkpoint.pt").exists()
     record = out / "runs/boxes/seed-0/evaluation.json"

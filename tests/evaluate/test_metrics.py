@@ -39,6 +39,7 @@ def test_accuracies_speed_bins_and_pixel_pooling() -> None:
     assert summary["images"] == 2 and summary["pixels"] == 5
     assert summary["epe"] == pytest.approx((0.5 + 2 + 4 + 10 + 3) / 5)  # per pixel
     assert summary["epe_image_mean"] == pytest.approx(((16.5 / 4) + 3) / 2)  # per image
+    assert summary["epe_per_image"] == pytest.approx([16.5 / 4, 3])
     assert summary["acc_1px"] == pytest.approx(1 / 5)
     assert summary["acc_3px"] == pytest.approx(2 / 5)  # 3 is not below 3
     assert summary["acc_5px"] == pytest.approx(4 / 5)
