@@ -7,8 +7,8 @@ One thread. Two breakdowns, each timed over the same pairs:
   (textures, shapes, motions, deformations, random generators, the outline pulled back to size
   textures), each wrapped with a timer; what is left is the layout loop around them.
 - rendering (``render.layers.render``): every kernel that the renderer calls (of
-  ``flowsynth.render.kernels`` and ``flowsynth.scene.kernels``), wrapped the same way; what is
-  left is Python and numpy.
+  ``flowsynth.render.kernels``, ``flowsynth.render.scan`` and ``flowsynth.scene.kernels``),
+  wrapped the same way; what is left is Python and numpy.
 
 A timer costs a fraction of a microsecond a call. Each figure is taken from the fastest of
 ``--repeats`` runs, so that a noisy moment of a shared machine does not pick the split. For
@@ -30,13 +30,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import cv2  # noqa: E402
 
-from flowsynth.recipe.load import load_recipe  # noqa: E402
-from flowsynth.render import kernels  # noqa: E402
+from flowsynth.recipe.load import load_flow_recipe  # noqa: E402
+from flowsynth.render import kernels, scan  # noqa: E402
 from flowsynth.render.layers import render  # noqa: E402
 from flowsynth.scene import kernels as scene_kernels  # noqa: E402
 from flowsynth.scene import plan as scene_plan  # noqa: E402
 
-#: The kernels the renderer calls, by module (its own, and the scene's motion maps).
+#: The kernels the renderer calls, by module (its own, its rasteriser's, and the scene's motion
+#: maps).
 KERNELS = (
     (
         kernels,
@@ -45,11 +46,10 @@ KERNELS = (
             "footprint",
             "unhidden",
             "occluded",
-            "inside",
-            "coverage",
             "motion_boundaries",
         ),
     ),
+    (scan, ("inside", "coverage")),
     (scene_kernels, ("map_points", "subdivide", "bounds")),
 )
 
@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    recipe = load_recipe(f"ablation/{args.recipe}")
+    recipe = load_flow_recipe(f"ablation/{args.recipe}")
     indices = range(args.pairs)
     plans = [scene_plan.scene_for_index(recipe, 0, i) for i in indices]
 

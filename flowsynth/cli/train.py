@@ -39,7 +39,8 @@ _FIELDS = (
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``train`` subcommand to ``commands``."""
+    """Add the ``train`` subcommand to ``commands``: its options group by group, in the order
+    ``--help`` lists them."""
     p = commands.add_parser(
         "train",
         help="train a flow model (or a U-Net) on a recipe or a dataset; --resume continues",
@@ -47,6 +48,22 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "image/label folders (--task segmentation). Writes RUN_DIR/checkpoint.pt, "
         "config.json, log.csv (and tensorboard/ when TensorBoard is installed).",
     )
+    for add_arguments in (
+        _add_run_arguments,
+        _add_model_arguments,
+        _add_optimisation_arguments,
+        _add_device_and_seed_arguments,
+        _add_loading_arguments,
+        _add_runtime_arguments,
+        _add_segmentation_arguments,
+        _add_start_arguments,
+    ):
+        add_arguments(p)
+    return p
+
+
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """What to train on, where the run is written, the task and the preset of defaults."""
     p.add_argument(
         "--data",
         required=True,
@@ -68,8 +85,16 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default="auto",
         help="defaults for model, width, batch, crop, steps, lr, workers",
     )
+
+
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """Which model, and how wide."""
     p.add_argument("--model", default=None, help="pwc (alias corr), flownets, unet")
     p.add_argument("--width", type=float, default=None, help="channel width multiplier")
+
+
+def _add_optimisation_arguments(p: argparse.ArgumentParser) -> None:
+    """Steps, batches and crops, the learning-rate schedule, clipping and the loss."""
     p.add_argument("--steps", type=int, default=None, help="optimiser steps in all")
     p.add_argument("--batch", type=int, default=None, help="samples per step")
     p.add_argument(
@@ -92,6 +117,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="multi-scale EPE per level: mean (FlowNet) or sum (PWC-Net)",
     )
+
+
+def _add_device_and_seed_arguments(p: argparse.ArgumentParser) -> None:
+    """The device, and the seeds of the model, the data order and the dataset."""
     p.add_argument("--device", default=None, help="auto, cpu or cuda[:N] (default auto)")
     p.add_argument("--seed", type=int, default=None, help="model initialisation seed")
     p.add_argument("--data-seed", type=int, default=None, help="seed of the data order")
@@ -101,6 +130,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="the dataset's seed: recipe samples and augmentation draws",
     )
+
+
+def _add_loading_arguments(p: argparse.ArgumentParser) -> None:
+    """How training data is made and loaded: recipe overrides, epoch length, augmentation, loader
+    workers and CPU threads."""
     p.add_argument(
         "--set",
         dest="overrides",
@@ -118,6 +152,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="torch threads on the CPU (default: cores minus workers)",
     )
+
+
+def _add_runtime_arguments(p: argparse.ArgumentParser) -> None:
+    """How the run executes (compilation, autocast), how often it logs and checkpoints, and where
+    on-disk datasets live."""
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     p.add_argument("--log-every", type=int, default=None)
@@ -128,6 +167,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="folder of datasets (default $FLOWSYNTH_DATA_ROOT)",
     )
+
+
+def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
+    """The segmentation loss and augmentation (U-Net)."""
     p.add_argument("--dice", type=float, default=None, help="segmentation: Dice loss weight")
     p.add_argument(
         "--elastic-sigma",
@@ -141,6 +184,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="segmentation augmentation (default elastic: the U-Net's)",
     )
+
+
+def _add_start_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the run starts (initial weights, or resuming its checkpoint) and whether it shows
+    progress."""
     p.add_argument(
         "--init",
         default=None,
@@ -149,7 +197,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--resume", action="store_true", help="continue RUN_DIR/checkpoint.pt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return p
 
 
 def config_from_args(args: argparse.Namespace):  # -> TrainConfig

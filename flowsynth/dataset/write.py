@@ -24,7 +24,7 @@ from flowsynth.dataset.kinds import cached_examples, sample_files
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, DatasetMismatchError
 from flowsynth.io.lock import folder_lock
-from flowsynth.io.manifest import Chunk, plan_resume, unfinished_files
+from flowsynth.io.manifest import Chunk, ResumePlan, plan_resume, unfinished_files
 from flowsynth.recipe.fields import recipe_hash, to_dict
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
 
@@ -191,30 +191,15 @@ def generate_dataset(
     FolderBusyError
         If another process is writing into ``out`` (see :mod:`flowsynth.io.lock`).
     """
-    from tqdm import tqdm
-
-    from flowsynth.dataset.parallel import available_cores, open_executor
-
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    if count < 0 or start < 0:
-        raise ValueError(f"count and start must be >= 0, got {count} and {start}")
-    if seed < 0:  # (checked before anything is written into out)
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    _check_arguments(layout, count, start, seed)  # (before anything is written into out)
     began = time.perf_counter()
     out = Path(out).resolve()  # workers may run elsewhere, with another working directory
-    folder = None if textures is None else Path(textures).resolve()
-    pairs = None if examples is None else (Path(examples[0]).resolve(), Path(examples[1]).resolve())
-    if isinstance(recipe, ElasticRecipe) and pairs is None:
-        raise ValueError("an elastic recipe needs folders of example images and labels")
+    folder, pairs = _resolve_inputs(recipe, textures, examples)
     suffixes = sample_files(
         recipe, cached_examples((str(pairs[0]), str(pairs[1]))) if pairs else ()
     )
     existing = _read_metadata(out)
-    size = chunk_size if chunk_size is not None else (existing or {}).get("chunk_size")
-    size = size or DEFAULT_CHUNK_SIZE
-    if size < 1:
-        raise ValueError(f"chunk size must be >= 1, got {size}")
+    size = _chunk_size(chunk_size, existing)
     meta = metadata(
         recipe,
         seed,
@@ -225,54 +210,11 @@ def generate_dataset(
         examples=pairs,
     )
     with folder_lock(out):
-        prepare_output(out, meta)
-        _check_chunk_size(out, existing, size)
-        plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards")
-        if existing is not None and existing.get("chunk_size"):  # made by this version: ours
-            keep = [*plan.finished, *(chunk for chunk, _ in plan.todo)]
-            for path in unfinished_files(out, layout, size, keep, suffixes):
-                path.unlink()
-                plan.removed.append(path)
-        tasks = [
-            ChunkTask(
-                recipe=to_dict(recipe),
-                recipe_hash=recipe_hash(recipe),
-                seed=seed,
-                first=chunk.first,
-                count=chunk.count,
-                out=str(out),
-                layout=layout,
-                chunk_size=size,
-                compression=compression,
-                textures=None if folder is None else str(folder),
-                examples=None if pairs is None else (str(pairs[0]), str(pairs[1])),
-            )
-            for chunk, _ in plan.todo
-        ]
-        requested = {chunk.first: wanted for chunk, wanted in plan.todo}
-        bytes_written = written = 0
-        bar = tqdm(
-            total=count,
-            initial=count - sum(requested.values()),
-            unit="pair",
-            file=sys.stderr,
-            disable=not progress,
-            dynamic_ncols=True,
+        plan = _plan_chunks(out, meta, existing, start, count, suffixes)
+        tasks = _chunk_tasks(recipe, meta, out, compression, plan)
+        bytes_written, written = _run_chunks(
+            tasks, plan, count, executor, workers, scheduler, progress
         )
-        with bar, contextlib.ExitStack() as stack:
-            if tasks:
-                pool_size = min(workers or available_cores(), len(tasks))
-                pool = stack.enter_context(
-                    open_executor(executor, workers=pool_size, scheduler=scheduler)
-                )
-                tasks = [dataclasses.replace(task, threads=pool.worker_threads) for task in tasks]
-                for result in pool.map_unordered(write_chunk, tasks):
-                    new = Chunk(result["first"], result["count"])
-                    for path in plan.replaced_by(new):
-                        path.unlink(missing_ok=True)
-                    bytes_written += sum(f["bytes"] for f in result["files"].values())
-                    written += new.count
-                    bar.update(requested[new.first])
         return GenerationSummary(
             out=out,
             requested=count,
@@ -283,3 +225,129 @@ def generate_dataset(
             seconds=time.perf_counter() - began,
             removed_files=len(plan.removed),
         )
+
+
+def _check_arguments(layout: str, count: int, start: int, seed: int) -> None:
+    """Refuse an unknown layout and a negative count, start or seed, before any work."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if count < 0 or start < 0:
+        raise ValueError(f"count and start must be >= 0, got {count} and {start}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+
+
+def _resolve_inputs(
+    recipe: FlowRecipe | ElasticRecipe,
+    textures: str | os.PathLike[str] | None,
+    examples: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None,
+) -> tuple[Path | None, tuple[Path, Path] | None]:
+    """The texture folder and the example image and label folders as absolute paths (workers
+    may run with another working directory); an elastic recipe must have examples."""
+    folder = None if textures is None else Path(textures).resolve()
+    pairs = None if examples is None else (Path(examples[0]).resolve(), Path(examples[1]).resolve())
+    if isinstance(recipe, ElasticRecipe) and pairs is None:
+        raise ValueError("an elastic recipe needs folders of example images and labels")
+    return folder, pairs
+
+
+def _chunk_size(requested: int | None, existing: dict[str, Any] | None) -> int:
+    """Samples per chunk: the one asked for, else the folder's recorded one, else the default."""
+    size = requested if requested is not None else (existing or {}).get("chunk_size")
+    size = size or DEFAULT_CHUNK_SIZE
+    if size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {size}")
+    return size
+
+
+def _plan_chunks(
+    out: Path,
+    meta: dict[str, Any],
+    existing: dict[str, Any] | None,
+    start: int,
+    count: int,
+    suffixes: Sequence[str],
+) -> ResumePlan:
+    """Under the folder lock: record or check ``flowsynth.json``, plan which chunks are left to
+    write, and delete the files of chunks this version started but did not finish (so that
+    resumed chunks are written whole)."""
+    layout, size = meta["layout"], meta["chunk_size"]
+    prepare_output(out, meta)
+    _check_chunk_size(out, existing, size)
+    plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards")
+    if existing is not None and existing.get("chunk_size"):  # made by this version: ours
+        keep = [*plan.finished, *(chunk for chunk, _ in plan.todo)]
+        for path in unfinished_files(out, layout, size, keep, suffixes):
+            path.unlink()
+            plan.removed.append(path)
+    return plan
+
+
+def _chunk_tasks(
+    recipe: FlowRecipe | ElasticRecipe,
+    meta: dict[str, Any],
+    out: Path,
+    compression: int,
+    plan: ResumePlan,
+) -> list[ChunkTask]:
+    """One task per chunk left to write: plain values and absolute paths (from ``meta``, the
+    dataset's resolved ``flowsynth.json``), so that a worker anywhere can write it."""
+    examples = meta["examples"]
+    return [
+        ChunkTask(
+            recipe=to_dict(recipe),
+            recipe_hash=recipe_hash(recipe),
+            seed=meta["seed"],
+            first=chunk.first,
+            count=chunk.count,
+            out=str(out),
+            layout=meta["layout"],
+            chunk_size=meta["chunk_size"],
+            compression=compression,
+            textures=meta["texture_folder"],
+            examples=None if examples is None else (examples[0], examples[1]),
+        )
+        for chunk, _ in plan.todo
+    ]
+
+
+def _run_chunks(
+    tasks: list[ChunkTask],
+    plan: ResumePlan,
+    count: int,
+    executor: Any,
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool,
+) -> tuple[int, int]:
+    """Write ``tasks`` on an executor, in whatever order they finish, deleting the files each
+    finished chunk supersedes; returns ``(bytes written, samples written)``."""
+    from tqdm import tqdm
+
+    from flowsynth.dataset.parallel import available_cores, open_executor
+
+    requested = {chunk.first: wanted for chunk, wanted in plan.todo}
+    bytes_written = written = 0
+    bar = tqdm(
+        total=count,
+        initial=count - sum(requested.values()),
+        unit="pair",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    with bar, contextlib.ExitStack() as stack:
+        if tasks:
+            pool_size = min(workers or available_cores(), len(tasks))
+            pool = stack.enter_context(
+                open_executor(executor, workers=pool_size, scheduler=scheduler)
+            )
+            tasks = [dataclasses.replace(task, threads=pool.worker_threads) for task in tasks]
+            for result in pool.map_unordered(write_chunk, tasks):
+                new = Chunk(result["first"], result["count"])
+                for path in plan.replaced_by(new):
+                    path.unlink(missing_ok=True)
+                bytes_written += sum(f["bytes"] for f in result["files"].values())
+                written += new.count
+                bar.update(requested[new.first])
+    return bytes_written, written

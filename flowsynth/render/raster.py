@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.render import kernels
+from flowsynth.render import scan
 from flowsynth.scene import kernels as scene_kernels
 
 Points = npt.NDArray[np.float64]
@@ -107,12 +107,12 @@ def inside(rings: Rings | list[Points], roi: Roi) -> npt.NDArray[np.bool_]:
     """``bool (h, w)``: pixel centres of ``roi`` inside the union of ``rings``.
 
     Scanline crossings of every edge change the winding number of the pixels right of them; a
-    pixel is inside where the winding number is non-zero (``kernels.inside``).
+    pixel is inside where the winding number is non-zero (``scan.inside``).
     """
     packed = rings if isinstance(rings, Rings) else pack(rings)
     if roi.empty or packed.empty:
         return np.zeros((max(roi.height, 0), max(roi.width, 0)), dtype=bool)
-    return kernels.inside(*packed, roi.x0, roi.y0, roi.height, roi.width)  # type: ignore[no-any-return]
+    return scan.inside(*packed, roi.x0, roi.y0, roi.height, roi.width)  # type: ignore[no-any-return]
 
 
 def coverage(
@@ -126,4 +126,4 @@ def coverage(
     packed = rings if isinstance(rings, Rings) else pack(rings)
     if roi.empty or packed.empty:
         return np.zeros((max(roi.height, 0), max(roi.width, 0)), dtype=np.float32)
-    return kernels.coverage(*packed, roi.x0, roi.y0, roi.height, roi.width, supersampling)  # type: ignore[no-any-return]
+    return scan.coverage(*packed, roi.x0, roi.y0, roi.height, roi.width, supersampling)  # type: ignore[no-any-return]

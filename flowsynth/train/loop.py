@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.train.build import (
@@ -168,12 +169,76 @@ def train(
     path = out / CHECKPOINT_NAME
     checkpoint = _resume_state(path, config, resume)
     device = resolve_device(config.device)
+    _configure_torch(device, config)
+    dataset, spec, info = training_data(config)
+    run = _build(config, path, device, spec, info)
+    start = _restore(run, checkpoint)
+    info["device"] = str(device)
+    _write_config(out, config, spec, info)
+    result = TrainResult(out, path, start, start)
+    if start >= config.steps:
+        return result
+    loader = make_training_loader(dataset, config, start_step=start, device=device)
+    forward: nn.Module = torch.compile(run.model) if config.compile else run.model  # type: ignore[assignment]
+    columns = FLOW_COLUMNS if config.task == "flow" else SEGMENTATION_COLUMNS
+    log = RunLog(out, columns, start_step=start, steps=config.steps, progress=progress)
+    run.model.train()
+    try:
+        _run_steps(run, forward, loader, log, result, stop_at, keep_history)
+    finally:
+        log.close()
+    return result
+
+
+@dataclass
+class _Run:
+    """What the steps and checkpoints of one run share: its settings, checkpoint path, device,
+    model (with its spec and the data's info) and optimiser with its learning-rate schedule."""
+
+    config: TrainConfig
+    path: Path
+    device: torch.device
+    spec: dict[str, Any]
+    info: dict[str, Any]
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: LambdaLR
+
+    def save(self, step: int) -> None:
+        """Write the checkpoint after ``step``: everything an exact resume needs."""
+        save_checkpoint(
+            self.path,
+            {
+                "step": step,
+                "model": self.model.state_dict(),
+                "model_spec": self.spec,
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "config": self.config.to_dict(),
+                "info": self.info,
+                "rng": rng_state(),
+            },
+        )
+
+
+def _configure_torch(device: torch.device, config: TrainConfig) -> None:
+    """Let cuDNN and matmuls pick fast kernels on a GPU; cap the CPU threads otherwise."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.set_float32_matmul_precision("high")
     else:
         torch.set_num_threads(cpu_threads(config))
-    dataset, spec, info = training_data(config)
+
+
+def _build(
+    config: TrainConfig,
+    path: Path,
+    device: torch.device,
+    spec: dict[str, Any],
+    info: dict[str, Any],
+) -> _Run:
+    """A fresh model (seeded by ``config.seed``), checked against the crop, and its optimiser and
+    schedule."""
     model = build_model(spec, generator=torch.Generator().manual_seed(config.seed), device=device)
     check_crop(config.crop, int(model.stride))  # type: ignore[arg-type]
     optimizer = make_optimizer(model, lr=config.lr, weight_decay=config.weight_decay)
@@ -184,88 +249,82 @@ def train(
         schedule=config.schedule,
         min_lr=config.min_lr,
     )
-    start = 0
+    return _Run(config, path, device, spec, info, model, optimizer, scheduler)
+
+
+def _restore(run: _Run, checkpoint: dict[str, Any] | None) -> int:
+    """Load the run's state from ``checkpoint`` (resume), else the initial weights that
+    ``config.init`` names, if any; returns the steps already done."""
+    config = run.config
     if checkpoint is None and config.init is not None:
         from flowsynth.train.checkpoint import load_checkpoint
 
         initial = load_checkpoint(config.init)
-        if initial.get("model_spec") != spec:
+        if initial.get("model_spec") != run.spec:
             raise CheckpointError(
-                f"{config.init} holds a {initial.get('model_spec')} model, not {spec}"
+                f"{config.init} holds a {initial.get('model_spec')} model, not {run.spec}"
             )
-        model.load_state_dict(initial["model"])
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        set_rng_state(checkpoint["rng"])
-        start = int(checkpoint["step"])
-    info["device"] = str(device)
-    _write_config(out, config, spec, info)
-    result = TrainResult(out, path, start, start)
-    if start >= config.steps:
-        return result
-    loader = make_training_loader(dataset, config, start_step=start, device=device)
-    forward: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
-    step_fn = flow_step if config.task == "flow" else segmentation_step
-    amp = device.type == "cuda" and config.amp
-    columns = FLOW_COLUMNS if config.task == "flow" else SEGMENTATION_COLUMNS
-    log = RunLog(out, columns, start_step=start, steps=config.steps, progress=progress)
+        run.model.load_state_dict(initial["model"])
+    if checkpoint is None:
+        return 0
+    run.model.load_state_dict(checkpoint["model"])
+    run.optimizer.load_state_dict(checkpoint["optimizer"])
+    run.scheduler.load_state_dict(checkpoint["scheduler"])
+    set_rng_state(checkpoint["rng"])
+    return int(checkpoint["step"])
 
-    def save(step: int) -> None:
-        save_checkpoint(
-            path,
-            {
-                "step": step,
-                "model": model.state_dict(),
-                "model_spec": spec,
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "config": config.to_dict(),
-                "info": info,
-                "rng": rng_state(),
-            },
-        )
 
-    model.train()
+def _run_steps(
+    run: _Run,
+    forward: nn.Module,
+    loader: Any,
+    log: RunLog,
+    result: TrainResult,
+    stop_at: int | None,
+    keep_history: bool,
+) -> None:
+    """The steps after ``result.step`` up to ``config.steps`` (or ``stop_at``), one batch each,
+    recording them in ``result``, logging each window and checkpointing as ``config`` says."""
+    config = run.config
     window: list[dict[str, float]] = []
-    try:
-        batches = iter(loader)
-        for step in range(start + 1, config.steps + 1):
-            began = time.perf_counter()
-            batch = next(batches)
-            fetched = time.perf_counter()
-            lr = float(optimizer.param_groups[0]["lr"])
-            optimizer.zero_grad(set_to_none=True)
-            loss, metrics = step_fn(forward, batch, device, config, amp)
-            if not math.isfinite(metrics["loss"]):
-                raise RuntimeError(
-                    f"the loss became {metrics['loss']} at step {step}; try a lower --lr"
-                )
-            loss.backward()
-            norm = nn.utils.clip_grad_norm_(model.parameters(), config.clip or math.inf)
-            optimizer.step()
-            scheduler.step()
-            record = {
-                "step": float(step),
-                **metrics,
-                "lr": lr,
-                "grad_norm": float(norm),
-                "data_wait_s": fetched - began,
-                "step_s": time.perf_counter() - fetched,
-            }
-            if keep_history:
-                result.history.append(record)
-            result.step, result.last = step, record
-            window.append(record)
-            if step % config.log_every == 0 or step == config.steps:
-                log.write(step, _window_record(window, config.batch))
-                window = []
-            log.advance()
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                save(step)
-            if stop_at is not None and step >= stop_at:
-                break
-    finally:
-        log.close()
-    return result
+    batches = iter(loader)
+    for step in range(result.step + 1, config.steps + 1):
+        began = time.perf_counter()
+        batch = next(batches)
+        fetched = time.perf_counter()
+        record = _optimise(run, forward, batch, step)
+        record["data_wait_s"] = fetched - began
+        record["step_s"] = time.perf_counter() - fetched
+        if keep_history:
+            result.history.append(record)
+        result.step, result.last = step, record
+        window.append(record)
+        if step % config.log_every == 0 or step == config.steps:
+            log.write(step, _window_record(window, config.batch))
+            window = []
+        log.advance()
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            run.save(step)
+        if stop_at is not None and step >= stop_at:
+            break
+
+
+def _optimise(run: _Run, forward: nn.Module, batch: Any, step: int) -> dict[str, float]:
+    """One optimiser step on ``batch`` (gradients clipped to ``config.clip``); returns the step's
+    record: ``step``, the loss and metrics, the learning rate it used and the gradient norm.
+
+    Raises ``RuntimeError`` when the loss is not finite, before the weights change.
+    """
+    config, optimizer = run.config, run.optimizer
+    step_fn = flow_step if config.task == "flow" else segmentation_step
+    amp = run.device.type == "cuda" and config.amp
+    lr = float(optimizer.param_groups[0]["lr"])
+    optimizer.zero_grad(set_to_none=True)
+    loss, metrics = step_fn(forward, batch, run.device, config, amp)
+    if not math.isfinite(metrics["loss"]):
+        raise RuntimeError(f"the loss became {metrics['loss']} at step {step}; try a lower --lr")
+    loss.backward()
+    norm = nn.utils.clip_grad_norm_(run.model.parameters(), config.clip or math.inf)
+    optimizer.step()
+    run.scheduler.step()
+    return {"step": float(step), **metrics, "lr": lr, "grad_norm": float(norm)}
