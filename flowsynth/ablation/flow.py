@@ -32,18 +32,13 @@ from flowsynth import __version__
 from flowsynth.ablation import paper
 from flowsynth.ablation.report import markdown, plot, spearman, summarise
 from flowsynth.ablation.stats import Statistics, analyse, sample_bootstrap_intervals
+from flowsynth.data.names import BENCHMARKS, dataset_folder
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.recipe.fields import recipe_hash
 from flowsynth.recipe.load import load_recipe
 
 #: Real datasets looked for under the data root: (folder, evaluation spec, column name).
-REAL_DATASETS = (
-    ("middlebury", "middlebury", "middlebury"),
-    ("kitti2012", "kitti2012", "kitti2012"),
-    ("kitti2015", "kitti2015", "kitti2015"),
-    ("sintel", "sintel-clean", "sintel-clean"),
-    ("flyingchairs", "chairs", "flyingchairs"),
-)
+REAL_DATASETS = tuple((dataset_folder(name), name, name) for name in BENCHMARKS)
 SYNTHETIC = "recipe:default"
 SYNTHETIC_COLUMN = "synthetic"
 

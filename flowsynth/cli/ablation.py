@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from flowsynth.data.names import BENCHMARKS, dataset_folder
+
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
     """Add the ``ablation`` command (with ``flow`` and ``segmentation``) to ``commands``."""
@@ -31,8 +33,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         dest="real_data",
         action="store_false",
         help="evaluate on the held-out synthetic set only; without it, the data root "
-        "(--data-root or $FLOWSYNTH_DATA_ROOT) must hold at least one of middlebury/, "
-        "kitti2012/, kitti2015/, sintel/, flyingchairs/, checked before any training",
+        "(--data-root or $FLOWSYNTH_DATA_ROOT) must hold at least one of "
+        f"{', '.join(sorted({f'{dataset_folder(name)}/' for name in BENCHMARKS}))}, "
+        "checked before any training",
     )
     segmentation = kinds.add_parser(
         "segmentation", help="U-Net on 3/10/20 ISBI slices x no/affine/elastic augmentation"

@@ -23,26 +23,21 @@ from flowsynth.data.datasets import (
     Sintel,
     open_flowsynth,
 )
+from flowsynth.data.names import FOLDERS, FORMS, RECIPE_PREFIX, canonical
 
 DATA_ROOT_VARIABLE = "FLOWSYNTH_DATA_ROOT"
-RECIPE_PREFIX = "recipe:"
 
-#: Dataset name -> (its folder under the data root, or None: a path is required; the class).
-DATASETS: dict[str, tuple[str | None, Callable[..., EpochDataset]]] = {
-    "middlebury": ("middlebury", Middlebury),
-    "sintel": ("sintel", Sintel),
-    "kitti2012": ("kitti2012", partial(Kitti, year=2012)),
-    "kitti2015": ("kitti2015", partial(Kitti, year=2015)),
-    "flyingchairs": ("flyingchairs", FlyingChairs),
-    "flyingchairs2": ("flyingchairs2", FlyingChairs2),
-    "hd1k": ("hd1k", HD1K),
-    "flowsynth": (None, open_flowsynth),
+#: Dataset name (of :data:`flowsynth.data.names.FOLDERS`) -> the class that reads it.
+READERS: dict[str, Callable[..., EpochDataset]] = {
+    "middlebury": Middlebury,
+    "sintel": Sintel,
+    "kitti2012": partial(Kitti, year=2012),
+    "kitti2015": partial(Kitti, year=2015),
+    "flyingchairs": FlyingChairs,
+    "flyingchairs2": FlyingChairs2,
+    "hd1k": HD1K,
+    "flowsynth": open_flowsynth,
 }
-
-_FORMS = (
-    "NAME (a folder under the data root), NAME=PATH, or recipe:RECIPE (a recipe name or file); "
-    f"names: {', '.join(DATASETS)}"
-)
 
 
 def data_root_path(data_root: str | os.PathLike[str] | None = None) -> Path:
@@ -76,7 +71,8 @@ def resolve_dataset(
     ----------
     spec : str
         ``NAME`` (``<data_root>/<folder>``, folders: ``middlebury/``, ``sintel/``,
-        ``kitti2012/``, ``kitti2015/``, ``flyingchairs/``, ``flyingchairs2/``, ``hd1k/``),
+        ``kitti2012/``, ``kitti2015/``, ``flyingchairs/``, ``flyingchairs2/``, ``hd1k/``; or an
+        alias of :data:`ALIASES`: ``chairs``, ``sintel-clean``, ``sintel-final``, ``kitti``),
         ``NAME=PATH`` (its own folder; ``flowsynth=PATH`` for a generated dataset, files or
         shards), or
         ``recipe:RECIPE`` (a built-in recipe name such as ``ablation/boxes``, or a recipe file)
@@ -98,10 +94,11 @@ def resolve_dataset(
     if spec.startswith(RECIPE_PREFIX):
         return _recipe_dataset(spec[len(RECIPE_PREFIX) :], **options)
     name, separator, path = spec.partition("=")
-    name = name.strip().lower()
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {spec!r}; give {_FORMS}")
-    folder, factory = DATASETS[name]
+    name, variant = canonical(name)
+    if name not in READERS:
+        raise ValueError(f"unknown dataset {spec!r}; give {FORMS}")
+    options = {**variant, **options}
+    folder, factory = FOLDERS[name], READERS[name]
     if separator:
         if not path:
             raise ValueError(f"dataset spec {spec!r} has an empty path after '='")

@@ -1,8 +1,8 @@
 """Evaluation dataset specs -> datasets (an adapter over :func:`flowsynth.data.resolve_dataset`).
 
 Flow specs: everything ``resolve_dataset`` takes (``middlebury``, ``kitti2012=ROOT``,
-``recipe:NAME``, ...) plus the aliases ``chairs`` (FlyingChairs), ``sintel-clean``,
-``sintel-final`` (Sintel training passes) and ``kitti`` (KITTI 2015). A recipe is rendered for
+``recipe:NAME``, and the aliases of ``flowsynth.data.resolve.ALIASES`` such as ``chairs`` or
+``sintel-clean``). A recipe is rendered for
 ``recipe_count`` samples with ``recipe_seed`` (by default not the training seed 0). Datasets are
 read whole, without augmentation. ``scale < 1`` wraps the dataset in :class:`RescaledDataset`:
 every pair is downsampled by :func:`flowsynth.data.rescale.rescale_pair` before it becomes
@@ -20,13 +20,6 @@ if TYPE_CHECKING:  # torch loads only when a dataset is resolved
     from flowsynth.data.datasets import EpochDataset
     from flowsynth.data.example import FlowExample
 
-#: alias -> (resolve_dataset name, options)
-ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "chairs": ("flyingchairs", {}),
-    "sintel-clean": ("sintel", {"pass_name": "clean"}),
-    "sintel-final": ("sintel", {"pass_name": "final"}),
-    "kitti": ("kitti2015", {}),
-}
 DEFAULT_RECIPE_SEED = 1_000_003
 DEFAULT_RECIPE_COUNT = 32
 
@@ -51,13 +44,7 @@ def resolve_flow_dataset(
     if spec.startswith(RECIPE_PREFIX):
         dataset = resolve_dataset(spec, data_root, seed=recipe_seed, length=recipe_count)
     else:
-        name, separator, path = spec.partition("=")
-        key = name.strip().lower()
-        if key in ALIASES:
-            real, options = ALIASES[key]
-            dataset = resolve_dataset(f"{real}{separator}{path}", data_root, **options)
-        else:
-            dataset = resolve_dataset(spec, data_root)
+        dataset = resolve_dataset(spec, data_root)
     return dataset if scale == 1.0 else RescaledDataset(dataset, scale)  # type: ignore[return-value]
 
 

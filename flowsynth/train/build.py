@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
 from flowsynth import __version__
+from flowsynth.data.names import FOLDERS, RECIPE_PREFIX, canonical
 from flowsynth.train.config import TrainConfig
 from flowsynth.train.models import model_spec, model_task
 from flowsynth.train.sampling import EpochItems, StepBatchSampler
@@ -37,12 +38,10 @@ def flow_spec(spec: str) -> str:
     """A training data spec for :func:`flowsynth.data.resolve_dataset`: a bare recipe name
     (``ablation/boxes``, a ``.yaml`` file) gets the ``recipe:`` prefix; dataset names and
     ``NAME=PATH`` stay."""
-    from flowsynth.data.resolve import DATASETS, RECIPE_PREFIX
-
     if spec.startswith(RECIPE_PREFIX):
         return spec
-    name = spec.partition("=")[0].strip().lower()
-    return spec if name in DATASETS else RECIPE_PREFIX + spec
+    name, _ = canonical(spec.partition("=")[0])
+    return spec if name in FOLDERS else RECIPE_PREFIX + spec
 
 
 def flow_dataset(config: TrainConfig) -> tuple[Dataset[Any], dict[str, Any]]:

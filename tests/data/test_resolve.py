@@ -66,3 +66,23 @@ def test_errors_say_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_a_recipe_of_another_kind_is_refused_by_name() -> None:
     with pytest.raises(RecipeError, match="elastic/unet is a recipe of kind 'elastic'"):
         resolve_dataset("recipe:elastic/unet")
+
+
+def test_one_table_of_names() -> None:
+    """Every named dataset has a reader, every alias a dataset, every benchmark a folder."""
+    from flowsynth.data.names import ALIASES, BENCHMARKS, FOLDERS, dataset_folder
+    from flowsynth.data.resolve import READERS
+
+    assert set(READERS) == set(FOLDERS)
+    assert all(real in FOLDERS for real, _ in ALIASES.values())
+    assert dataset_folder("sintel-clean") == "sintel" and dataset_folder("chairs") == "flyingchairs"
+    assert all(dataset_folder(name) for name in BENCHMARKS)
+    with pytest.raises(ValueError, match="unknown dataset 'nowhere'"):
+        dataset_folder("nowhere")
+
+
+def test_aliases_resolve_with_their_options(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="sintel"):
+        resolve_dataset("sintel-final", data_root=tmp_path)
+    with pytest.raises(FileNotFoundError, match="flyingchairs"):
+        resolve_dataset("chairs", data_root=tmp_path)
