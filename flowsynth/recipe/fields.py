@@ -1,6 +1,7 @@
 """How a recipe's frozen dataclasses are declared and built: ``spec`` fields with ranges,
 ``build`` (a mapping to a dataclass, every key, type and range checked), ``to_dict`` and
-``recipe_hash``.
+``recipe_hash``, and ``scaled`` (every length in pixels multiplied by a factor, found from the
+``pixels`` marks of ``spec``).
 
 Errors are :class:`RecipeError`, naming the offending key's dotted path and the allowed keys or
 range. This module knows no schema: ``flowsynth.recipe.schema`` declares the tables with
@@ -25,11 +26,82 @@ class RecipeError(ValueError):
     """A recipe is malformed; the message names the offending key path."""
 
 
+#: ``spec(pixels=...)`` of a field whose unit is that of the field holding its table: a length
+#: in pixels (scaled) when that field is marked ``pixels=True``, else left alone (a
+#: ``Distribution``'s ``range``: pixels for a translation, degrees for a rotation).
+INHERIT = "inherit"
+
+
 def spec(
-    default: Any, *, low: float | None = None, high: float | None = None, doc: str = ""
+    default: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    doc: str = "",
+    pixels: bool | str = False,
+    omit_default: bool = False,
 ) -> Any:
-    """A dataclass field with an allowed range ``[low, high]`` (inclusive) checked on load."""
-    return dataclasses.field(default=default, metadata={"low": low, "high": high, "doc": doc})
+    """A dataclass field with an allowed range ``[low, high]`` (inclusive) checked on load.
+
+    ``pixels=True`` marks a length in pixels (or a table of them, see :data:`INHERIT`), which
+    :func:`scaled` multiplies. ``omit_default`` leaves the field out of :func:`to_dict` (and so
+    of :func:`recipe_hash`) while it holds its default: a key added later keeps the hash of
+    recipes that do not use it.
+    """
+    metadata = {"low": low, "high": high, "doc": doc, "pixels": pixels}
+    if omit_default:
+        metadata["omit_default"] = True
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _is_pixels(field: dataclasses.Field[Any], inherited: bool) -> bool:
+    mark = field.metadata.get("pixels", False)
+    return mark is True or (mark == INHERIT and inherited)
+
+
+def _times(value: Any, factor: float) -> Any:
+    """``value`` (a number or a tuple of numbers) times ``factor``; integers are rounded."""
+    if isinstance(value, tuple):
+        return tuple(_times(v, factor) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"cannot scale {value!r}: not a number")
+    if isinstance(value, int):
+        return int(round(value * factor))
+    return float(value * factor)
+
+
+def scaled(config: T, factor: float, *, inherited: bool = False) -> T:
+    """``config`` (a frozen dataclass) with every field that ``spec`` marks ``pixels``
+    multiplied by ``factor``, in nested tables too; integers are rounded. The same object when
+    nothing changes (``factor`` 1 changes nothing)."""
+    changes: dict[str, Any] = {}
+    for field in dataclasses.fields(config):  # type: ignore[arg-type]
+        value = getattr(config, field.name)
+        pixels = _is_pixels(field, inherited)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            new = scaled(value, factor, inherited=pixels)
+        elif pixels and factor != 1.0:
+            new = _times(value, factor)
+        else:
+            continue
+        if new != value:
+            changes[field.name] = new
+    return dataclasses.replace(config, **changes) if changes else config  # type: ignore[type-var]
+
+
+def pixel_fields(cls: type, path: str = "", *, inherited: bool = False) -> dict[str, bool]:
+    """Every non-table field of the dataclass ``cls`` and its nested tables, by dotted path:
+    True for a length in pixels (what :func:`scaled` multiplies), else False."""
+    hints = typing.get_type_hints(cls)
+    result: dict[str, bool] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        key = f"{path}.{field.name}" if path else field.name
+        pixels = _is_pixels(field, inherited)
+        if dataclasses.is_dataclass(hints[field.name]):
+            result |= pixel_fields(hints[field.name], key, inherited=pixels)
+        else:
+            result[key] = pixels
+    return result
 
 
 def _type_name(annotation: Any) -> str:
@@ -144,7 +216,11 @@ def build(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
 def to_dict(config: Any) -> Any:
     """The plain (JSON-ready) form of a config: dataclasses to dicts, tuples to lists."""
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+        return {
+            f.name: to_dict(getattr(config, f.name))
+            for f in dataclasses.fields(config)
+            if not (f.metadata.get("omit_default") and getattr(config, f.name) == f.default)
+        }
     if isinstance(config, (tuple, list)):
         return [to_dict(v) for v in config]
     if isinstance(config, Mapping):

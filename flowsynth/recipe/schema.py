@@ -3,14 +3,21 @@
 Defaults follow the public 2D generator of Mayer et al. (IJCV 2018), "What makes good synthetic
 training data for learning disparity and optical flow estimation?". ``recipes/default.yaml`` spells
 every key out; this module is the single place where keys, types, defaults and ranges live.
+
+Every length in pixels of a flow recipe is marked ``spec(..., pixels=True)``: :func:`scaled`
+multiplies them all by the recipe's ``scale``, so a new pixel field is scaled as soon as it is
+marked (``tests/scene/test_scale.py`` checks that every numeric field is marked or known to be
+unitless).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from flowsynth.recipe.fields import spec
+from flowsynth.recipe.fields import INHERIT, spec
+from flowsynth.recipe.fields import scaled as _scaled_fields
 
 Range = tuple[float, float]
 IntRange = tuple[int, int]
@@ -42,7 +49,7 @@ class Distribution:
     ``law: uniform`` draws uniformly in ``range``.
     """
 
-    range: Range = (0.0, 0.0)
+    range: Range = spec((0.0, 0.0), pixels=INHERIT, doc="in the parameter's unit")
     law: Literal["power", "uniform"] = "uniform"
     power: float = spec(1.0, low=0.1, high=10.0)
     divisor: float = spec(1.0, low=1e-6)
@@ -56,7 +63,7 @@ class Distribution:
 class MotionTable:
     """Affine motion of one kind of layer (background or objects)."""
 
-    translation: Distribution = Distribution()
+    translation: Distribution = spec(Distribution(), pixels=True, doc="pixels")
     rotation: Distribution = Distribution()  # degrees
     scale: Distribution = Distribution(range=(1.0, 1.0))
 
@@ -127,12 +134,12 @@ TEXTURE_KINDS = ("noise", "plasma", "gradient", "stripes", "checkers", "flat", "
 class Shapes:
     """Shape parameters, in pixels of the frame."""
 
-    box_half_extent: Range = spec((10.0, 160.0), low=1.0)
+    box_half_extent: Range = spec((10.0, 160.0), low=1.0, pixels=True)
     polygon_vertices: IntRange = spec((3, 20), low=3, high=64)
-    polygon_radius: Range = spec((20.0, 120.0), low=2.0)
+    polygon_radius: Range = spec((20.0, 120.0), low=2.0, pixels=True)
     polygon_jitter: float = spec(0.5, low=0.0, high=1.0, doc="angle jitter, share of the step")
     bezier_probability: float = spec(0.5, low=0.0, high=1.0)
-    ellipse_semi_axis: Range = spec((25.0, 100.0), low=1.0)
+    ellipse_semi_axis: Range = spec((25.0, 100.0), low=1.0, pixels=True)
     composite_parts: IntRange = spec((1, 7), low=1, high=16)
     subtract_probability: float = spec(0.5, low=0.0, high=1.0)
     needle_squeeze: float = spec(0.05, low=0.005, high=0.5)
@@ -177,9 +184,11 @@ class Textures:
         }
     )
     contrast: Range = spec((0.3, 1.0), low=0.0, high=1.0)
-    stripe_period: Range = spec((4.0, 40.0), low=2.0)
-    checker_size: Range = spec((4.0, 40.0), low=2.0)
-    noise_scale: Range = spec((8.0, 64.0), low=1.0, doc="feature size of noise, pixels")
+    stripe_period: Range = spec((4.0, 40.0), low=2.0, pixels=True)
+    checker_size: Range = spec((4.0, 40.0), low=2.0, pixels=True)
+    noise_scale: Range = spec(
+        (8.0, 64.0), low=1.0, pixels=True, doc="feature size of noise, pixels"
+    )
 
     def check(self) -> None:
         _check_weights("kinds", self.kinds, TEXTURE_KINDS)
@@ -191,7 +200,7 @@ class Textures:
 class Render:
     supersampling: int = spec(4, low=1, high=16, doc="sub-rows per pixel for anti-aliasing")
     motion_boundary_threshold: float = spec(
-        1.0, low=0.0, doc="flow jump (px) that marks a boundary"
+        1.0, low=0.0, pixels=True, doc="flow jump (px) that marks a boundary"
     )
 
 
@@ -201,12 +210,45 @@ class FlowRecipe:
 
     kind: Literal["flow"] = "flow"
     description: str = ""
-    size: IntRange = spec((384, 512), low=8, high=8192, doc="frame height and width")
+    size: IntRange = spec((384, 512), low=8, high=8192, pixels=True, doc="frame height and width")
+    scale: float = spec(
+        1.0,
+        low=0.05,
+        high=8.0,
+        omit_default=True,
+        doc="multiplies the frame size and every length in pixels (shape sizes, translations,"
+        " texture periods and feature sizes, pixel thresholds); not angles, zoom factors,"
+        " probabilities, counts or lengths relative to a layer's size",
+    )
     objects: Objects = Objects()
     textures: Textures = Textures()
     motion: Motion = Motion()
     deformation: Deformations = Deformations()
     render: Render = Render()
+
+    def check(self) -> None:
+        if self.scale == 1.0:
+            return
+        # The scaled frame must still be a frame the schema allows.
+        size = scaled(self).size
+        bounds = next(f for f in dataclasses.fields(self) if f.name == "size").metadata
+        if min(size) < bounds["low"] or max(size) > bounds["high"]:
+            raise ValueError(
+                f"scale: {self.scale} turns the frame size {list(self.size)} into {list(size)},"
+                f" out of the allowed [{bounds['low']}, {bounds['high']}]"
+            )
+
+
+def scaled(recipe: FlowRecipe) -> FlowRecipe:
+    """``recipe`` with its ``scale`` applied: every field marked ``pixels`` multiplied by it
+    (integers rounded) and ``scale`` reset to 1. The same object for a recipe at scale 1.
+
+    The scene sampler draws from the scaled recipe (and the renderer scales the ``render``
+    table's pixel thresholds alike), so a recipe and its scaled copy give the same samples.
+    """
+    if recipe.scale == 1.0:
+        return recipe
+    return dataclasses.replace(_scaled_fields(recipe, recipe.scale), scale=1.0)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth.recipe.fields import scaled
 from flowsynth.recipe.schema import FlowRecipe, Render
 from flowsynth.render import kernels, raster
 from flowsynth.render.raster import Rings, Roi
@@ -249,8 +250,12 @@ def _visible(
 
 
 def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
-    """Render both frames and every ground-truth field of a scene plan. Draws no random numbers."""
-    cfg = cfg or Render()
+    """Render both frames and every ground-truth field of a scene plan. Draws no random numbers.
+
+    ``cfg`` is the ``render`` table of the recipe the plan was drawn from, as written: its
+    lengths in pixels are scaled here by the recipe's ``scale`` (``plan.scale``).
+    """
+    cfg = scaled(cfg or Render(), plan.scale)
     size = height, width = plan.height, plan.width
     outlines = [None if layer.geometry is None else _outline(layer) for layer in plan.layers]
     canvas = _Canvas(height, width)

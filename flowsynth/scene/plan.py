@@ -2,6 +2,10 @@
 
 ``scene_for_index(recipe, seed, index)`` is the only entry point the rest of flowsynth needs: a
 pure function of its arguments. Rendering (``flowsynth.render``) draws no random numbers.
+
+A plan is drawn from the recipe with its ``scale`` applied (``schema.scaled``: every length in
+pixels multiplied, the frame size too); the plan records that scale for the renderer's pixel
+thresholds.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flowsynth.base.rng import Stream, sample_rng, sample_weighted
-from flowsynth.recipe.schema import FlowRecipe
+from flowsynth.recipe.schema import FlowRecipe, scaled
 from flowsynth.scene import kernels
 from flowsynth.scene.motion import sample_affine, sample_deformation, sample_strength
 from flowsynth.scene.shapes import Geometry, sample_shape
@@ -40,11 +44,16 @@ class Layer:
 
 @dataclass(frozen=True, eq=False)
 class ScenePlan:
-    """``layers[0]`` is the background; the others are objects, drawn back to front."""
+    """``layers[0]`` is the background; the others are objects, drawn back to front.
+
+    ``scale`` is the recipe's ``scale``, already applied to every length of the plan; the
+    renderer applies it to the pixel thresholds of the recipe's ``render`` table.
+    """
 
     height: int
     width: int
     layers: tuple[Layer, ...]
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,8 @@ def sample_scene(
     texture_images: Sequence[Image] = (),
 ) -> ScenePlan:
     """Draw the layout, motions, deformations and textures of one sample."""
+    scale = recipe.scale
+    recipe = scaled(recipe)
     height, width = recipe.size
     cfg = recipe.objects
     strength = sample_strength(recipe.motion, rng=streams.motion)
@@ -184,4 +195,4 @@ def sample_scene(
             images=texture_images,
         )
         layers.append(Layer(geometry, texture, (region[0], region[1]), motion))
-    return ScenePlan(height, width, tuple(layers))
+    return ScenePlan(height, width, tuple(layers), scale)

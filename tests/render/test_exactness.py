@@ -20,10 +20,22 @@ from tests.render.helpers import (
     small_recipe,
 )
 
+#: ``scale: 0.5`` of a recipe twice the small one's frame: the same 72x96 frames, with every
+#: other length (objects, motions, textures) half the small recipe's.
+HALF = ("size=[144,192]", "scale=0.5")
 
-@pytest.mark.parametrize("name", ABLATION)
-def test_warping_frame2_by_flow_reproduces_frame1(name: str) -> None:
-    recipe = small_recipe(name)
+
+def _cases(names: list[str], scaled: list[str]) -> list:
+    """``(name, extra overrides)`` cases: each of ``names`` as it is, each of ``scaled`` at
+    ``HALF``."""
+    return [pytest.param(name, (), id=name) for name in names] + [
+        pytest.param(name, HALF, id=f"{name}-scale0.5") for name in scaled
+    ]
+
+
+@pytest.mark.parametrize(("name", "extra"), _cases(ABLATION, ["boxes", "thin", "deformations"]))
+def test_warping_frame2_by_flow_reproduces_frame1(name: str, extra: tuple[str, ...]) -> None:
+    recipe = small_recipe(name, *extra)
     warp_errors, zero_errors = [], []
     for index in range(3):
         _, sample = render_index(recipe, index)
@@ -38,9 +50,11 @@ def test_warping_frame2_by_flow_reproduces_frame1(name: str) -> None:
     assert warp_error < 3.0
 
 
-@pytest.mark.parametrize("name", ["boxes", "scaling", "deformations"])
-def test_flat_textures_warp_almost_exactly(name: str) -> None:
-    recipe = small_recipe(name, "textures.kinds={flat: 1}")
+@pytest.mark.parametrize(
+    ("name", "extra"), _cases(["boxes", "scaling", "deformations"], ["boxes", "deformations"])
+)
+def test_flat_textures_warp_almost_exactly(name: str, extra: tuple[str, ...]) -> None:
+    recipe = small_recipe(name, "textures.kinds={flat: 1}", *extra)
     for index in range(3):
         _, sample = render_index(recipe, index)
         _, _, mask = interior_pixels(sample)
