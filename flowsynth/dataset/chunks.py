@@ -103,7 +103,7 @@ def write_chunk(task: ChunkTask) -> dict[str, Any]:
     else:
         name = shard_name(task.first // task.chunk_size)
         identity = {"seed": task.seed, "recipe_hash": task.recipe_hash}
-        with ShardWriter(out / name) as shard:
+        with ShardWriter(out / name, root=out) as shard:
             for index in chunk.indices:
                 fields = encode(index)
                 fields["json"] = json.dumps({"index": index, **identity}, sort_keys=True).encode()

@@ -5,14 +5,18 @@ hash) and every ``DIR/manifest/chunk-*.json``, then checks that each file a mani
 there with its recorded size and sha256 (for shards: the tar, and its members by name and size;
 each member's CRC-32 names the culprit when a shard's hash is wrong), and that nothing else is
 in the folder but ``flowsynth.json``, ``preview.png``, the lock file and ``manifest/``.
+
+Manifests and metadata are untrusted input: every malformed field, symbolic link or impossible
+number becomes a named problem in the report, and what verification allocates is bounded by the
+size of the files it reads, never by a number written in them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tarfile
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,18 +24,20 @@ from typing import Any
 
 from flowsynth import __version__
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, file_name
+from flowsynth.io.layout import METADATA_NAME
 from flowsynth.io.lock import LOCK_NAME
 from flowsynth.io.manifest import (
     MANIFEST_DIR,
+    MAX_CHUNK_SIZE,
     Chunk,
     Coverage,
     is_temp_name,
     list_manifests,
-    plan_chunks,
+    listing_problem,
+    manifest_problems,
     read_manifest,
 )
-from flowsynth.io.shards import MEMBER_CHECKSUM, member_digests, member_name, shard_name
+from flowsynth.io.shards import MEMBER_CHECKSUM, member_digests
 
 #: Files a dataset folder may hold besides its data and manifests.
 ALLOWED_EXTRAS = (METADATA_NAME, "preview.png", LOCK_NAME)
@@ -91,8 +97,10 @@ def _check_metadata(out: Path, report: VerifyReport) -> bool:
 
     path = out / METADATA_NAME
     try:
+        if os.path.islink(path):
+            raise OSError("it is a symbolic link")
         meta = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         report.problems.append(f"{path}: missing or unreadable ({error})")
         return False
     if not isinstance(meta, dict):
@@ -105,63 +113,72 @@ def _check_metadata(out: Path, report: VerifyReport) -> bool:
         return False
     try:
         rebuilt = recipe_hash(from_mapping(meta["recipe"]))
-    except (RecipeError, TypeError, AttributeError) as error:
+    except RecipeError as error:
         report.problems.append(f"{path}: the recorded recipe does not load ({error})")
+    except Exception as error:  # noqa: BLE001 - the recorded recipe is untrusted input
+        why = f"{type(error).__name__}: {str(error)[:200]}"
+        report.problems.append(f"{path}: the recorded recipe does not load ({why})")
     else:
         if rebuilt != meta["recipe_hash"]:
             report.problems.append(f"{path}: the recorded recipe does not match recipe_hash")
-    if not isinstance(meta["seed"], int):
-        report.problems.append(f"{path}: seed {meta['seed']!r} is not an integer")
-    if meta["layout"] not in ("files", "shards"):
-        report.problems.append(f"{path}: unknown layout {meta['layout']!r}")
+    if not isinstance(meta["seed"], int) or isinstance(meta["seed"], bool):
+        report.problems.append(f"{path}: seed {meta['seed']!r:.80} is not an integer")
+    return _check_layout(path, meta, report)
+
+
+def _check_layout(path: Path, meta: dict[str, Any], report: VerifyReport) -> bool:
+    """Check the fields that decide which files a chunk has; False if they are unusable."""
+    if not isinstance(meta["layout"], str) or meta["layout"] not in ("files", "shards"):
+        report.problems.append(f"{path}: unknown layout {meta['layout']!r:.80}")
         return False
-    if meta["layout"] == "shards" and not isinstance(meta.get("chunk_size"), int):
-        report.problems.append(f"{path}: shards need an integer chunk_size")
+    size = meta.get("chunk_size")
+    if (size is not None or meta["layout"] == "shards") and not (
+        isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= MAX_CHUNK_SIZE
+    ):
+        report.problems.append(
+            f"{path}: chunk_size {size!r:.80} is not an integer in [1, {MAX_CHUNK_SIZE}]"
+        )
+        return False
+    files = meta.get("files")
+    if files is not None and not (
+        isinstance(files, list)
+        and files
+        and all(isinstance(f, str) and f and "/" not in f for f in files)
+        and len(set(files)) == len(files)
+    ):
+        report.problems.append(f"{path}: 'files' {files!r:.80} is not a list of file suffixes")
         return False
     if meta["flowsynth"] != __version__:
-        report.notes.append(f"made with flowsynth {meta['flowsynth']}, this is {__version__}")
+        report.notes.append(f"made with flowsynth {meta['flowsynth']!r:.40}, this is {__version__}")
     return True
 
 
-def _expected_names(meta: dict[str, Any], chunk: Chunk) -> tuple[set[str], set[str]]:
-    """File names a chunk's manifest must list, and (for shards) its member names."""
-    suffixes = meta.get("files") or list(FLOW_FILES)
-    if meta["layout"] == "files":
-        return {file_name(i, s) for i in chunk.indices for s in suffixes}, set()
-    members = {member_name(i, s) for i in chunk.indices for s in [*suffixes, "json"]}
-    return {shard_name(chunk.first // meta["chunk_size"])}, members
-
-
 def _collect(out: Path, report: VerifyReport) -> tuple[dict[str, dict[str, Any]], list[Chunk]]:
-    """Every file the manifests list (name -> record), and the chunks they describe."""
+    """Every file the trusted manifests list (name -> record), and the chunks they describe;
+    each manifest that is malformed or disagrees with ``flowsynth.json`` is a problem."""
     meta = report.meta
     expected: dict[str, dict[str, Any]] = {}
-    chunks = []
-    for chunk, path in list_manifests(out).items():
+    chunks: list[Chunk] = []
+    try:
+        manifests = list_manifests(out)
+    except FileFormatError as error:  # a symbolic link in place of the manifest folder
+        report.problems.append(str(error))
+        return expected, chunks
+    for chunk, path in manifests.items():
         try:
             manifest = read_manifest(path)
         except FileFormatError as error:
             report.problems.append(str(error))
             continue
-        for key in ("seed", "recipe_hash", "layout"):
-            if manifest.get(key) != meta[key]:
-                report.problems.append(
-                    f"{path}: {key} {manifest.get(key)!r} differs from {METADATA_NAME}'s "
-                    f"{meta[key]!r}"
-                )
+        report.problems += manifest_problems(path, manifest, chunk, meta)
         if manifest.get("versions", meta.get("versions")) != meta.get("versions"):
             report.notes.append(
-                f"{path.name}: written with {manifest['versions']}, "
-                f"{METADATA_NAME} records {meta.get('versions')}"
+                f"{path.name}: written with {str(manifest['versions'])[:200]}, "
+                f"{METADATA_NAME} records {str(meta.get('versions'))[:200]}"
             )
-        names, members = _expected_names(meta, chunk)
-        files = manifest["files"]
-        listed = {m for record in files.values() for m in record.get("members", {})}
-        if set(files) != names or listed != members:
-            report.problems.append(
-                f"{path}: does not list exactly the files of samples {chunk.first}-{chunk.stop - 1}"
-            )
-        for name, record in files.items():
+        if listing_problem(manifest, chunk, meta) is not None:
+            continue  # (reported above) its files count as unlisted
+        for name, record in manifest["files"].items():
             if name in expected and expected[name] != record:
                 report.problems.append(f"{name}: recorded differently by two manifests")
             expected[name] = record
@@ -173,17 +190,19 @@ def _check_listing(out: Path, expected: dict[str, Any], report: VerifyReport) ->
     """Report temporary, foreign and unlisted entries of ``out`` and its manifest folder."""
     for entry in sorted(os.scandir(out), key=lambda e: e.name):
         name = entry.name
-        if name in ALLOWED_EXTRAS or (name == MANIFEST_DIR and entry.is_dir()):
+        if entry.is_symlink():
+            report.problems.append(f"{entry.path}: symbolic link, not written by flowsynth")
+        elif name in ALLOWED_EXTRAS or (name == MANIFEST_DIR and entry.is_dir()):
             continue
-        if is_temp_name(name):
+        elif is_temp_name(name):
             report.problems.append(f"{entry.path}: stale temporary file of an interrupted run")
         elif entry.is_dir():
             report.problems.append(f"{entry.path}: unexpected folder")
         elif name not in expected:
             report.problems.append(f"{entry.path}: extra file, in no manifest")
     folder = out / MANIFEST_DIR
-    manifests = {p.name for p in list_manifests(out).values()}
-    if folder.is_dir():
+    if folder.is_dir() and not folder.is_symlink():
+        manifests = {p.name for p in list_manifests(out).values()}
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             if entry.name not in manifests:
                 report.problems.append(f"{entry.path}: extra file in the manifest folder")
@@ -192,10 +211,12 @@ def _check_listing(out: Path, expected: dict[str, Any], report: VerifyReport) ->
 def _check_file(path: Path, record: dict[str, Any], quick: bool) -> list[str]:
     """Problems of one listed file (empty if it is as recorded)."""
     try:
-        size = path.stat().st_size
+        status = path.lstat()
     except FileNotFoundError:
         return [f"{path}: missing"]
-    problems = []
+    if not stat.S_ISREG(status.st_mode):
+        return [f"{path}: not a regular file (a symbolic link or a folder)"]
+    size, problems = status.st_size, []
     if size != record["bytes"]:
         problems.append(f"{path}: {size} bytes, the manifest says {record['bytes']} (truncated?)")
     elif not quick and sha256_file(path) != record["sha256"]:
@@ -252,6 +273,8 @@ def verify_dataset(
     VerifyReport
         ``problems`` names every bad file; empty when the dataset is complete and intact.
     """
+    if (start or 0) < 0 or (count or 0) < 0:
+        raise ValueError(f"start and count must be >= 0, got {start} and {count}")
     folder = Path(out)
     if not folder.is_dir():
         raise FileNotFoundError(f"no dataset folder {folder}")
@@ -269,17 +292,28 @@ def verify_dataset(
     report.chunks, report.files = len(chunks), len(expected)
     report.bytes = sum(record["bytes"] for record in expected.values())
     if count is not None:
-        report.problems += _missing_samples(coverage, plan_chunks(start or 0, count, max(count, 1)))
+        report.problems += _missing_samples(coverage, start or 0, count)
     return report
 
 
-def _missing_samples(coverage: Coverage, wanted: Iterable[Chunk]) -> list[str]:
-    missing = []
-    for chunk in wanted:
-        for index in chunk.indices:
-            if not coverage.covers(Chunk(index, 1)):
-                missing.append(index)
-    if not missing:
+def _missing_samples(coverage: Coverage, start: int, count: int) -> list[str]:
+    """The requested samples no chunk covers, counted from the covered ranges (any count)."""
+    gaps, position, stop = [], start, start + count
+    for first, end in coverage.ranges():
+        if end <= position:
+            continue
+        if first >= stop:
+            break
+        if first > position:
+            gaps.append((position, first))
+        position = max(position, end)
+    if position < stop:
+        gaps.append((position, stop))
+    if not gaps:
         return []
-    shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
-    return [f"{len(missing)} requested samples have no finished chunk: {shown}"]
+    missing = sum(b - a for a, b in gaps)
+    shown: list[int] = []
+    for a, b in gaps:
+        shown += range(a, min(b, a + 20 - len(shown)))
+    text = ", ".join(map(str, shown)) + (" ..." if missing > len(shown) else "")
+    return [f"{missing} requested samples have no finished chunk: {text}"]

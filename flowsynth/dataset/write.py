@@ -21,10 +21,17 @@ from typing import Any
 from flowsynth import __version__
 from flowsynth.dataset.chunks import ChunkTask, library_versions, write_chunk
 from flowsynth.dataset.kinds import cached_examples, sample_files
-from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.io.atomic import atomic_write_bytes, check_entry, safe_unlink
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, DatasetMismatchError
 from flowsynth.io.lock import folder_lock
-from flowsynth.io.manifest import Chunk, ResumePlan, plan_resume, unfinished_files
+from flowsynth.io.manifest import (
+    MAX_CHUNK_SIZE,
+    Chunk,
+    ResumePlan,
+    check_chunk_count,
+    plan_resume,
+    unfinished_files,
+)
 from flowsynth.recipe.fields import recipe_hash, to_dict
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
 
@@ -74,22 +81,24 @@ def prepare_output(out: Path, meta: dict[str, Any]) -> None:
     """Create ``out`` and its ``flowsynth.json``, or check that an existing one matches."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / METADATA_NAME
+    check_entry(out, path)  # a symbolic link is refused, never read or written through
     if path.exists():
         try:
             existing = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             raise DatasetMismatchError(
                 f"{path} is unreadable ({error}); refusing to write into {out}"
             ) from error
-        if _identity(existing) != _identity(meta):
+        found = _identity(existing) if isinstance(existing, dict) else str(existing)[:100]
+        if found != _identity(meta):
             raise DatasetMismatchError(
-                f"{out} holds a dataset made with {_identity(existing)}, not {_identity(meta)}; "
+                f"{out} holds a dataset made with {found}, not {_identity(meta)}; "
                 "use another --out folder instead of mixing datasets"
             )
         return
     # No sort_keys: the order of a recipe's weight tables changes what is drawn, so the
     # recorded recipe keeps its order (recipe_hash does not see it).
-    atomic_write_bytes(path, (json.dumps(meta, indent=2) + "\n").encode())
+    atomic_write_bytes(path, (json.dumps(meta, indent=2) + "\n").encode(), root=out)
 
 
 # ------------------------------------------------------------------------ whole datasets
@@ -117,7 +126,7 @@ class GenerationSummary:
 def _read_metadata(out: Path) -> dict[str, Any] | None:
     try:
         meta = json.loads((out / METADATA_NAME).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None  # prepare_output reports unreadable files
     return meta if isinstance(meta, dict) else None
 
@@ -200,6 +209,7 @@ def generate_dataset(
     )
     existing = _read_metadata(out)
     size = _chunk_size(chunk_size, existing)
+    check_chunk_count(start, count, size)  # refuse absurd bookkeeping before writing anything
     meta = metadata(
         recipe,
         seed,
@@ -255,8 +265,8 @@ def _chunk_size(requested: int | None, existing: dict[str, Any] | None) -> int:
     """Samples per chunk: the one asked for, else the folder's recorded one, else the default."""
     size = requested if requested is not None else (existing or {}).get("chunk_size")
     size = size or DEFAULT_CHUNK_SIZE
-    if size < 1:
-        raise ValueError(f"chunk size must be >= 1, got {size}")
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk size must be an integer in [1, {MAX_CHUNK_SIZE}], got {size!r}")
     return size
 
 
@@ -274,11 +284,11 @@ def _plan_chunks(
     layout, size = meta["layout"], meta["chunk_size"]
     prepare_output(out, meta)
     _check_chunk_size(out, existing, size)
-    plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards")
+    plan = plan_resume(out, start, count, size, whole_blocks=layout == "shards", meta=meta)
     if existing is not None and existing.get("chunk_size"):  # made by this version: ours
         keep = [*plan.finished, *(chunk for chunk, _ in plan.todo)]
         for path in unfinished_files(out, layout, size, keep, suffixes):
-            path.unlink()
+            safe_unlink(out, path, missing_ok=True)
             plan.removed.append(path)
     return plan
 
@@ -346,7 +356,7 @@ def _run_chunks(
             for result in pool.map_unordered(write_chunk, tasks):
                 new = Chunk(result["first"], result["count"])
                 for path in plan.replaced_by(new):
-                    path.unlink(missing_ok=True)
+                    safe_unlink(Path(tasks[0].out), path, missing_ok=True)
                 bytes_written += sum(f["bytes"] for f in result["files"].values())
                 written += new.count
                 bar.update(requested[new.first])

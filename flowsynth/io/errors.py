@@ -29,3 +29,11 @@ class FileFormatError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.problem}"
+
+
+class UnsafePathError(FileFormatError):
+    """A path that flowsynth would write, rename or delete inside an output folder is, or goes
+    through, a symbolic link (or another non-regular entry) that flowsynth did not create.
+
+    Following it could write or delete files outside the folder, so the operation is refused.
+    """

@@ -66,11 +66,12 @@ def write_encoded(
     """Write one sample's files atomically; returns ``{name: {"sha256", "bytes"}}``.
 
     With ``drop_behind``, the files leave the page cache once written back (its ``step`` is the
-    caller's, after each sample).
+    caller's, after each sample). A symbolic link under a sample's name, or one in place of
+    the folder, is refused (:class:`~flowsynth.io.errors.UnsafePathError`).
     """
     records = {}
     for suffix, data in encoded.items():
         name = file_name(index, suffix)
-        atomic_write_bytes(directory / name, data, drop_behind=drop_behind)
+        atomic_write_bytes(directory / name, data, drop_behind=drop_behind, root=directory)
         records[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     return records

@@ -9,6 +9,9 @@ ends normally also removes the file.
 
 Advisory locks hold between processes of one machine (and on most cluster file systems, but not
 all NFS setups). Where ``fcntl`` does not exist (Windows) there is no lock.
+
+The lock file is opened with ``O_NOFOLLOW`` and must be a regular file: a symbolic link planted
+under its name is refused (:class:`UnsafePathError`), never followed and truncated.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+
+from flowsynth.io.errors import UnsafePathError
 
 try:
     import fcntl
@@ -49,14 +55,37 @@ def folder_lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)  # before releasing: a waiting opener then sees a stale inode
+            # Before releasing: a waiting opener then sees a stale inode. Only our own file:
+            # a link put in its place meanwhile is left alone.
+            if os.lstat(path).st_ino == os.fstat(fd).st_ino:
+                os.unlink(path)
         os.close(fd)  # releases the lock
+
+
+def _open_lock_file(path: Path) -> int:
+    """Open (or create) the lock file, refusing a symbolic link or a non-regular file."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            raise UnsafePathError(path, "is a symbolic link; refusing to use it as the lock file")
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as error:
+        if os.path.islink(path) or os.path.isdir(path):
+            raise UnsafePathError(path, f"cannot be used as the lock file ({error})") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafePathError(path, "is not a regular file; refusing to use it as the lock file")
+    return fd
 
 
 def _acquire(path: Path, folder: Path) -> int:
     """Open and lock ``path``; retry if the holder removed it between our open and lock."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = _open_lock_file(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -16,6 +16,13 @@ For shards, ``files`` names the one tar file, whose record also holds ``members`
 -> ``{"bytes", "crc32"}``, which names a damaged member once the shard's sha256 disagrees;
 manifests of 0.2.0 and early 0.3.0 builds hold a sha256 per member). Manifests hold no times or
 host names: the same command writes the same bytes.
+
+Manifests are untrusted input: a manifest counts only if its name is the canonical name of its
+chunk and its contents agree with the name and with the dataset's ``flowsynth.json`` (see
+:func:`manifest_problems`), which bounds what reading one allocates by the manifest's own size.
+Resuming deletes a manifest only when a trusted manifest of a larger chunk, whose files are all
+on disk, covers it. Every write and delete under the output folder refuses symbolic links
+(:mod:`flowsynth.io.atomic`).
 """
 
 from __future__ import annotations
@@ -29,10 +36,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.io.atomic import atomic_write_bytes, check_entry, safe_folder, safe_unlink
 from flowsynth.io.errors import FileFormatError
+from flowsynth.io.layout import FLOW_FILES, file_name
+from flowsynth.io.limits import read_file
+from flowsynth.io.shards import MEMBER_CHECKSUM, member_name, shard_name
 
 MANIFEST_DIR = "manifest"
+#: Most chunks one run or check plans: beyond it the bookkeeping alone would fill the memory.
+MAX_CHUNKS = 1 << 20
+#: Most samples in one chunk.
+MAX_CHUNK_SIZE = 1 << 20
+#: Largest manifest read (a chunk of 65536 samples lists ~100 MB).
+MAX_MANIFEST_BYTES = 1 << 28
 _MANIFEST_NAME = re.compile(r"^chunk-(\d+)-(\d+)\.json$")
 #: Temporary files of :mod:`flowsynth.io.atomic` (``.<name>.<pid>.<thread>.<n>.tmp``).
 _TEMP_NAME = re.compile(r"^\..+\.tmp$")
@@ -70,6 +86,7 @@ def plan_chunks(start: int, count: int, chunk_size: int) -> list[Chunk]:
         raise ValueError(
             f"need start >= 0, count >= 0, chunk size >= 1; got {start}, {count}, {chunk_size}"
         )
+    check_chunk_count(start, count, chunk_size)
     chunks = []
     stop = start + count
     first = start
@@ -80,21 +97,56 @@ def plan_chunks(start: int, count: int, chunk_size: int) -> list[Chunk]:
     return chunks
 
 
+def chunk_count(start: int, count: int, chunk_size: int) -> int:
+    """Number of aligned chunks :func:`plan_chunks` makes for ``[start, start + count)``."""
+    if count <= 0:
+        return 0
+    return (start + count - 1) // chunk_size - start // chunk_size + 1
+
+
+def check_chunk_count(start: int, count: int, chunk_size: int) -> None:
+    """Raise ``ValueError`` if ``[start, start + count)`` makes more than :data:`MAX_CHUNKS`."""
+    planned = chunk_count(start, count, chunk_size)
+    if planned > MAX_CHUNKS:
+        raise ValueError(
+            f"{count} samples from {start} make {planned} chunks of {chunk_size}, more than the "
+            f"{MAX_CHUNKS} one run keeps track of; use a larger --chunk-size, or split the range "
+            "into several runs with --start and --count"
+        )
+
+
 def manifest_path(out: Path, chunk: Chunk) -> Path:
     """``out/manifest/chunk-{first:07d}-{count}.json``."""
     return out / MANIFEST_DIR / f"chunk-{chunk.first:07d}-{chunk.count}.json"
 
 
+def chunk_of_name(name: str) -> Chunk | None:
+    """The chunk a manifest file name stands for; None unless it is a canonical name."""
+    match = _MANIFEST_NAME.match(name)
+    if match is None or len(name) > 64:
+        return None
+    chunk = Chunk(int(match[1]), int(match[2]))
+    if chunk.count < 1 or chunk.count > MAX_CHUNK_SIZE or manifest_path(Path(), chunk).name != name:
+        return None
+    return chunk
+
+
 def list_manifests(out: Path) -> dict[Chunk, Path]:
-    """The chunks that ``out`` holds manifests for (from the file names alone, unread)."""
+    """The chunks that ``out`` holds manifests for (from their canonical file names, unread).
+
+    Raises
+    ------
+    UnsafePathError
+        If the manifest folder is a symbolic link (or not a folder).
+    """
     folder = out / MANIFEST_DIR
-    if not folder.is_dir():
+    if not safe_folder(out, folder, create=False):
         return {}
     found = {}
     for entry in os.scandir(folder):
-        match = _MANIFEST_NAME.match(entry.name)
-        if match and entry.is_file():
-            found[Chunk(int(match[1]), int(match[2]))] = Path(entry.path)
+        chunk = chunk_of_name(entry.name)
+        if chunk is not None and entry.is_file(follow_symlinks=False):
+            found[chunk] = Path(entry.path)
     return dict(sorted(found.items()))
 
 
@@ -102,15 +154,18 @@ def write_manifest(out: Path, chunk: Chunk, record: dict[str, Any]) -> Path:
     """Write a chunk's manifest atomically (call it after all the chunk's files are written)."""
     path = manifest_path(out, chunk)
     body = {**record, "first": chunk.first, "count": chunk.count}
-    atomic_write_bytes(path, (json.dumps(body, indent=1, sort_keys=True) + "\n").encode())
+    text = json.dumps(body, indent=1, sort_keys=True) + "\n"
+    atomic_write_bytes(path, text.encode(), root=out)
     return path
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
     """A manifest's contents; raises :class:`FileFormatError` if it is not one."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        data = json.loads(read_file(path, MAX_MANIFEST_BYTES).decode("utf-8"))
+    except FileFormatError:
+        raise
+    except (OSError, ValueError, RecursionError) as error:
         raise FileFormatError(path, f"unreadable manifest ({error})") from error
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         raise FileFormatError(path, "not a manifest: no 'files' mapping")
@@ -118,6 +173,89 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if match is None or (data.get("first"), data.get("count")) != (int(match[1]), int(match[2])):
         raise FileFormatError(path, "'first' and 'count' disagree with the file name")
     return data
+
+
+_HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "crc32": re.compile(r"^[0-9a-f]{8}$")}
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def expected_names(meta: dict[str, Any], chunk: Chunk) -> tuple[set[str], set[str]]:
+    """File names a chunk's manifest must list, and (for shards) its member names.
+
+    ``meta`` is a checked ``flowsynth.json`` (layout, the sample ``files``, ``chunk_size``).
+    """
+    suffixes = meta.get("files") or list(FLOW_FILES)
+    if meta["layout"] == "files":
+        return {file_name(i, s) for i in chunk.indices for s in suffixes}, set()
+    members = {member_name(i, s) for i in chunk.indices for s in [*suffixes, "json"]}
+    return {shard_name(chunk.first // meta["chunk_size"])}, members
+
+
+def _record_problem(record: Any, keys: tuple[str, ...]) -> str | None:
+    """What is wrong with a ``{"bytes", checksum}`` record, or None."""
+    if not isinstance(record, dict):
+        return f"record {record!r:.40} is not a JSON object"
+    if not _is_size(record.get("bytes")):
+        return f"'bytes' {record.get('bytes')!r:.40} is not a size"
+    for key in keys:
+        if not isinstance(record.get(key), str) or not _HEX[key].match(record[key]):
+            return f"{key!r} {record.get(key)!r:.80} is not a {key} digest"
+    return None
+
+
+def listing_problem(data: dict[str, Any], chunk: Chunk, meta: dict[str, Any]) -> str | None:
+    """What is wrong with the names and records a manifest (read by :func:`read_manifest`)
+    lists for ``chunk`` of the dataset ``meta`` describes, or None."""
+    files, shards = data["files"], meta["layout"] == "shards"
+    size: int = meta["chunk_size"] if shards else 1  # a checked metadata: int >= 1 for shards
+    if shards and chunk.first // size != (chunk.stop - 1) // size:
+        return f"chunk crosses a shard boundary (shards of {size})"
+    per_sample = len(meta.get("files") or FLOW_FILES)
+    span = f"samples {chunk.first}-{chunk.stop - 1}"
+    # Counted before any name is built: memory stays bounded by the manifest's own size.
+    if len(files) != (1 if shards else chunk.count * per_sample):
+        return f"lists {len(files)} files, not exactly the files of {span}"
+    names, members = expected_names(meta, chunk)
+    if set(files) != names:
+        return f"does not list exactly the files of {span}"
+    for name, record in files.items():
+        why = _record_problem(record, ("sha256",))
+        if why is None and shards:
+            why = _members_problem(record.get("members"), members)
+        elif why is None and "members" in record:
+            why = "a file of the per-file layout has 'members'"
+        if why is not None:
+            return f"{name}: {why}"
+    return None
+
+
+def _members_problem(table: Any, expected: set[str]) -> str | None:
+    if not isinstance(table, dict) or len(table) != len(expected) or set(table) != expected:
+        return f"does not list exactly the members of its samples (members {str(table):.40})"
+    first: Any = next(iter(table.values()), {})
+    checksum = "sha256" if isinstance(first, dict) and "sha256" in first else MEMBER_CHECKSUM
+    for name, record in table.items():
+        why = _record_problem(record, (checksum,))
+        if why is not None:
+            return f"member {name}: {why}"
+    return None
+
+
+def manifest_problems(
+    path: Path, data: dict[str, Any], chunk: Chunk, meta: dict[str, Any]
+) -> list[str]:
+    """What makes a manifest (read by :func:`read_manifest`) untrustworthy for ``chunk`` of the
+    dataset described by ``meta`` (a checked ``flowsynth.json``); empty if nothing does."""
+    problems = [
+        f"{path}: {key} {data.get(key)!r:.80} differs from the dataset's {meta.get(key)!r:.80}"
+        for key in ("seed", "recipe_hash", "layout")
+        if data.get(key) != meta.get(key)
+    ]
+    why = listing_problem(data, chunk, meta)
+    return problems if why is None else [*problems, f"{path}: {why}"]
 
 
 class Coverage:
@@ -157,15 +295,17 @@ def superseded(chunks: Sequence[Chunk]) -> list[Chunk]:
 def remove_stale_temps(out: Path) -> list[Path]:
     """Delete temporary files left by a killed writer in ``out`` and its manifest folder.
 
-    Only call this while no other process writes to ``out``.
+    Raises :class:`~flowsynth.io.errors.UnsafePathError` for a symbolic link (or a folder) with
+    a temporary file's name, which flowsynth never makes. Only call this while no other process
+    writes to ``out``.
     """
     removed = []
     for folder in (out, out / MANIFEST_DIR):
-        if not folder.is_dir():
+        if not safe_folder(out, folder, create=False):
             continue
         for entry in os.scandir(folder):
-            if _TEMP_NAME.match(entry.name) and entry.is_file(follow_symlinks=False):
-                os.unlink(entry.path)
+            if _TEMP_NAME.match(entry.name):  # a link or folder by that name is refused
+                safe_unlink(out, Path(entry.path), missing_ok=True)
                 removed.append(Path(entry.path))
     return removed
 
@@ -208,7 +348,13 @@ def _hull(chunk: Chunk, others: Sequence[Chunk]) -> Chunk:
 
 
 def plan_resume(
-    out: Path, start: int, count: int, chunk_size: int, *, whole_blocks: bool = False
+    out: Path,
+    start: int,
+    count: int,
+    chunk_size: int,
+    *,
+    whole_blocks: bool = False,
+    meta: dict[str, Any] | None = None,
 ) -> ResumePlan:
     """Clean up after a killed run and find the chunks of ``[start, start + count)`` to write.
 
@@ -216,20 +362,34 @@ def plan_resume(
     replaced. With ``whole_blocks`` (shards: one file per block of ``chunk_size`` indices), a
     chunk to write grows to take in the finished chunks of its block. Only call it while no
     other process writes to ``out``.
+
+    With ``meta`` (the dataset's ``flowsynth.json``), a manifest of the requested range counts
+    as finished only if :func:`manifest_problems` finds nothing wrong with it (others are left
+    alone, and their chunks written again), and a cut chunk's manifest is deleted only if a
+    trusted manifest of a larger chunk, whose files are all on disk, covers it.
     """
     removed = remove_stale_temps(out)
+    planned = plan_chunks(start, count, chunk_size)
     finished = list_manifests(out)
-    for chunk in superseded(list(finished)):
-        path = finished.pop(chunk)
-        path.unlink()
-        removed.append(path)
+    trust = _Trust(out, meta, finished)
+    wanted = Coverage([Chunk(start, count)] if count else [])
+    finished = {c: p for c, p in finished.items() if not _overlaps(wanted, c) or trust.ok(c)}
+    dropped = superseded(list(finished))
+    for chunk in dropped:
+        if trust.replaced(chunk, finished):
+            path = finished.pop(chunk)
+            safe_unlink(out, path, missing_ok=True)
+            removed.append(path)
+        elif trust.ok(chunk):  # a larger one is untrusted: keep this one and write no other
+            continue
+        else:
+            finished.pop(chunk)
     coverage = Coverage(finished)
     blocks: dict[int, list[Chunk]] = {}
     for chunk in finished:
         block = chunk.first // chunk_size
         if (chunk.stop - 1) // chunk_size == block:
             blocks.setdefault(block, []).append(chunk)
-    planned = plan_chunks(start, count, chunk_size)
     todo, replaces = [], {}
     for chunk in planned:
         if not coverage.covers(chunk):
@@ -238,6 +398,51 @@ def plan_resume(
             todo.append((whole, chunk.count))
             replaces[whole] = [finished[o] for o in inside if o != whole and whole.covers(o)]
     return ResumePlan(chunk_size, todo, finished, len(planned) - len(todo), removed, replaces)
+
+
+def _overlaps(coverage: Coverage, chunk: Chunk) -> bool:
+    return any(first < chunk.stop and chunk.first < stop for first, stop in coverage.ranges())
+
+
+class _Trust:
+    """Which manifests of a folder agree with its metadata (each read at most once)."""
+
+    def __init__(self, out: Path, meta: dict[str, Any] | None, found: dict[Chunk, Path]) -> None:
+        self.out, self.meta, self.found = out, meta, found
+        self._ok: dict[Chunk, bool] = {}
+        self._data: dict[Chunk, dict[str, Any]] = {}
+
+    def ok(self, chunk: Chunk) -> bool:
+        if self.meta is None:
+            return True
+        if chunk not in self._ok:
+            path = self.found[chunk]
+            try:
+                data = read_manifest(path)
+            except FileFormatError:
+                self._ok[chunk] = False
+            else:
+                self._ok[chunk] = not manifest_problems(path, data, chunk, self.meta)
+                self._data[chunk] = data
+        return self._ok[chunk]
+
+    def replaced(self, chunk: Chunk, finished: dict[Chunk, Path]) -> bool:
+        """True if a trusted larger chunk, its files on disk, covers ``chunk``."""
+        for other in finished:
+            if other != chunk and other.covers(chunk) and self.ok(other):
+                if self.meta is None or self._on_disk(other):
+                    return True
+        return False
+
+    def _on_disk(self, chunk: Chunk) -> bool:
+        for name, record in self._data[chunk]["files"].items():
+            try:
+                check_entry(self.out, self.out / name)
+                if os.lstat(self.out / name).st_size != record["bytes"]:
+                    return False
+            except (OSError, FileFormatError):
+                return False
+        return True
 
 
 def unfinished_files(

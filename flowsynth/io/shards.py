@@ -100,14 +100,15 @@ class ShardWriter:
     >>> shard.record["sha256"]  # doctest: +SKIP
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, root: Path | None = None) -> None:
         self.path = path
+        self.root = root  # the output folder: the shard is written inside it through no link
         self.members: dict[str, dict[str, Any]] = {}
         self.record: dict[str, Any] = {}
 
     def __enter__(self) -> ShardWriter:
         self._stack = contextlib.ExitStack()
-        temp = self._stack.enter_context(atomic_path(self.path))
+        temp = self._stack.enter_context(atomic_path(self.path, root=self.root))
         self._hashing = _HashingFile(self._stack.enter_context(open(temp, "wb")))
         # Closed in __exit__; it only calls write() and tell() on the wrapper. A copy buffer
         # as large as a member passes each member's bytes in one write (and one hash update).

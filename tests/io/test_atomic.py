@@ -82,3 +82,36 @@ def test_concurrent_writers_never_mix_contents(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert target.read_bytes() in payloads and listing(tmp_path) == ["out.bin"]
+
+
+def test_writes_under_a_root_refuse_links_and_never_follow_them(tmp_path: Path) -> None:
+    import itertools
+
+    import flowsynth.io.atomic as atomic
+    from flowsynth.io.errors import UnsafePathError
+
+    root, outside = tmp_path / "out", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    sentinel = outside / "sentinel"
+    sentinel.write_bytes(b"precious")
+    (root / "link.bin").symlink_to(sentinel)
+    (root / "sub").symlink_to(outside)
+    for target in (root / "link.bin", root / "sub" / "new.bin", tmp_path / "elsewhere.bin"):
+        with pytest.raises(
+            UnsafePathError, match=target.name if target.parent != root / "sub" else "sub"
+        ):
+            atomic_write_bytes(target, b"x", root=root)
+    # The temporary names the next writes would choose, planted as links: skipped, not followed.
+    start = next(atomic._counter)
+    atomic._counter = itertools.count(start + 1)
+    for n in range(start + 1, start + 4):
+        name = f".a.bin.{os.getpid()}.{threading.get_ident()}.{n}.tmp"
+        (root / name).symlink_to(sentinel)
+    atomic_write_bytes(root / "a.bin", b"new", root=root)
+    assert (root / "a.bin").read_bytes() == b"new" and sentinel.read_bytes() == b"precious"
+    assert sorted(p.name for p in outside.iterdir()) == ["sentinel"]
+    atomic.safe_unlink(root, root / "a.bin")
+    with pytest.raises(UnsafePathError, match="link.bin"):
+        atomic.safe_unlink(root, root / "link.bin")
+    assert sentinel.exists() and (root / "link.bin").is_symlink()
