@@ -143,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--count", type=int, default=4, help="number of samples (rows)")
     preview.add_argument("--start", type=int, default=0, help="index of the first sample")
     preview.add_argument("--scale", type=float, default=0.5, help="scale of each image")
+    preview.add_argument(
+        "--images", type=Path, default=None, help="elastic recipes: folder of example images"
+    )
+    preview.add_argument(
+        "--labels", type=Path, default=None, help="elastic recipes: folder of their label maps"
+    )
 
     train_command.add_parser(commands)
     evaluate_command.add_parser(commands)
@@ -263,10 +269,39 @@ def _preview(args: argparse.Namespace) -> int:
     if args.count < 1 or args.seed < 0:
         raise ValueError("--count must be >= 1 and --seed >= 0")
     recipe = _load(args)
-    textures = load_texture_images(args.textures)
-    _write_preview(args.out, recipe, args, args.count, textures)
+    if recipe.kind == "elastic":
+        _write_elastic_preview(recipe, args)
+    else:
+        if args.images is not None or args.labels is not None:
+            raise ValueError(f"--images and --labels are for elastic recipes, not {args.recipe}")
+        textures = load_texture_images(args.textures)
+        _write_preview(args.out, recipe, args, args.count, textures)
     print(f"wrote {args.out}")
     return 0
+
+
+def _write_elastic_preview(recipe, args: argparse.Namespace) -> None:
+    """The contact sheet of an elastic recipe: its examples from ``--images``/``--labels``."""
+    from flowsynth.deform.pairs import load_pairs
+    from flowsynth.deform.recipe import elastic_sample
+    from flowsynth.io.images import write_png
+    from flowsynth.viz.sheets import elastic_preview_sheet
+
+    if args.images is None or args.labels is None:
+        raise ValueError(
+            f"{args.recipe} is an elastic recipe: it deforms examples, so preview needs"
+            f" --images DIR --labels DIR (as 'flowsynth deform' does, which also writes"
+            f" OUT/preview.png)"
+        )
+    examples = load_pairs(args.images, args.labels)
+    if examples[0].label.ndim != 2:
+        raise ValueError(
+            f"preview shows 2D examples; {args.images} holds 3D volumes: run 'flowsynth deform'"
+        )
+    indices = range(args.start, args.start + args.count)
+    samples = [elastic_sample(recipe, examples, args.seed, i) for i in indices]
+    sources = [examples[i % len(examples)] for i in indices]
+    write_png(args.out, elastic_preview_sheet(sources, samples, scale=args.scale), compression=3)
 
 
 COMMANDS = {

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
@@ -24,6 +25,38 @@ T = TypeVar("T")
 
 class RecipeError(ValueError):
     """A recipe is malformed; the message names the offending key path."""
+
+
+#: Longest shown value in an error message, in characters.
+SHOWN_CHARS = 80
+
+
+class _BoundedRepr(reprlib.Repr):
+    """``reprlib.Repr`` that never formats a huge integer in full (Python refuses ints of
+    more than 4,300 digits, and formatting a long one is quadratic)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            digits = int(x.bit_length() * math.log10(2)) + 1
+            return f"<{'-' if x < 0 else ''}{digits}-digit integer>"
+        return super().repr_int(x, level)
+
+
+_REPR = _BoundedRepr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 6, 6, 6
+_REPR.maxstring = _REPR.maxother = SHOWN_CHARS
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut to about :data:`SHOWN_CHARS` characters, for error messages.
+
+    The work is bounded too: nested and shared values (a YAML alias bomb expands to billions
+    of items) are visited only to a few levels and items.
+    """
+    text = _REPR.repr(value)
+    if len(text) > SHOWN_CHARS:
+        text = text[: SHOWN_CHARS - 3] + "..."
+    return text
 
 
 #: ``spec(pixels=...)`` of a field whose unit is that of the field holding its table: a length
@@ -123,26 +156,35 @@ def _check_range(value: Any, field: dataclasses.Field[Any], path: str) -> None:
     for item in items:
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if (low is not None and item < low) or (high is not None and item > high):
-                raise RecipeError(f"{path}: {value!r} is out of range; allowed {_span(low, high)}")
+                raise RecipeError(
+                    f"{path}: {shown(value)} is out of range; allowed {_span(low, high)}"
+                )
 
 
-def _convert(value: Any, annotation: Any, path: str) -> Any:
-    """Convert a YAML value to ``annotation`` (dataclass, scalar, tuple, mapping, optional)."""
+def _convert(value: Any, annotation: Any, path: str, default: Any = None) -> Any:
+    """Convert a YAML value to ``annotation`` (dataclass, scalar, tuple, mapping, optional).
+
+    A table (dataclass) starts from ``default``, the field's default table, when there is one:
+    keys a recipe leaves out keep the defaults the schema shows at that place (``motion.objects.
+    scale: {probability: 0.5}`` keeps the scale range of ``motion.objects``).
+    """
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, Mapping):
             allowed = _allowed(annotation)  # type: ignore[arg-type]
-            raise RecipeError(f"{path}: expected a mapping of {allowed}, got {value!r}")
-        return build(annotation, value, path)  # type: ignore[arg-type]
+            raise RecipeError(f"{path}: expected a mapping of {allowed}, got {shown(value)}")
+        base = default if isinstance(default, annotation) else None  # type: ignore[arg-type]
+        return build(annotation, value, path, base=base)  # type: ignore[arg-type]
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return _convert(value, inner[0], path)
+        return _convert(value, inner[0], path, default)
     if origin is typing.Literal:
         if value not in args:
-            raise RecipeError(f"{path}: {value!r} is not allowed; allowed values: {list(args)}")
+            values = list(args)
+            raise RecipeError(f"{path}: {shown(value)} is not allowed; allowed values: {values}")
         return value
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
@@ -150,31 +192,35 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
         if len(value) != len(args):
-            raise RecipeError(f"{path}: expected {len(args)} values, got {list(value)!r}")
+            raise RecipeError(f"{path}: expected {len(args)} values, got {shown(value)}")
         pairs = enumerate(zip(value, args, strict=True))
         return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in pairs)
     if origin in (dict, Mapping) or annotation is dict:
         if not isinstance(value, Mapping):
-            raise RecipeError(f"{path}: expected a mapping, got {value!r}")
+            raise RecipeError(f"{path}: expected a mapping, got {shown(value)}")
         key_type, value_type = args or (str, Any)
-        return {str(k): _convert(v, value_type, f"{path}.{k}") for k, v in value.items()}
+        return {_key(k): _convert(v, value_type, f"{path}.{_key(k)}") for k, v in value.items()}
     if annotation is bool:
         if not isinstance(value, bool):
-            raise RecipeError(f"{path}: expected true or false, got {value!r}")
+            raise RecipeError(f"{path}: expected true or false, got {shown(value)}")
         return value
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise RecipeError(f"{path}: expected an integer, got {value!r}")
+            raise RecipeError(f"{path}: expected an integer, got {shown(value)}")
         return value
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RecipeError(f"{path}: expected a number, got {value!r}")
-        if not math.isfinite(value):
-            raise RecipeError(f"{path}: expected a finite number, got {value!r}")
-        return float(value)
+            raise RecipeError(f"{path}: expected a number, got {shown(value)}")
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the float range
+            number = math.inf
+        if not math.isfinite(number):
+            raise RecipeError(f"{path}: expected a finite number, got {shown(value)}")
+        return number
     if annotation is str:
         if not isinstance(value, str):
-            raise RecipeError(f"{path}: expected a string, got {value!r}")
+            raise RecipeError(f"{path}: expected a string, got {shown(value)}")
         return value
     if annotation is Any:
         return value
@@ -185,21 +231,43 @@ def _allowed(cls: type) -> str:
     return ", ".join(f.name for f in dataclasses.fields(cls))
 
 
-def build(cls: type[T], data: Mapping[str, Any], path: str = "") -> T:
-    """Build the frozen dataclass ``cls`` from a mapping, checking keys, types and ranges."""
+def _key(key: Any) -> str:
+    """A mapping key as a part of a key path: the string itself, else its cut ``repr``."""
+    return key if isinstance(key, str) and len(key) <= SHOWN_CHARS else shown(key)
+
+
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
+
+
+def build(cls: type[T], data: Mapping[str, Any], path: str = "", *, base: T | None = None) -> T:
+    """Build the frozen dataclass ``cls`` from a mapping, checking keys, types and ranges.
+
+    Keys that ``data`` leaves out take their values from ``base`` (an instance of ``cls``)
+    when given, else the class defaults.
+    """
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     for key, value in data.items():
-        key_path = f"{path}.{key}" if path else str(key)
+        key_path = f"{path}.{_key(key)}" if path else _key(key)
         if key not in fields:
             where = path or "the top level"
             raise RecipeError(f"unknown key {key_path!r} in {where}; allowed keys: {_allowed(cls)}")
-        converted = _convert(value, hints[key], key_path)
-        _check_range(converted, fields[key], key_path)
+        field = fields[key]
+        default = getattr(base, key) if base is not None else _default(field)
+        converted = _convert(value, hints[key], key_path, default)
+        _check_range(converted, field, key_path)
         values[key] = converted
     try:
-        instance = cls(**values)
+        if base is not None:
+            instance = dataclasses.replace(base, **values)  # type: ignore[type-var]
+        else:
+            instance = cls(**values)
     except RecipeError:
         raise
     except (TypeError, ValueError) as error:

@@ -1,8 +1,9 @@
 """Recipe files -> frozen, typed, validated configuration objects.
 
-A recipe is a YAML file (read with ``yaml.safe_load``) that maps onto the frozen dataclasses of
-``flowsynth.recipe.schema``. Every key is checked: an unknown key, a wrong type or a value out of
-range raises ``RecipeError`` naming the key's dotted path and the allowed keys or range.
+A recipe is a YAML file (read within bounds by ``flowsynth.recipe.bounded_yaml``) that maps onto
+the frozen dataclasses of ``flowsynth.recipe.schema``. Every key is checked: an unknown key, a
+wrong type or a value out of range raises ``RecipeError`` naming the key's dotted path and the
+allowed keys or range.
 
 A recipe may extend another with ``base: other.yaml`` (a path relative to the recipe's folder, or
 the name of a built-in recipe) and be overridden with ``--set key.sub=value`` pairs, whose values
@@ -17,9 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from flowsynth.recipe.fields import RecipeError
+from flowsynth.recipe.bounded_yaml import MAX_DEPTH, load_yaml, read_yaml_file
+from flowsynth.recipe.fields import RecipeError, shown
 from flowsynth.recipe.fields import build as build
 from flowsynth.recipe.schema import ROOT_SCHEMAS, FlowRecipe, Recipe
 
@@ -31,14 +31,7 @@ BUILTIN_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise RecipeError(f"cannot read recipe {path}: {error.strerror or error}") from error
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise RecipeError(f"recipe {path} is not valid YAML: {error}") from error
+    data = read_yaml_file(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -58,12 +51,19 @@ def resolve_recipe_path(name: str | Path, relative_to: Path | None = None) -> Pa
     candidates = [raw]
     if relative_to is not None:
         candidates.append(relative_to / raw)
-    candidates += [BUILTIN_RECIPES / raw, BUILTIN_RECIPES / raw.with_suffix(".yaml")]
+    candidates.append(BUILTIN_RECIPES / raw)
+    if raw.name not in ("", ".", ".."):
+        candidates.append(BUILTIN_RECIPES / raw.with_suffix(".yaml"))
     for candidate in candidates:
-        if candidate.is_file():
-            return candidate
+        try:
+            if str(name) and candidate.is_file():
+                return candidate
+        except (OSError, ValueError):  # a name too long, or with a NUL byte: not a file
+            continue
     builtin = sorted(str(p.relative_to(BUILTIN_RECIPES).with_suffix("")) for p in builtin_recipes())
-    raise RecipeError(f"recipe {str(name)!r} not found; built-in recipes: {', '.join(builtin)}")
+    raise RecipeError(
+        f"recipe {shown(str(name))} not found; built-in recipes: {', '.join(builtin)}"
+    )
 
 
 def builtin_recipes() -> list[Path]:
@@ -117,8 +117,8 @@ def load_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     base = data.pop("base", None)
     if base is None:
         return data
-    if not isinstance(base, str):
-        raise RecipeError(f"base: must be a recipe path or name, got {base!r} in {path}")
+    if not isinstance(base, str) or not base.strip():
+        raise RecipeError(f"base: must be a recipe path or name, got {shown(base)} in {path}")
     base_data = load_raw(resolve_recipe_path(base, path.parent), (*_seen, path))
     return deep_merge(base_data, data, _root_schema(deep_merge(base_data, data)))
 
@@ -129,17 +129,18 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
-            raise RecipeError(f"override {pair!r} must look like key.sub=value")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise RecipeError(f"override {pair!r}: value is not valid YAML: {error}") from error
-        node = result
+            raise RecipeError(f"override {shown(pair)} must look like key.sub=value")
         parts = key.strip().split(".")
+        if len(parts) > MAX_DEPTH:
+            raise RecipeError(f"override {shown(pair)}: key nested deeper than {MAX_DEPTH} levels")
+        value = load_yaml(text, f"override {shown(pair)}: value")
+        node = result
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise RecipeError(f"override {pair!r} conflicts with another override of {part}")
+                raise RecipeError(
+                    f"override {shown(pair)} conflicts with another override of {shown(part)}"
+                )
         node[parts[-1]] = value
     return result
 
@@ -159,7 +160,9 @@ def load_flow_recipe(name: str | Path, overrides: Sequence[str] = ()) -> FlowRec
     ``RecipeError`` saying so."""
     recipe = load_recipe(name, overrides)
     if not isinstance(recipe, FlowRecipe):
-        raise RecipeError(f"{name} is a recipe of kind {recipe.kind!r}; this needs kind: flow")
+        raise RecipeError(
+            f"{shown(str(name))} is a recipe of kind {recipe.kind!r}; this needs kind: flow"
+        )
     return recipe
 
 
@@ -168,6 +171,6 @@ def from_mapping(raw: Mapping[str, Any]) -> Recipe:
     kind = raw.get("kind", "flow")
     if not isinstance(kind, str) or kind not in ROOT_SCHEMAS:
         allowed = sorted(ROOT_SCHEMAS)
-        raise RecipeError(f"kind: {kind!r} is not allowed; allowed values: {allowed}")
+        raise RecipeError(f"kind: {shown(kind)} is not allowed; allowed values: {allowed}")
     recipe: Recipe = build(ROOT_SCHEMAS[kind], raw)
     return recipe

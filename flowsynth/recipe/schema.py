@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from flowsynth.recipe.fields import INHERIT, spec
+from flowsynth.recipe.fields import INHERIT, shown, spec
 from flowsynth.recipe.fields import scaled as _scaled_fields
 
 Range = tuple[float, float]
@@ -31,11 +31,12 @@ def _check_range(name: str, value: tuple[float, float]) -> None:
 def _check_weights(name: str, weights: dict[str, float], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(weights) - set(allowed))
     if unknown:
-        raise ValueError(f"{name}: unknown key(s) {unknown}; allowed keys: {', '.join(allowed)}")
+        shown_keys = shown(unknown)
+        raise ValueError(f"{name}: unknown key(s) {shown_keys}; allowed keys: {', '.join(allowed)}")
     if any(w < 0 for w in weights.values()):
-        raise ValueError(f"{name}: weights must be >= 0, got {weights}")
+        raise ValueError(f"{name}: weights must be >= 0, got {shown(weights)}")
     if sum(weights.values()) <= 0:
-        raise ValueError(f"{name}: at least one weight must be positive, got {weights}")
+        raise ValueError(f"{name}: at least one weight must be positive, got {shown(weights)}")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,19 @@ class Distribution:
         _check_range("range", self.range)
 
 
+#: Allowed zoom factors of a motion's ``scale``: 0 or less cannot be rendered (a layer collapses
+#: or flips; the inverse map divides by it), and far from 1 the layer's texture, made for where
+#: either frame sees it, grows with the factor's inverse.
+SCALE_LIMITS = (0.1, 10.0)
+#: Allowed rotations, degrees: a turn either way covers every angle.
+ROTATION_LIMITS = (-360.0, 360.0)
+
+
+def _check_within(name: str, value: tuple[float, float], limits: tuple[float, float]) -> None:
+    if value[0] < limits[0] or value[1] > limits[1]:
+        raise ValueError(f"{name}: {list(value)} must lie within {list(limits)}")
+
+
 @dataclass(frozen=True)
 class MotionTable:
     """Affine motion of one kind of layer (background or objects)."""
@@ -66,6 +80,10 @@ class MotionTable:
     translation: Distribution = spec(Distribution(), pixels=True, doc="pixels")
     rotation: Distribution = Distribution()  # degrees
     scale: Distribution = Distribution(range=(1.0, 1.0))
+
+    def check(self) -> None:
+        _check_within("rotation.range", self.rotation.range, ROTATION_LIMITS)
+        _check_within("scale.range", self.scale.range, SCALE_LIMITS)
 
 
 def _object_motion() -> MotionTable:
@@ -227,6 +245,7 @@ class FlowRecipe:
     render: Render = Render()
 
     def check(self) -> None:
+        _check_reach(self)
         if self.scale == 1.0:
             return
         # The scaled frame must still be a frame the schema allows.
@@ -237,6 +256,48 @@ class FlowRecipe:
                 f"scale: {self.scale} turns the frame size {list(self.size)} into {list(size)},"
                 f" out of the allowed [{bounds['low']}, {bounds['high']}]"
             )
+
+
+#: A frame's reach, in multiples of its diagonal (at least :data:`MIN_REACH` pixels): the largest
+#: shape size or texture period (``SHAPE_REACH``) and translation (``TRANSLATION_REACH``) a
+#: recipe may ask for. Larger ones cannot show in the frame and would be rendered at great cost
+#: or not at all (polygons and ellipses of such size overflow GEOS and the outline buffers; a
+#: translation enlarges the background texture by as much).
+SHAPE_REACH = 16.0
+TRANSLATION_REACH = 1.0
+#: Smallest diagonal the reach is computed from, in pixels: the defaults' shapes and motions
+#: (up to 160 px) stay allowed in a tiny test frame.
+MIN_REACH = 256.0
+
+_SHAPE_LENGTHS = (
+    "objects.shapes.box_half_extent",
+    "objects.shapes.polygon_radius",
+    "objects.shapes.ellipse_semi_axis",
+    "textures.stripe_period",
+    "textures.checker_size",
+    "textures.noise_scale",
+)
+_TRANSLATIONS = ("motion.background.translation.range", "motion.objects.translation.range")
+
+
+def _check_reach(recipe: FlowRecipe) -> None:
+    """Lengths in pixels must stay within the frame's reach (see :data:`SHAPE_REACH`).
+
+    ``scale`` multiplies the lengths and the frame alike, so the unscaled ones are compared.
+    """
+    diagonal = max(float((recipe.size[0] ** 2 + recipe.size[1] ** 2) ** 0.5), MIN_REACH)
+    for names, reach in ((_SHAPE_LENGTHS, SHAPE_REACH), (_TRANSLATIONS, TRANSLATION_REACH)):
+        for name in names:
+            value: object = recipe
+            for part in name.split("."):
+                value = getattr(value, part)
+            largest = max(abs(v) for v in value)  # type: ignore[attr-defined]
+            if largest > reach * diagonal:
+                raise ValueError(
+                    f"{name}: {shown(value)} reaches {largest:g} px, beyond the frame's reach:"
+                    f" at most {reach:g} x the frame diagonal ({reach * diagonal:.0f} px for"
+                    f" size {list(recipe.size)})"
+                )
 
 
 def scaled(recipe: FlowRecipe) -> FlowRecipe:

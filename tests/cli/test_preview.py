@@ -1,0 +1,53 @@
+"""``flowsynth preview`` of an elastic recipe: a sheet from ``--images/--labels``, or a clear
+error saying what to pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from flowsynth.cli.main import main
+
+
+def _examples(tmp_path: Path) -> tuple[Path, Path]:
+    images, labels = tmp_path / "image", tmp_path / "label"
+    images.mkdir()
+    labels.mkdir()
+    rng = np.random.default_rng(0)
+    for stem in ("0", "1"):
+        iio.imwrite(images / f"{stem}.png", rng.integers(0, 256, (24, 32), dtype=np.uint8))
+        label = np.zeros((24, 32), np.uint8)
+        label[6:18, 8:20] = 255
+        iio.imwrite(labels / f"{stem}.png", label)
+    return images, labels
+
+
+def test_preview_of_an_elastic_recipe_writes_a_sheet(tmp_path: Path) -> None:
+    images, labels = _examples(tmp_path)
+    out = tmp_path / "p.png"
+    args = ["preview", "elastic/unet", "--out", str(out), "--count", "2"]
+    assert main([*args, "--images", str(images), "--labels", str(labels)]) == 0
+    sheet = iio.imread(out)
+    assert sheet.ndim == 3 and sheet.shape[2] == 3 and sheet.shape[0] > 24
+
+
+def test_preview_of_an_elastic_recipe_without_examples_says_what_to_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "p.png"
+    assert main(["preview", "elastic/unet", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "elastic recipe" in error and "--images" in error and "--labels" in error
+    assert not out.exists()
+
+
+def test_examples_are_refused_for_a_flow_recipe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    images, labels = _examples(tmp_path)
+    args = ["preview", "default", "--out", str(tmp_path / "p.png")]
+    assert main([*args, "--images", str(images), "--labels", str(labels)]) == 2
+    assert "--images and --labels are for elastic recipes" in capsys.readouterr().err
