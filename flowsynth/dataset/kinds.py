@@ -20,7 +20,16 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff"}
 
 
 def load_texture_images(folder: Path | None) -> list[Image]:
-    """Every image in ``folder`` (sorted by name) for the ``folder`` texture kind."""
+    """Every image in ``folder`` (sorted by name) for the ``folder`` texture kind.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file with an image suffix in ``folder``.
+    FileFormatError
+        An entry is not a regular file (a device, FIFO or socket, also behind a symlink), or
+        not a valid image of plausible size (see :func:`flowsynth.io.images.read_image`).
+    """
     if folder is None:
         return []
     paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,15 @@ from flowsynth.deform.apply import (
 )
 from flowsynth.deform.fields import sample_grid_nodes, sample_smoothed_displacement
 from flowsynth.deform.weights import instances_from_binary, unet_weight_map
+from flowsynth.io.errors import FileFormatError
+from flowsynth.io.headers import image_info
+from flowsynth.io.limits import check_decoded_size, check_length, read_file
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".npy")
 _VOLUME_SUFFIXES = (".npy", ".tif", ".tiff")
 _IMAGE_DTYPES = (np.uint8, np.uint16, np.float32)
+#: Longest ``.npy`` header read (numpy's own default limit).
+MAX_NPY_HEADER_BYTES = 10000
 
 
 class PairFolderError(FileNotFoundError):
@@ -113,23 +119,50 @@ def find_pairs(images_dir: str | Path, labels_dir: str | Path) -> list[tuple[str
     return [(name, images[name], labels[name]) for name in sorted(images, key=natural_key)]
 
 
+def _check_npy(data: bytes, path: Path) -> None:
+    """Raise ``FileFormatError`` unless ``data`` holds exactly the array its header describes."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(stream, max_header_size=MAX_NPY_HEADER_BYTES)
+    except (ValueError, SyntaxError, TypeError, UnicodeDecodeError) as error:
+        raise FileFormatError(path, f"bad .npy header: {error}") from None
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    check_length(len(data) - stream.tell(), count * dtype.itemsize, path)
+
+
 def read_array(path: str | Path) -> npt.NDArray[np.generic]:
     """Read one image or volume file as stored (no colour conversion, no rescaling).
 
     ``.npy`` through numpy; ``.tif``/``.tiff`` as all pages (a volume if there are several);
-    other formats through imageio. Raises ``PairFileError`` if the file cannot be decoded.
+    other formats through imageio. Only regular files are read (no devices or FIFOs), at most
+    ``MAX_FILE_BYTES``; image sizes are checked from the header (limits, plausibility for the
+    file's length, memory to decode) before decoding. Raises ``PairFileError`` if the file
+    cannot be decoded or is refused (its cause is then the ``FileFormatError``).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
+    suffix = path.suffix.lower()
     try:
-        if path.suffix.lower() == ".npy":
-            return np.load(path, allow_pickle=False)
+        data = read_file(path)
+        if suffix == ".npy":
+            _check_npy(data, path)
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        # For a multi-page TIFF, the first page is checked.
+        info = image_info(data, path)
+        per_pixel = info.decoder_bytes + 4 * info.sample_bytes  # the decoder's copy
+        check_decoded_size(info.width, info.height, per_pixel, path)
         import imageio.v3 as iio  # lazy: only reading files needs it
 
-        if path.suffix.lower() in _VOLUME_SUFFIXES:
-            return np.asarray(iio.imread(path, index=None))
-        return np.asarray(iio.imread(path))
+        if suffix in _VOLUME_SUFFIXES:
+            return np.asarray(iio.imread(data, index=None, extension=suffix))
+        return np.asarray(iio.imread(data, extension=suffix))
     except Exception as error:  # every decoder raises its own types
         raise PairFileError(f"cannot read {path}: {type(error).__name__}: {error}") from error
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from flowsynth.base.conventions import UNKNOWN_FLOW_THRESHOLD, check_flow
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.limits import check_dimensions, check_length
+from flowsynth.io.limits import check_dimensions, check_length, open_regular, read_at_most
 
 FLO_TAG = 202021.25
 HEADER_BYTES = 12
@@ -94,16 +94,17 @@ def read_flo(path: str | os.PathLike[str]) -> npt.NDArray[np.float32]:
     Raises
     ------
     FileFormatError
-        The file is not a valid ``.flo`` file; the message names it.
+        The file is not a valid ``.flo`` file, or not a regular file (a device or FIFO);
+        the message names it.
     OSError
         The file cannot be read.
     """
-    with open(path, "rb") as file:
-        width, height = _parse_header(file.read(HEADER_BYTES), path)
+    with open_regular(path) as file:
+        width, height = _parse_header(read_at_most(file, HEADER_BYTES), path)
         expected = _expected_bytes(width, height)
         check_length(os.fstat(file.fileno()).st_size, expected, path)
-        body = file.read(expected - HEADER_BYTES)
-    # The file may have shrunk since fstat.
+        # One byte more than expected: the file may have changed since fstat.
+        body = read_at_most(file, expected - HEADER_BYTES + 1)
     check_length(HEADER_BYTES + len(body), expected, path)
     return np.frombuffer(body, "<f4").astype(np.float32).reshape(height, width, 2)
 

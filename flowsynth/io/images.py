@@ -1,7 +1,10 @@
 """Images, grey images and label maps: PNG, PNM (PPM/PGM), JPEG, GIF, BMP and TIFF in; PNG out.
 
-Every reader sniffs the format and checks the size in the header (:mod:`flowsynth.io.headers`)
-before OpenCV decodes, and turns any failure into :class:`FileFormatError` naming the file.
+Every reader sniffs the format, checks the size in the header, its plausibility for the file's
+length and the memory decoding needs (:mod:`flowsynth.io.headers`,
+:func:`flowsynth.io.limits.check_decoded_size`) before OpenCV decodes, reads only regular files
+(:func:`flowsynth.io.limits.read_file`), and turns any failure into :class:`FileFormatError`
+naming the file.
 Colour arrays are RGB throughout; OpenCV's BGR order never leaves this module.
 """
 
@@ -17,11 +20,13 @@ import numpy.typing as npt
 from flowsynth.io import png
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.headers import check_png_chunks, image_size, png_header
-from flowsynth.io.limits import read_file
+from flowsynth.io.headers import image_info, png_header
+from flowsynth.io.limits import check_decoded_size, read_file
 
 Source = str | os.PathLike[str]
 _INTEGER_DTYPES = (np.uint8, np.uint16)
+#: Rows converted at a time from 16 to 8 bits, bounding the uint32 temporaries.
+_ROWS_PER_BLOCK = 256
 
 
 def cv2_decode(data: bytes, source: Source, flags: int) -> npt.NDArray[Any]:
@@ -43,10 +48,22 @@ def _swap_red_blue(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return array[..., [2, 1, 0, 3][: array.shape[2]]]
 
 
-def _decode_checked(data: bytes, source: Source, flags: int) -> npt.NDArray[Any]:
-    kind, _, _ = image_size(data, source)
-    if kind == "png":
-        check_png_chunks(data, source)
+def _decode_checked(
+    data: bytes,
+    source: Source,
+    flags: int,
+    *,
+    extra_bytes: int = 0,
+    extra_samples: int = 0,
+) -> npt.NDArray[Any]:
+    """Check the header, plausibility and decoded size of ``data``, then decode it.
+
+    ``extra_bytes`` (per pixel) and ``extra_samples`` (per pixel, of the file's sample size)
+    are the memory the calling reader needs on top of the decoder's.
+    """
+    info = image_info(data, source)
+    per_pixel = info.decoder_bytes + extra_bytes + extra_samples * info.sample_bytes
+    check_decoded_size(info.width, info.height, per_pixel, source)
     decoded = cv2_decode(data, source, flags)
     if decoded.dtype not in _INTEGER_DTYPES:
         raise FileFormatError(source, f"unsupported sample type {decoded.dtype}")
@@ -64,9 +81,15 @@ def decode_image(data: bytes, name: str = "<bytes>") -> npt.NDArray[np.uint8]:
     uint8 (H, W, 3)
         RGB.
     """
-    decoded = _decode_checked(data, name, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+    # Extra: the 8-bit image and its RGB copy.
+    decoded = _decode_checked(data, name, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH, extra_bytes=6)
     if decoded.dtype == np.uint16:
-        decoded = ((decoded.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        wide = decoded
+        decoded = np.empty(wide.shape, np.uint8)
+        for start in range(0, wide.shape[0], _ROWS_PER_BLOCK):
+            block = wide[start : start + _ROWS_PER_BLOCK].astype(np.uint32)
+            decoded[start : start + _ROWS_PER_BLOCK] = (block + 128) // 257
+        del wide
     return _swap_red_blue(decoded)
 
 
@@ -95,7 +118,8 @@ def read_grey(path: Source) -> npt.NDArray[np.uint8 | np.uint16]:
     uint8 or uint16 (H, W)
     """
     flags = cv2.IMREAD_GRAYSCALE | cv2.IMREAD_ANYDEPTH
-    return _decode_checked(read_file(path), path, flags)
+    # Extra: the grey image, for decoders that convert from colour.
+    return _decode_checked(read_file(path), path, flags, extra_samples=1)
 
 
 def read_label(path: Source) -> npt.NDArray[np.uint8 | np.uint16]:
@@ -109,7 +133,8 @@ def read_label(path: Source) -> npt.NDArray[np.uint8 | np.uint16]:
     -------
     uint8 or uint16 (H, W)
     """
-    decoded = _decode_checked(read_file(path), path, cv2.IMREAD_UNCHANGED)
+    # Extra: the channel comparisons and the contiguous copy.
+    decoded = _decode_checked(read_file(path), path, cv2.IMREAD_UNCHANGED, extra_samples=4)
     if decoded.ndim == 2:
         return decoded
     colour = decoded[..., :3]
@@ -185,9 +210,9 @@ def decode_png(data: bytes, name: str = "<bytes>") -> npt.NDArray[np.uint8 | np.
     uint8 or uint16 (H, W), (H, W, 3) RGB or (H, W, 4) RGBA
         Palette images come back as RGB(A).
     """
-    png_header(data, name)
-    check_png_chunks(data, name)
-    decoded = cv2_decode(data, name, cv2.IMREAD_UNCHANGED)
+    png_header(data, name)  # a PNG, not any image
+    # Extra: the RGB(A) copy.
+    decoded = _decode_checked(data, name, cv2.IMREAD_UNCHANGED, extra_samples=4)
     return _swap_red_blue(decoded) if decoded.ndim == 3 else decoded
 
 

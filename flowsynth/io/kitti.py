@@ -16,14 +16,17 @@ import numpy.typing as npt
 from flowsynth.base.conventions import check_flow
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.headers import check_png_chunks, png_header
+from flowsynth.io.headers import check_png_chunks, check_png_plausible, png_header
 from flowsynth.io.images import cv2_decode
-from flowsynth.io.limits import read_file
+from flowsynth.io.limits import check_decoded_size, read_file
 
 _OFFSET = 2**15
 _SCALE = 64.0
 FLOW_MIN = -_OFFSET / _SCALE
 FLOW_MAX = (2**16 - 1 - _OFFSET) / _SCALE
+#: Memory decoding needs per pixel: the 16-bit RGB image, two float32 (u, v) arrays (the
+#: result and a temporary), the valid mask and its negation, with a margin.
+_BYTES_PER_PIXEL = 32
 
 
 def _check_header(data: bytes, name: str) -> None:
@@ -34,7 +37,8 @@ def _check_header(data: bytes, name: str) -> None:
             "KITTI flow PNG must be 16-bit RGB (bit depth 16, colour type 2), got bit depth "
             f"{header.bit_depth}, colour type {header.colour_type}",
         )
-    check_png_chunks(data, name)
+    check_png_plausible(header, check_png_chunks(data, name), name)
+    check_decoded_size(header.width, header.height, _BYTES_PER_PIXEL, name)
 
 
 def decode_kitti_flow(
@@ -51,7 +55,8 @@ def decode_kitti_flow(
     Raises
     ------
     FileFormatError
-        Not a 16-bit RGB PNG of plausible size, or the PNG does not decode.
+        Not a 16-bit RGB PNG of plausible size (for the limits and for the file's length),
+        or the PNG does not decode.
     """
     _check_header(data, name)
     decoded = cv2_decode(data, name, cv2.IMREAD_UNCHANGED)

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.limits import check_dimensions, check_length
+from flowsynth.io.limits import check_dimensions, check_length, open_regular, read_at_most
 
 #: A valid header is far shorter; a longer one is refused unparsed.
 MAX_HEADER_BYTES = 256
@@ -115,15 +115,16 @@ def read_pfm(path: str | os.PathLike[str]) -> npt.NDArray[np.float32]:
     Raises
     ------
     FileFormatError
-        Not a valid PFM file; the message names it.
+        Not a valid PFM file, or not a regular file (a device or FIFO); the message names it.
     OSError
         The file cannot be read.
     """
-    with open(path, "rb") as file:
-        header = _parse_header(file.read(MAX_HEADER_BYTES), path)
+    with open_regular(path) as file:
+        header = _parse_header(read_at_most(file, MAX_HEADER_BYTES), path)
         check_length(os.fstat(file.fileno()).st_size, header.total_bytes, path)
         file.seek(header.size)
-        body = file.read(header.total_bytes - header.size)
+        # One byte more than expected: the file may have changed since fstat.
+        body = read_at_most(file, header.total_bytes - header.size + 1)
     check_length(header.size + len(body), header.total_bytes, path)
     return _to_array(body, header)
 
