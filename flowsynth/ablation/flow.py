@@ -38,7 +38,7 @@ from flowsynth.recipe.fields import recipe_hash
 from flowsynth.recipe.load import load_recipe
 
 #: Real datasets looked for under the data root: (folder, evaluation spec, column name).
-REAL_DATASETS = tuple((dataset_folder(name), name, name) for name in BENCHMARKS)
+REAL_DATASETS = tuple((str(dataset_folder(name)), name, name) for name in BENCHMARKS)
 SYNTHETIC = "recipe:default"
 SYNTHETIC_COLUMN = "synthetic"
 
@@ -59,7 +59,7 @@ class FlowPreset:
     steps: int
     batch: int
     crop: tuple[int, int]
-    size: tuple[int, int]  # frame size the recipes are rendered at for training
+    scale: float  # recipes rendered at this recipe scale; every dataset evaluated at it
     lr: float
     warmup: int
     synthetic_count: int
@@ -67,18 +67,19 @@ class FlowPreset:
     threads: int  # torch threads per run
     parallel: int  # runs at once
     workers: int  # data-loader workers per run
+    description: str = ""  # what it trains and how long it takes where (for --help)
 
 
 PRESETS = {
-    # Seconds: checks that everything runs end to end (tests).
     "smoke": FlowPreset(
+        description="seconds: 3 steps per run, checks that everything runs end to end",
         name="smoke",
         model="pwc",
         width=0.25,
         steps=3,
         batch=2,
         crop=(64, 64),
-        size=(96, 128),
+        scale=0.25,
         lr=2e-4,
         warmup=1,
         synthetic_count=2,
@@ -87,15 +88,16 @@ PRESETS = {
         parallel=1,
         workers=0,
     ),
-    # A few minutes per run on one core, two runs at once: 9 rows x 2 seeds in ~45 min on 2 cores.
     "cpu": FlowPreset(
+        description="pwc x0.5, 1200 steps of batch 4, 128x192 crops, recipes and evaluation at "
+        "scale 0.5; ~5 min per run on one core, two runs at once on 2 cores",
         name="cpu",
         model="pwc",
         width=0.5,
         steps=1200,
         batch=4,
         crop=(128, 192),
-        size=(192, 256),
+        scale=0.5,
         lr=8e-4,
         warmup=50,
         synthetic_count=16,
@@ -104,15 +106,34 @@ PRESETS = {
         parallel=2,
         workers=0,
     ),
-    # About an hour per row on one modern GPU.
+    "cpu-long": FlowPreset(
+        description="the cpu preset trained 3x longer (3600 steps): ~15 min per run on one "
+        "core, a few hours for 9 rows x 3 seeds on 2 cores",
+        name="cpu-long",
+        model="pwc",
+        width=0.5,
+        steps=3600,
+        batch=4,
+        crop=(128, 192),
+        scale=0.5,
+        lr=8e-4,
+        warmup=150,
+        synthetic_count=16,
+        max_images=None,
+        threads=1,
+        parallel=2,
+        workers=0,
+    ),
     "gpu": FlowPreset(
+        description="pwc at full width, 60k steps of batch 8 at full size: about an hour per "
+        "run on one modern GPU (not yet measured)",
         name="gpu",
         model="pwc",
         width=1.0,
         steps=60_000,
         batch=8,
         crop=(320, 448),
-        size=(384, 512),
+        scale=1.0,
         lr=2e-4,
         warmup=1000,
         synthetic_count=64,
@@ -212,9 +233,7 @@ def _train_config(
         seed=seed,
         data_seed=seed,
         recipe_seed=seed,
-        overrides=(f"size=[{preset.size[0]},{preset.size[1]}]",)
-        if recipe.startswith("recipe:")
-        else (),
+        overrides=(f"scale={preset.scale}",) if recipe.startswith("recipe:") else (),
         workers=preset.workers,
         threads=preset.threads,
         checkpoint_every=max(steps // 4, 1),
@@ -290,6 +309,7 @@ def run_one(
         device=device,
         max_images=preset.max_images,
         recipe_count=preset.synthetic_count,
+        scale=preset.scale,
     )
     record = {
         **_evaluation_record(run, columns, document),
@@ -318,7 +338,7 @@ def _row_names(rows: Sequence[str] | None, curriculum: bool, chairs: str | None)
 def run_flow_ablation(
     out: str | os.PathLike[str],
     *,
-    preset: str = "cpu",
+    preset: str | FlowPreset = "cpu",
     seeds: int = 2,
     rows: Sequence[str] | None = None,
     curriculum: bool = False,
@@ -330,6 +350,8 @@ def run_flow_ablation(
 ) -> dict[str, Any]:
     """Train and evaluate every row for ``seeds`` seeds; write the results; return them.
 
+    ``preset``: a name of :data:`PRESETS` or a :class:`FlowPreset` of one's own.
+
     ``chairs``: an official FlyingChairs folder; adds the row trained on it (the paper's
     reference). ``curriculum`` adds the curriculum rows. ``real_data`` (default): before any
     training, the data root (``data_root``, else ``$FLOWSYNTH_DATA_ROOT``) must exist and hold
@@ -338,9 +360,9 @@ def run_flow_ablation(
     """
     from joblib import Parallel, delayed
 
-    if preset not in PRESETS:
+    if isinstance(preset, str) and preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
-    settings = PRESETS[preset]
+    settings = PRESETS[preset] if isinstance(preset, str) else preset
     if parallel is not None:
         settings = replace(settings, parallel=parallel)
     chairs = None if chairs is None else str(Path(chairs).resolve())
@@ -377,10 +399,12 @@ def _reference(rows: Sequence[str]) -> dict[str, dict[str, float]]:
 def _notes(preset: FlowPreset, seeds: int, seconds: float) -> list[str]:
     return [
         f"Preset `{preset.name}`: {preset.model} x{preset.width}, {preset.steps} steps of batch "
-        f"{preset.batch} at {preset.crop[0]}x{preset.crop[1]} crops of {preset.size[0]}x"
-        f"{preset.size[1]} frames; {seeds} seed(s); mean ± std over seeds. EPE pooled per pixel "
-        f"over each dataset. `synthetic` = {preset.synthetic_count} held-out samples of "
-        "recipes/default.yaml. The paper's numbers are FlowNetS after full schedules (~600k "
+        f"{preset.batch} at {preset.crop[0]}x{preset.crop[1]} crops of frames rendered at "
+        f"recipe scale {preset.scale:g}; every dataset evaluated at scale {preset.scale:g} "
+        "(images area-downsampled, flow scaled with them: EPE in pixels of the smaller images); "
+        f"{seeds} seed(s); mean ± std over seeds. EPE pooled per pixel over each dataset. "
+        f"`synthetic` = {preset.synthetic_count} held-out samples of recipes/default.yaml. "
+        "The paper's numbers are FlowNetS after full schedules (~600k "
         "steps), so compare rankings, not values.",
         f"Wall time: {seconds / 60:.1f} min.",
     ]

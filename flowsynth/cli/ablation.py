@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from flowsynth.ablation.flow import PRESETS as FLOW_PRESETS
+from flowsynth.ablation.segmentation import PRESETS as SEGMENTATION_PRESETS
 from flowsynth.data.names import BENCHMARKS, dataset_folder
 
 
@@ -40,9 +42,26 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     segmentation = kinds.add_parser(
         "segmentation", help="U-Net on 3/10/20 ISBI slices x no/affine/elastic augmentation"
     )
+    flow.add_argument(
+        "--preset",
+        choices=list(FLOW_PRESETS),
+        default="cpu",
+        help="budget (default cpu): "
+        + "; ".join(f"{name}: {p.description}" for name, p in FLOW_PRESETS.items()),
+    )
+    flow.add_argument("--seeds", type=int, default=3, help="seeds per row (default 3)")
+    segmentation.add_argument(
+        "--preset",
+        choices=list(SEGMENTATION_PRESETS),
+        default="cpu",
+        help="budget (default cpu): "
+        + "; ".join(
+            f"{name}: U-Net x{p.width}, {p.steps} steps of batch {p.batch}"
+            for name, p in SEGMENTATION_PRESETS.items()
+        ),
+    )
+    segmentation.add_argument("--seeds", type=int, default=1, help="seeds per row (default 1)")
     for sub in (flow, segmentation):
-        sub.add_argument("--preset", choices=("smoke", "cpu", "gpu"), default="cpu")
-        sub.add_argument("--seeds", type=int, default=None, help="seeds per row (flow: 2)")
         sub.add_argument("--out", type=Path, required=True, help="output folder")
         sub.add_argument(
             "--data-root",
@@ -66,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         run_flow_ablation(
             args.out,
             preset=args.preset,
-            seeds=args.seeds or 2,
+            seeds=args.seeds,
             rows=args.rows,
             curriculum=args.curriculum,
             data_root=args.data_root,
@@ -81,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         run_segmentation_ablation(
             args.out,
             preset=args.preset,
-            seeds=args.seeds or 1,
+            seeds=args.seeds,
             data_root=args.data_root,
             device=args.device,
             parallel=args.parallel,
