@@ -35,6 +35,7 @@ _FIELDS = (
     "elastic_sigma",
     "seg_augment",
     "init",
+    "compile_backend",
 )
 
 
@@ -158,7 +159,15 @@ def _add_runtime_arguments(p: argparse.ArgumentParser) -> None:
     """How the run executes (compilation, autocast), how often it logs and checkpoints, and where
     on-disk datasets live."""
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument(
+        "--compile-backend",
+        default=None,
+        help="torch.compile backend (default inductor; aot_eager compiles fast on a CPU)",
+    )
     p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
+    p.add_argument(
+        "--cpu-amp", action="store_true", help="bf16 autocast on the CPU too (tests, smoke runs)"
+    )
     p.add_argument("--log-every", type=int, default=None)
     p.add_argument("--checkpoint-every", type=int, default=None)
     p.add_argument(
@@ -215,6 +224,7 @@ def config_from_args(args: argparse.Namespace):  # -> TrainConfig
         augment=False if args.no_augment else None,
         compile=True if args.compile else None,
         amp=False if args.no_amp else None,
+        cpu_amp=True if args.cpu_amp else None,
         data_root=str(args.data_root) if args.data_root else None,
     )
     return make_config(args.preset, **given)

@@ -31,6 +31,7 @@ RESUMABLE_CHANGES = frozenset(
         "out",
         "data_root",
         "compile",
+        "compile_backend",
         "log_every",
         "checkpoint_every",
     }
@@ -55,7 +56,13 @@ class TrainConfig:
         ``mean`` (FlowNet).
     overrides : recipe overrides (``size=[192,256]``) for recipe data.
     epoch_length : items per epoch of recipe data (each epoch renders new samples).
-    amp : bf16 autocast on CUDA (ignored on the CPU).
+    amp : bf16 autocast on CUDA (ignored on the CPU unless ``cpu_amp``).
+    cpu_amp : bf16 autocast on the CPU as well (off by default: it drives the GPU's mixed
+        precision path in CPU tests and is slower than fp32 on most CPUs).
+    compile : ``torch.compile`` the model (on any device).
+    compile_backend : the ``torch.compile`` backend: ``inductor`` (the default, generated
+        kernels) or a lighter one such as ``aot_eager`` (traced graphs run by eager kernels:
+        compiles in seconds on a CPU, for smoke runs and tests).
     threads : torch threads of the training process on the CPU; 0: the available cores minus
         the data workers, at least 1 (two busy processes on two cores wait on each other).
         Bit-exact resumption on the CPU needs the same thread count.
@@ -92,7 +99,9 @@ class TrainConfig:
     workers: int = 0
     threads: int = 0
     compile: bool = False
+    compile_backend: str = "inductor"
     amp: bool = True
+    cpu_amp: bool = False
     log_every: int = 10
     checkpoint_every: int = 100
     data_root: str | None = None
@@ -109,6 +118,7 @@ class TrainConfig:
             f"seg_augment must be one of {SEG_AUGMENTS}, got {self.seg_augment!r}",
         )
         _check(self.loss_reduction in ("mean", "sum"), "loss_reduction must be mean or sum")
+        _check(bool(self.compile_backend), "compile_backend must name a torch.compile backend")
         _check(
             self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
             f"device must be auto, cpu or cuda[:N], got {self.device!r}",
@@ -228,6 +238,16 @@ def _cuda_wanted(device: str | None) -> bool:
 
 
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """``key: old -> new`` for every field that differs and may not change on resume."""
+    """``key: old -> new`` for every field that differs and may not change on resume.
+
+    A field missing from one side (a checkpoint written before the field existed) counts as its
+    default value."""
+    defaults = {
+        f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+        for f in dataclasses.fields(TrainConfig)
+        if f.default is not dataclasses.MISSING
+    }
+    old = {**{k: v for k, v in defaults.items() if k in new}, **old}
+    new = {**{k: v for k, v in defaults.items() if k in old}, **new}
     keys = sorted((set(old) | set(new)) - RESUMABLE_CHANGES)
     return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]

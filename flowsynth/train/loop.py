@@ -179,7 +179,11 @@ def train(
     if start >= config.steps:
         return result
     loader = make_training_loader(dataset, config, start_step=start, device=device)
-    forward: nn.Module = torch.compile(run.model) if config.compile else run.model  # type: ignore[assignment]
+    forward: nn.Module = (
+        torch.compile(run.model, backend=config.compile_backend)  # type: ignore[assignment]
+        if config.compile
+        else run.model
+    )
     columns = FLOW_COLUMNS if config.task == "flow" else SEGMENTATION_COLUMNS
     log = RunLog(out, columns, start_step=start, steps=config.steps, progress=progress)
     run.model.train()
@@ -317,7 +321,7 @@ def _optimise(run: _Run, forward: nn.Module, batch: Any, step: int) -> dict[str,
     """
     config, optimizer = run.config, run.optimizer
     step_fn = flow_step if config.task == "flow" else segmentation_step
-    amp = run.device.type == "cuda" and config.amp
+    amp = config.amp and (run.device.type == "cuda" or config.cpu_amp)
     lr = float(optimizer.param_groups[0]["lr"])
     optimizer.zero_grad(set_to_none=True)
     loss, metrics = step_fn(forward, batch, run.device, config, amp)
