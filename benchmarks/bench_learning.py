@@ -19,7 +19,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from flowsynth.ablation.flow import PRESETS, FlowPreset, run_flow_ablation
+from flowsynth.ablation.flow import run_flow_ablation
+from flowsynth.ablation.presets import PRESETS, FlowPreset
 
 BASE = PRESETS["cpu"]
 

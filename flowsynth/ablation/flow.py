@@ -30,12 +30,14 @@ import numpy as np
 
 from flowsynth import __version__
 from flowsynth.ablation import paper
+from flowsynth.ablation.presets import PRESETS, FlowPreset
 from flowsynth.ablation.report import markdown, plot, spearman, summarise
 from flowsynth.ablation.stats import Statistics, analyse, sample_bootstrap_intervals
 from flowsynth.data.names import BENCHMARKS, dataset_folder
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.recipe.fields import recipe_hash
 from flowsynth.recipe.load import load_recipe
+from flowsynth.train.config import TrainConfig
 
 #: Real datasets looked for under the data root: (folder, evaluation spec, column name).
 REAL_DATASETS = tuple((str(dataset_folder(name)), name, name) for name in BENCHMARKS)
@@ -47,102 +49,6 @@ CHAIRS_ROW = "flyingchairs"
 
 #: Curriculum rows: name -> (first recipe, second recipe); each half of the budget.
 CURRICULA = {"polygons_ellipses-then-deformations": ("polygons_ellipses", "deformations")}
-
-
-@dataclass(frozen=True)
-class FlowPreset:
-    """Model, budget and evaluation size of one preset (the same for every row)."""
-
-    name: str
-    model: str
-    width: float
-    steps: int
-    batch: int
-    crop: tuple[int, int]
-    scale: float  # recipes rendered at this recipe scale; every dataset evaluated at it
-    lr: float
-    warmup: int
-    synthetic_count: int
-    max_images: int | None  # per real dataset; None = all
-    threads: int  # torch threads per run
-    parallel: int  # runs at once
-    workers: int  # data-loader workers per run
-    description: str = ""  # what it trains and how long it takes where (for --help)
-
-
-PRESETS = {
-    "smoke": FlowPreset(
-        description="seconds: 3 steps per run, checks that everything runs end to end",
-        name="smoke",
-        model="pwc",
-        width=0.25,
-        steps=3,
-        batch=2,
-        crop=(64, 64),
-        scale=0.25,
-        lr=2e-4,
-        warmup=1,
-        synthetic_count=2,
-        max_images=2,
-        threads=1,
-        parallel=1,
-        workers=0,
-    ),
-    "cpu": FlowPreset(
-        description="pwc x0.5, 1200 steps of batch 4, 128x192 crops, recipes and evaluation at "
-        "scale 0.5; ~5 min per run on one core, two runs at once on 2 cores",
-        name="cpu",
-        model="pwc",
-        width=0.5,
-        steps=1200,
-        batch=4,
-        crop=(128, 192),
-        scale=0.5,
-        lr=8e-4,
-        warmup=50,
-        synthetic_count=16,
-        max_images=None,
-        threads=1,
-        parallel=2,
-        workers=0,
-    ),
-    "cpu-long": FlowPreset(
-        description="the cpu preset trained 3x longer (3600 steps): ~15 min per run on one "
-        "core, a few hours for 9 rows x 3 seeds on 2 cores",
-        name="cpu-long",
-        model="pwc",
-        width=0.5,
-        steps=3600,
-        batch=4,
-        crop=(128, 192),
-        scale=0.5,
-        lr=8e-4,
-        warmup=150,
-        synthetic_count=16,
-        max_images=None,
-        threads=1,
-        parallel=2,
-        workers=0,
-    ),
-    "gpu": FlowPreset(
-        description="pwc at full width, 60k steps of batch 8 at full size: about an hour per "
-        "run on one modern GPU (not yet measured)",
-        name="gpu",
-        model="pwc",
-        width=1.0,
-        steps=60_000,
-        batch=8,
-        crop=(320, 448),
-        scale=1.0,
-        lr=2e-4,
-        warmup=1000,
-        synthetic_count=64,
-        max_images=None,
-        threads=8,
-        parallel=1,
-        workers=8,
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -175,6 +81,7 @@ def real_data_root(data_root: str | os.PathLike[str] | None) -> Path:
         No root is given, it is not a folder, or it holds none of the dataset folders; the
         message names the folder and the dataset folders looked for.
     """
+    # data.resolve loads torch: this module stays light until a run starts.
     from flowsynth.data.resolve import DATA_ROOT_VARIABLE, data_root_path
 
     wanted = ", ".join(f"{folder}/" for folder, _, _ in REAL_DATASETS)
@@ -215,9 +122,8 @@ def _train_config(
     steps: int,
     device: str,
     init: str | None = None,
-) -> Any:
-    from flowsynth.train.config import TrainConfig
-
+) -> TrainConfig:
+    """The training configuration of one recipe (or folder) for ``steps`` steps."""
     return TrainConfig(
         data=recipe,
         out=str(out),
@@ -244,6 +150,7 @@ def _train_config(
 
 def _train_run(run: Run, preset: FlowPreset, device: str) -> Any:
     """Train (or resume) one row and seed; a curriculum row trains its two halves in turn."""
+    # The trainer loads torch: imported in the run's worker only.
     from flowsynth.train.loop import train
 
     folder = Path(run.folder)
@@ -291,6 +198,7 @@ def run_one(
     run: Run, preset: FlowPreset, columns: list[tuple[str, str]], data_root: str | None, device: str
 ) -> dict[str, Any]:
     """Train (or resume) one row and seed, evaluate it, and record ``evaluation.json``."""
+    # torch and the evaluator load only in the worker that runs: this module stays light.
     import torch
 
     from flowsynth.evaluate.run import evaluate
@@ -358,7 +266,7 @@ def run_flow_ablation(
     at least one of :data:`REAL_DATASETS`, else :class:`FileNotFoundError`; with
     ``real_data=False`` only the held-out synthetic set is evaluated.
     """
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed  # loaded only when an ablation runs
 
     if isinstance(preset, str) and preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")

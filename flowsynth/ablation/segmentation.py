@@ -20,6 +20,7 @@ from typing import Any
 from flowsynth import __version__
 from flowsynth.ablation.report import markdown, plot, summarise
 from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.train.config import TrainConfig
 
 AUGMENTS = ("none", "affine", "elastic")
 TRAIN_SIZES = (3, 10, 20)
@@ -48,27 +49,17 @@ PRESETS = {
 }
 
 
-def _run(
+def _train_config(
     row: str,
     seed: int,
     folder: Path,
     preset: SegmentationPreset,
     data_root: str | None,
     device: str,
-) -> dict[str, Any]:
-    import torch
-
-    from flowsynth.evaluate.run import evaluate
-    from flowsynth.train.config import TrainConfig
-    from flowsynth.train.loop import train
-
-    record_path = folder / "evaluation.json"
-    if record_path.exists():
-        return dict(json.loads(record_path.read_text()))
-    torch.set_num_threads(preset.threads)
+) -> TrainConfig:
+    """The training configuration of one row (``<augment>-<count>``) and seed."""
     augment, count = row.rsplit("-", 1)
-    began = time.perf_counter()
-    config = TrainConfig(
+    return TrainConfig(
         data=f"{DATASET}[:{count}]",
         out=str(folder),
         task="segmentation",
@@ -90,6 +81,29 @@ def _run(
         checkpoint_every=max(preset.steps // 4, 1),
         log_every=max(min(10, preset.steps // 4), 1),
     )
+
+
+def _run(
+    row: str,
+    seed: int,
+    folder: Path,
+    preset: SegmentationPreset,
+    data_root: str | None,
+    device: str,
+) -> dict[str, Any]:
+    """Train (or resume) one row and seed, evaluate it, and record ``evaluation.json``."""
+    # torch and the trainer load only in the worker that runs: this module stays light.
+    import torch
+
+    from flowsynth.evaluate.run import evaluate
+    from flowsynth.train.loop import train
+
+    record_path = folder / "evaluation.json"
+    if record_path.exists():
+        return dict(json.loads(record_path.read_text()))
+    torch.set_num_threads(preset.threads)
+    began = time.perf_counter()
+    config = _train_config(row, seed, folder, preset, data_root, device)
     result = train(config, resume=True, progress=False)
     document = evaluate(
         result.checkpoint,
@@ -122,6 +136,7 @@ def run_segmentation_ablation(
     parallel: int | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate every (augmentation, training-set size) for ``seeds`` seeds."""
+    # joblib and torch (through data.resolve) load only when an ablation runs.
     from joblib import Parallel, delayed
 
     from flowsynth.data.resolve import data_root_path
@@ -144,6 +159,18 @@ def run_segmentation_ablation(
     )
     records = list(Parallel(n_jobs=min(settings.parallel, len(rows) * seeds))(jobs))
     seconds = time.perf_counter() - began
+    return _write_results(folder, records, rows, settings, seeds, seconds)
+
+
+def _write_results(
+    folder: Path,
+    records: list[dict[str, Any]],
+    rows: list[str],
+    settings: SegmentationPreset,
+    seeds: int,
+    seconds: float,
+) -> dict[str, Any]:
+    """results.json, results.md and results.png of a segmentation ablation; the results."""
     table = summarise(records, rows, METRICS)
     results = {
         "flowsynth": __version__,

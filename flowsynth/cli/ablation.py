@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from flowsynth.ablation.flow import PRESETS as FLOW_PRESETS
+from flowsynth.ablation.flow import run_flow_ablation
+from flowsynth.ablation.presets import PRESETS as FLOW_PRESETS
 from flowsynth.ablation.segmentation import PRESETS as SEGMENTATION_PRESETS
+from flowsynth.ablation.segmentation import run_segmentation_ablation
 from flowsynth.data.names import BENCHMARKS, dataset_folder
 
 
@@ -17,6 +19,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "ablation", help="run the simple-objects (flow) or elastic (segmentation) ablation"
     )
     kinds = parser.add_subparsers(dest="experiment", required=True)
+    flow = _add_flow_parser(kinds)
+    segmentation = _add_segmentation_parser(kinds)
+    for sub in (flow, segmentation):
+        _add_common_options(sub)
+    return parser
+
+
+def _add_flow_parser(kinds: Any) -> argparse.ArgumentParser:
+    """The ``ablation flow`` subcommand: rows, curriculum, FlyingChairs, real data, preset."""
     flow = kinds.add_parser("flow", help="train every recipes/ablation row, evaluate, tabulate")
     flow.add_argument("--rows", nargs="*", default=None, help="rows (default: all nine)")
     flow.add_argument(
@@ -39,9 +50,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         f"{', '.join(sorted({f'{dataset_folder(name)}/' for name in BENCHMARKS}))}, "
         "checked before any training",
     )
-    segmentation = kinds.add_parser(
-        "segmentation", help="U-Net on 3/10/20 ISBI slices x no/affine/elastic augmentation"
-    )
     flow.add_argument(
         "--preset",
         choices=list(FLOW_PRESETS),
@@ -50,6 +58,14 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         + "; ".join(f"{name}: {p.description}" for name, p in FLOW_PRESETS.items()),
     )
     flow.add_argument("--seeds", type=int, default=3, help="seeds per row (default 3)")
+    return flow
+
+
+def _add_segmentation_parser(kinds: Any) -> argparse.ArgumentParser:
+    """The ``ablation segmentation`` subcommand: preset and seeds."""
+    segmentation = kinds.add_parser(
+        "segmentation", help="U-Net on 3/10/20 ISBI slices x no/affine/elastic augmentation"
+    )
     segmentation.add_argument(
         "--preset",
         choices=list(SEGMENTATION_PRESETS),
@@ -61,27 +77,28 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         ),
     )
     segmentation.add_argument("--seeds", type=int, default=1, help="seeds per row (default 1)")
-    for sub in (flow, segmentation):
-        sub.add_argument("--out", type=Path, required=True, help="output folder")
-        sub.add_argument(
-            "--data-root",
-            type=Path,
-            default=None,
-            help="real datasets (default $FLOWSYNTH_DATA_ROOT)",
-        )
-        sub.add_argument("--device", default="auto", help="auto, cpu or cuda")
-        sub.add_argument(
-            "--parallel", type=int, default=None, help="runs at once (default: the preset's)"
-        )
-    return parser
+    return segmentation
+
+
+def _add_common_options(sub: argparse.ArgumentParser) -> None:
+    """Options both experiments take: output folder, data root, device, runs at once."""
+    sub.add_argument("--out", type=Path, required=True, help="output folder")
+    sub.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="real datasets (default $FLOWSYNTH_DATA_ROOT)",
+    )
+    sub.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    sub.add_argument(
+        "--parallel", type=int, default=None, help="runs at once (default: the preset's)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.seeds is not None and args.seeds < 1:
         raise ValueError("--seeds must be >= 1")
     if args.experiment == "flow":
-        from flowsynth.ablation.flow import run_flow_ablation
-
         run_flow_ablation(
             args.out,
             preset=args.preset,
@@ -95,8 +112,6 @@ def run(args: argparse.Namespace) -> int:
             chairs=args.chairs,
         )
     else:
-        from flowsynth.ablation.segmentation import run_segmentation_ablation
-
         run_segmentation_ablation(
             args.out,
             preset=args.preset,

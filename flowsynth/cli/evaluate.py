@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from flowsynth.evaluate.datasets import DEFAULT_RECIPE_COUNT, DEFAULT_RECIPE_SEED
+from flowsynth.evaluate.report import markdown_table, write_results
 
 
 def scale_argument(text: str) -> float:
@@ -29,6 +30,13 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="EPE / Fl / accuracy of a checkpoint (and zero flow) on flow datasets",
         description="Evaluate a 'flowsynth train' checkpoint. Writes OUT (JSON) and OUT.md.",
     )
+    _add_inputs(parser)
+    _add_options(parser)
+    return parser
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    """What is evaluated and where results go: checkpoint, datasets, data root, output."""
     parser.add_argument(
         "checkpoint",
         nargs="?",
@@ -62,6 +70,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="evaluate only the zero-flow baseline (no checkpoint)",
     )
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
+    """How it is evaluated: device, image count, recipe samples, scale, progress bar."""
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     parser.add_argument(
         "--max-images",
@@ -92,13 +104,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "half the covered pixels are (default 1: full resolution)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Handle ``flowsynth evaluate``."""
-    from flowsynth.evaluate.report import markdown_table, write_results
-    from flowsynth.evaluate.run import evaluate
+    from flowsynth.evaluate.run import evaluate  # loads torch: only when the command runs
 
     if args.zero_flow == (args.checkpoint is not None):
         raise ValueError("give a checkpoint, or --zero-flow without one")

@@ -12,8 +12,11 @@ from flowsynth.cli import ablation as ablation_command
 from flowsynth.cli import evaluate as evaluate_command
 from flowsynth.cli import train as train_command
 from flowsynth.cli.stream_bench import add_stream_bench_command, run_stream_bench  # torch-free
+from flowsynth.dataset.verify import verify_dataset
 from flowsynth.io.errors import FileFormatError
+from flowsynth.io.images import write_png
 from flowsynth.recipe.fields import RecipeError
+from flowsynth.recipe.load import load_recipe
 
 
 def _add_recipe_arguments(parser: argparse.ArgumentParser, *, textures: bool = True) -> None:
@@ -157,13 +160,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace):
-    from flowsynth.recipe.load import load_recipe
-
     return load_recipe(args.recipe, args.overrides)
 
 
 def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, textures) -> None:
-    from flowsynth.io.images import write_png
+    # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.render.layers import render_sample
     from flowsynth.viz.sheets import preview_sheet
 
@@ -176,6 +177,7 @@ def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, tex
 
 def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
     """Load the recipe, check its kind, and run ``generate_dataset`` as the flags say."""
+    # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.dataset.write import generate_dataset
 
     if args.count < 0 or args.start < 0 or args.seed < 0:
@@ -205,6 +207,7 @@ def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
 
 
 def _generate(args: argparse.Namespace) -> int:
+    # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.dataset.kinds import load_texture_images
 
     recipe, summary = _write_dataset(args, "flow", textures=args.textures)
@@ -218,9 +221,9 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _deform(args: argparse.Namespace) -> int:
+    # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.deform.pairs import load_pairs
     from flowsynth.deform.recipe import elastic_sample
-    from flowsynth.io.images import write_png
     from flowsynth.viz.sheets import elastic_preview_sheet
 
     recipe, summary = _write_dataset(args, "elastic", examples=(args.images, args.labels))
@@ -248,8 +251,6 @@ def _report(summary, out: Path) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from flowsynth.dataset.verify import verify_dataset
-
     report = verify_dataset(args.out, start=args.start, count=args.count, quick=args.quick)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -264,6 +265,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.dataset.kinds import load_texture_images
 
     if args.count < 1 or args.seed < 0:
@@ -282,9 +284,9 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _write_elastic_preview(recipe, args: argparse.Namespace) -> None:
     """The contact sheet of an elastic recipe: its examples from ``--images``/``--labels``."""
+    # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.deform.pairs import load_pairs
     from flowsynth.deform.recipe import elastic_sample
-    from flowsynth.io.images import write_png
     from flowsynth.viz.sheets import elastic_preview_sheet
 
     if args.images is None or args.labels is None:

@@ -50,6 +50,7 @@ def add_stream_bench_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_stream_bench(args: argparse.Namespace) -> int:
     """Run the benchmark the parsed ``args`` describe; prints one line, returns 0."""
+    # data.bench loads torch and data.augment numba: this module stays torch-free until it runs.
     from flowsynth.data.augment import AugmentConfig
     from flowsynth.data.bench import stream_bench
 

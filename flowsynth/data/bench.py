@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from flowsynth.data.augment import AugmentConfig
 from flowsynth.data.datasets import ProceduralFlowDataset
 from flowsynth.data.loader import make_loader
+from flowsynth.recipe.load import load_flow_recipe
 from flowsynth.recipe.schema import FlowRecipe
 
 
@@ -49,25 +50,10 @@ def stream_bench(
         raise ValueError(
             f"need workers >= 0, batch >= 1, batches >= 1; got {workers}, {batch}, {batches}"
         )
-    if isinstance(recipe, str):
-        from flowsynth.recipe.load import load_flow_recipe
-
-        name = recipe
-        extra = [] if size is None else [f"size=[{size[0]},{size[1]}]"]
-        loaded = load_flow_recipe(recipe, [*overrides, *extra])
-    else:
-        name, loaded = "recipe", recipe
-        if size is not None:
-            loaded = dataclasses.replace(recipe, size=(int(size[0]), int(size[1])))
+    name, loaded = _load(recipe, size, overrides)
     dataset = ProceduralFlowDataset(loaded, seed=seed, length=batch * batches, augment=augment)
     loader = make_loader(dataset, batch_size=batch, num_workers=workers)
-    began = time.perf_counter()
-    first, height, width = 0.0, 0, 0
-    for count, example in enumerate(loader):
-        if count == 0:
-            first = time.perf_counter() - began
-        height, width = example.flow.shape[-2:]
-    seconds = time.perf_counter() - began
+    seconds, first, height, width = _stream(loader)
     result = {
         "samples_per_second": batch * batches / seconds,
         "batches_per_second": batches / seconds,
@@ -87,3 +73,27 @@ def stream_bench(
             f"({batches} batches in {seconds:.1f} s, first after {first:.2f} s)"
         )
     return result
+
+
+def _load(
+    recipe: str | FlowRecipe, size: tuple[int, int] | None, overrides: Sequence[str]
+) -> tuple[str, FlowRecipe]:
+    """The name to report and the recipe to stream, at ``size`` when one is given."""
+    if isinstance(recipe, str):
+        extra = [] if size is None else [f"size=[{size[0]},{size[1]}]"]
+        return recipe, load_flow_recipe(recipe, [*overrides, *extra])
+    if size is not None:
+        return "recipe", dataclasses.replace(recipe, size=(int(size[0]), int(size[1])))
+    return "recipe", recipe
+
+
+def _stream(loader: Iterable[Any]) -> tuple[float, float, int, int]:
+    """Seconds to drain ``loader`` (from creating its iterator), seconds to its first batch,
+    and the height and width of the last batch's flow."""
+    began = time.perf_counter()
+    first, height, width = 0.0, 0, 0
+    for count, example in enumerate(loader):
+        if count == 0:
+            first = time.perf_counter() - began
+        height, width = example.flow.shape[-2:]
+    return time.perf_counter() - began, first, height, width

@@ -24,6 +24,7 @@ from flowsynth.data.datasets import (
     open_flowsynth,
 )
 from flowsynth.data.names import FOLDERS, FORMS, RECIPE_PREFIX, canonical
+from flowsynth.recipe.load import load_flow_recipe
 
 DATA_ROOT_VARIABLE = "FLOWSYNTH_DATA_ROOT"
 
@@ -118,8 +119,6 @@ def resolve_dataset(
 def _recipe_dataset(
     recipe_name: str, *, overrides: tuple[str, ...] | list[str] = (), **options: Any
 ) -> ProceduralFlowDataset:
-    from flowsynth.recipe.load import load_flow_recipe
-
     if not recipe_name:
         raise ValueError(f"empty recipe in spec {RECIPE_PREFIX!r}; e.g. recipe:ablation/boxes")
     options.setdefault("name", f"{RECIPE_PREFIX}{recipe_name}")

@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import Dataset
 
 from flowsynth.base.rng import Stream, sample_rng
-from flowsynth.deform import load_pairs, sample_elastic_pair, unet_weight_map
+from flowsynth.deform import instances_from_binary, load_pairs, sample_elastic_pair, unet_weight_map
 from flowsynth.deform.pairs import Pair
 
 #: name -> (folder under the data root, images subfolder, labels subfolder)
@@ -74,6 +74,7 @@ def parse_segmentation_spec(
     if separator:
         root = Path(path).expanduser()
     else:
+        # data.resolve loads the scene and render kernels (numba), which segmentation never uses.
         from flowsynth.data.resolve import data_root_path
 
         root = data_root_path(data_root) / folder
@@ -189,8 +190,6 @@ def weight_map(classes: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.flo
     """U-Net weight map of a class-index map (0 where unknown)."""
     known = classes != IGNORE
     if count == 2:
-        from flowsynth.deform import instances_from_binary
-
         instances = instances_from_binary(np.where(known, classes, 0), foreground=1)
     else:
         instances = np.where(known, classes, 0).astype(np.int32)

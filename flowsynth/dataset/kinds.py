@@ -47,6 +47,7 @@ def cached_textures(folder: str | None) -> tuple[Image, ...]:
 @functools.lru_cache(maxsize=2)
 def cached_examples(folders: tuple[str, str]) -> tuple[Any, ...]:
     """The example pairs of an elastic dataset, loaded once per process."""
+    # The deform kernels (numba) load only for elastic recipes.
     from flowsynth.deform.pairs import load_pairs
 
     return tuple(load_pairs(*folders))
@@ -74,6 +75,7 @@ def sample_encoder(
 ) -> Callable[[int], dict[str, bytes]]:
     """index -> the encoded files (suffix -> bytes) of that sample, for the recipe's kind."""
     if isinstance(recipe, ElasticRecipe):
+        # The deform kernels (numba) load only for elastic recipes.
         from flowsynth.deform.recipe import elastic_sample, encode_elastic
 
         if examples is None:

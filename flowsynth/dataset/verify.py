@@ -14,6 +14,7 @@ size of the files it reads, never by a number written in them.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import tarfile
@@ -33,11 +34,12 @@ from flowsynth.io.manifest import (
     Coverage,
     is_temp_name,
     list_manifests,
-    listing_problem,
-    manifest_problems,
     read_manifest,
 )
+from flowsynth.io.manifest_checks import listing_problem, manifest_problems
 from flowsynth.io.shards import MEMBER_CHECKSUM, member_digests
+from flowsynth.recipe.fields import RecipeError, recipe_hash
+from flowsynth.recipe.load import from_mapping
 
 #: Files a dataset folder may hold besides its data and manifests.
 ALLOWED_EXTRAS = (METADATA_NAME, "preview.png", LOCK_NAME)
@@ -90,11 +92,6 @@ def sha256_file(path: Path) -> str:
 
 def _check_metadata(out: Path, report: VerifyReport) -> bool:
     """Read and check ``flowsynth.json``; False if verification cannot go on."""
-    import json
-
-    from flowsynth.recipe.fields import RecipeError, recipe_hash
-    from flowsynth.recipe.load import from_mapping
-
     path = out / METADATA_NAME
     try:
         if os.path.islink(path):

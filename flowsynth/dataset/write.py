@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from flowsynth import __version__
 from flowsynth.dataset.chunks import ChunkTask, library_versions, write_chunk
 from flowsynth.dataset.kinds import cached_examples, sample_files
+from flowsynth.dataset.parallel import available_cores, open_executor
 from flowsynth.io.atomic import atomic_write_bytes, check_entry, safe_unlink
 from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, DatasetMismatchError
 from flowsynth.io.lock import folder_lock
@@ -162,7 +165,9 @@ def generate_dataset(
     Work is split into chunks aligned to multiples of ``chunk_size``; each is rendered and
     written by a worker, then recorded in a manifest. Chunks already recorded are skipped, so
     re-running an interrupted call completes the dataset. The bytes written do not depend on
-    the executor, the number of workers or the order in which chunks finish.
+    the executor, the number of workers or the order in which chunks finish. The body is a
+    sequence of named steps (check, plan, make tasks, run them); its length is this docstring's
+    parameter list.
 
     Parameters
     ----------
@@ -332,10 +337,6 @@ def _run_chunks(
 ) -> tuple[int, int]:
     """Write ``tasks`` on an executor, in whatever order they finish, deleting the files each
     finished chunk supersedes; returns ``(bytes written, samples written)``."""
-    from tqdm import tqdm
-
-    from flowsynth.dataset.parallel import available_cores, open_executor
-
     requested = {chunk.first: wanted for chunk, wanted in plan.todo}
     bytes_written = written = 0
     bar = tqdm(

@@ -71,6 +71,21 @@ def sample_affine(
     draws = rng.random(2 * n_angles + 1 + ndim)
     if rotation == 0 and shear == 0 and low == high == 1 and not flip:
         return np.eye(ndim + 1)  # the same draws were made; skip the matrix algebra
+    return _affine_from_draws(draws, ndim, rotation, (low, high), shear, flip)
+
+
+def _affine_from_draws(
+    draws: npt.NDArray[np.float64],
+    ndim: int,
+    rotation: float,
+    scale: tuple[float, float],
+    shear: float,
+    flip: bool,
+) -> npt.NDArray[np.float64]:
+    """The matrix of :func:`sample_affine` from its uniform ``draws`` (angles, shears, scale,
+    flips, in that order) and its checked options."""
+    low, high = scale
+    n_angles = 1 if ndim == 2 else 3
     # Python floats and the C library's functions: numpy's SIMD tan/exp/log and BLAS products
     # round differently on other CPUs (see flowsynth.base.matrices).
     values = [float(d) for d in draws]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import cv2
@@ -231,14 +231,15 @@ def apply_grid_displacement(
     return_flow : False leaves ``flow`` None; in 2D the full-size field is then never written
         (each band lives in a small buffer), which saves a pass over memory per call when only
         the resampled images and labels are wanted (e.g. augmentation for segmentation).
+
+    Its length is mostly this documentation; the 3D path and the 2D band filler are their own
+    functions.
     """
     spatial = tuple(int(n) for n in shape)
     if matrix is not None and np.array_equal(matrix, np.eye(len(spatial) + 1)):
         matrix = None
     if len(spatial) != 2:
-        displacement = interpolate_grid(values, spatial)
-        if matrix is not None:
-            displacement = compose_affine(displacement, matrix, centre=centre)
+        displacement = _full_field(values, spatial, matrix, centre)
         result = apply_displacement(
             displacement,
             images=images,
@@ -250,14 +251,7 @@ def apply_grid_displacement(
         )
         return result if return_flow else dataclasses.replace(result, flow=None)
     _check_inputs(spatial, images, labels, ignore_label, image_interpolation, border)
-    rows = grid_rows(values, spatial)
-    fold = None if matrix is None else affine_folder(matrix, spatial, centre=centre)
-
-    def fill_rows(top: int, bottom: int, out: npt.NDArray[np.float32]) -> None:
-        rows(top, bottom, out)
-        if fold is not None:
-            fold(out, top, out)
-
+    fill_rows = _band_filler(values, spatial, matrix, centre)
     flow = np.empty((*spatial, 2), dtype=np.float32) if return_flow else None
     warped, warped_labels, validity = remap_2d(
         flow,
@@ -272,3 +266,35 @@ def apply_grid_displacement(
     )
     _mark_ignored(warped_labels, validity, ignore_label)
     return Deformed(tuple(warped), tuple(warped_labels), flow, validity)
+
+
+def _full_field(
+    values: npt.NDArray[np.floating],
+    spatial: tuple[int, ...],
+    matrix: npt.NDArray[np.floating] | None,
+    centre: Sequence[float] | None,
+) -> npt.NDArray[np.float32]:
+    """The whole displacement field of a grid (3D), with the affine part folded in."""
+    displacement = interpolate_grid(values, spatial)
+    if matrix is not None:
+        displacement = compose_affine(displacement, matrix, centre=centre)
+    return displacement
+
+
+def _band_filler(
+    values: npt.NDArray[np.floating],
+    spatial: tuple[int, ...],
+    matrix: npt.NDArray[np.floating] | None,
+    centre: Sequence[float] | None,
+) -> Callable[[int, int, npt.NDArray[np.float32]], None]:
+    """``fill_rows(top, bottom, out)`` for ``remap_2d``: rows ``[top, bottom)`` of the 2D grid
+    field, with the affine part folded in."""
+    rows = grid_rows(values, spatial)
+    fold = None if matrix is None else affine_folder(matrix, spatial, centre=centre)
+
+    def fill_rows(top: int, bottom: int, out: npt.NDArray[np.float32]) -> None:
+        rows(top, bottom, out)
+        if fold is not None:
+            fold(out, top, out)
+
+    return fill_rows

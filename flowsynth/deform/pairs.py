@@ -287,6 +287,9 @@ def sample_elastic_pair(
         full-size field (a training loop that uses only image and label saves a pass over memory).
     rng : the only source of randomness. The field is drawn first, the affine part second, and
         both always draw, so changing one part's strength leaves the other's draws unchanged.
+
+    The function stays whole because its length is this keyword list and its documentation;
+    the body is three steps (draw, resample once, weight).
     """
     ndim = label.ndim
     if ndim not in (2, 3):
@@ -318,18 +321,34 @@ def sample_elastic_pair(
         ignore_label=ignore_label,
     )
     deformed_label = result.labels[0]
-    weight = None
-    if weight_map:
-        instances: npt.NDArray[np.integer]
-        if foreground is not None:
-            instances = instances_from_binary(deformed_label, foreground=foreground)
-        else:
-            instances = deformed_label
-        ignored = None if ignore_label is None else deformed_label == ignore_label
-        if ignored is not None:
-            instances = np.where(ignored, 0, instances)
-        weight = unet_weight_map(instances, w0=w0, sigma=weight_sigma, class_weights=class_weights)
-        if ignored is not None:
-            weight[ignored] = 0.0
+    weight = (
+        _weight_map(deformed_label, foreground, ignore_label, w0, weight_sigma, class_weights)
+        if weight_map
+        else None
+    )
     flow = result.flow if return_flow else None
     return ElasticPair(result.images[0], deformed_label, flow, weight, deformed=result)
+
+
+def _weight_map(
+    label: npt.NDArray[np.integer],
+    foreground: int | None,
+    ignore_label: int | None,
+    w0: float,
+    sigma: float,
+    class_weights: tuple[float, float] | None,
+) -> npt.NDArray[np.float32]:
+    """The U-Net weight map of a deformed label (see :func:`sample_elastic_pair`): objects are
+    the components of ``label == foreground``, or the label's instances; 0 where ignored."""
+    instances: npt.NDArray[np.integer]
+    if foreground is not None:
+        instances = instances_from_binary(label, foreground=foreground)
+    else:
+        instances = label
+    ignored = None if ignore_label is None else label == ignore_label
+    if ignored is not None:
+        instances = np.where(ignored, 0, instances)
+    weight = unet_weight_map(instances, w0=w0, sigma=sigma, class_weights=class_weights)
+    if ignored is not None:
+        weight[ignored] = 0.0
+    return weight

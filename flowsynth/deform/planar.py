@@ -136,6 +136,9 @@ def remap_2d(
     written into a small buffer and no full-size field is kept. The mask is computed band by
     band with the resampling; ``validity=False`` leaves it out, and ``validity()`` then computes
     it on demand (``valid_2d``) from the kept field, or from ``fill_rows`` again without one.
+
+    The band loop stays whole: it is one pass that fills, checks and resamples each band while
+    the band is in cache.
     """
     if displacement is not None:
         height, width = displacement.shape[:2]
@@ -144,26 +147,7 @@ def remap_2d(
     else:
         raise ValueError("without a displacement, give fill_rows and shape")
     grid = pixel_grid(height, width)
-    border_value = (fill,) * 4
-    # (source, output, interpolation, border value, channel slice or None)
-    jobs: list[
-        tuple[
-            npt.NDArray[np.generic], npt.NDArray[np.generic], int, tuple[float, ...], slice | None
-        ]
-    ] = []
-    warped = [np.empty(image.shape, image.dtype) for image in images]
-    for image, out in zip(images, warped, strict=True):
-        if image.ndim == 3 and image.shape[2] > 4:  # cv2.remap takes at most 4 channels
-            for c in range(0, image.shape[2], 4):
-                part = np.ascontiguousarray(image[..., c : c + 4])
-                jobs.append((part, out, interpolation, border_value, slice(c, c + 4)))
-        else:
-            jobs.append((image, out, interpolation, border_value, None))
-    warped_labels = [np.empty(label.shape, label.dtype) for label in labels]
-    for label, out in zip(labels, warped_labels, strict=True):
-        label_bytes = _byte_view(np.ascontiguousarray(label))
-        jobs.append((label_bytes, _byte_view(out), cv2.INTER_NEAREST, (0.0,) * 4, None))
-
+    jobs, warped, warped_labels = _remap_jobs(images, labels, interpolation, fill)
     valid = np.ones((height, width), dtype=np.bool_) if validity else None
     rows = max(1, BAND_PIXELS // width)
     buffer = np.empty((min(rows, height), width, 2), dtype=np.float32)
@@ -194,6 +178,38 @@ def remap_2d(
         warped_labels,
         functools.partial(valid_2d, None, fill_rows=fill_rows, shape=(height, width)),
     )
+
+
+#: One resampling of :func:`remap_2d`: (source, output, interpolation, border value, channel
+#: slice or None).
+_RemapJob = tuple[
+    npt.NDArray[np.generic], npt.NDArray[np.generic], int, tuple[float, ...], slice | None
+]
+
+
+def _remap_jobs(
+    images: Sequence[npt.NDArray[np.generic]],
+    labels: Sequence[npt.NDArray[np.integer]],
+    interpolation: int,
+    fill: float,
+) -> tuple[list[_RemapJob], list[npt.NDArray[np.generic]], list[npt.NDArray[np.integer]]]:
+    """The resamplings of :func:`remap_2d` and their (uninitialised) outputs: images in slices
+    of at most 4 channels (what ``cv2.remap`` takes), labels as bytes with nearest neighbour."""
+    border_value = (fill,) * 4
+    jobs: list[_RemapJob] = []
+    warped = [np.empty(image.shape, image.dtype) for image in images]
+    for image, out in zip(images, warped, strict=True):
+        if image.ndim == 3 and image.shape[2] > 4:  # cv2.remap takes at most 4 channels
+            for c in range(0, image.shape[2], 4):
+                part = np.ascontiguousarray(image[..., c : c + 4])
+                jobs.append((part, out, interpolation, border_value, slice(c, c + 4)))
+        else:
+            jobs.append((image, out, interpolation, border_value, None))
+    warped_labels = [np.empty(label.shape, label.dtype) for label in labels]
+    for label, out in zip(labels, warped_labels, strict=True):
+        label_bytes = _byte_view(np.ascontiguousarray(label))
+        jobs.append((label_bytes, _byte_view(out), cv2.INTER_NEAREST, (0.0,) * 4, None))
+    return jobs, warped, warped_labels
 
 
 def valid_2d(

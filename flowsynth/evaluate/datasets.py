@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from flowsynth.data.rescale import check_scale, rescale_pair
+
 if TYPE_CHECKING:  # torch loads only when a dataset is resolved
     from torch.utils.data import Dataset
 
@@ -37,7 +39,7 @@ def resolve_flow_dataset(
     ``0 < scale <= 1``; ``1`` returns the dataset itself, smaller values a
     :class:`RescaledDataset` over it. ``ValueError`` for any other ``scale``.
     """
-    from flowsynth.data.rescale import check_scale
+    # data.resolve loads torch: this module stays light until a dataset is resolved.
     from flowsynth.data.resolve import RECIPE_PREFIX, resolve_dataset
 
     scale = check_scale(scale)
@@ -59,8 +61,8 @@ class RescaledDataset:
     """
 
     def __init__(self, dataset: EpochDataset, scale: float) -> None:
+        # data.datasets loads torch: this module stays light until a dataset is made.
         from flowsynth.data.datasets import FileFlowDataset, ProceduralFlowDataset
-        from flowsynth.data.rescale import check_scale
 
         if not isinstance(dataset, FileFlowDataset | ProceduralFlowDataset):
             raise TypeError(f"cannot rescale a {type(dataset).__name__}")
@@ -71,8 +73,7 @@ class RescaledDataset:
         return len(self.dataset)
 
     def __getitem__(self, item: int) -> FlowExample:
-        from flowsynth.data.datasets import ProceduralFlowDataset
-        from flowsynth.data.rescale import rescale_pair
+        from flowsynth.data.datasets import ProceduralFlowDataset  # loads torch: kept lazy
 
         base = self.dataset
         item = base.position(item)

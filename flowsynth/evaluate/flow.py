@@ -13,20 +13,21 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
+from flowsynth.data.example import collate_flow
 from flowsynth.evaluate.metrics import FlowMetrics
 from flowsynth.evaluate.padding import pad_to_multiple, unpad
+from flowsynth.train.checkpoint import load_checkpoint
+from flowsynth.train.layers import full_resolution_flow
+from flowsynth.train.models import build_model
 
 
 def load_model(
     path: str | os.PathLike[str], device: torch.device
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Model (eval mode, on ``device``) and checkpoint from a ``flowsynth train`` checkpoint."""
-    from flowsynth.train.checkpoint import load_checkpoint
-    from flowsynth.train.models import build_model
-
     checkpoint = load_checkpoint(path)
     model = build_model(checkpoint["model_spec"])
     model.load_state_dict(checkpoint["model"])
@@ -36,8 +37,6 @@ def load_model(
 @torch.no_grad()
 def predict_flow(model: nn.Module, image1: torch.Tensor, image2: torch.Tensor) -> torch.Tensor:
     """``[B,3,H,W] x 2 in [0,1] -> [B,2,H,W]`` flow in pixels (any ``H``, ``W``)."""
-    from flowsynth.train.layers import full_resolution_flow
-
     stride = int(getattr(model, "stride", 64))
     padded1, padding = pad_to_multiple(image1, stride)
     padded2, _ = pad_to_multiple(image2, stride)
@@ -49,8 +48,6 @@ def predict_flow(model: nn.Module, image1: torch.Tensor, image2: torch.Tensor) -
 
 def batches(dataset: Dataset[Any], max_images: int | None, collate: Any) -> DataLoader[Any]:
     if max_images is not None:
-        from torch.utils.data import Subset
-
         dataset = Subset(dataset, range(min(max_images, len(dataset))))  # type: ignore[arg-type]
     return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=0, collate_fn=collate)
 
@@ -67,8 +64,6 @@ def evaluate_flow(
 
     Summaries are :meth:`FlowMetrics.summary` dicts, pooled per pixel over the dataset.
     """
-    from flowsynth.data.example import collate_flow
-
     metrics = {"zero_flow": FlowMetrics()}
     if model is not None:
         metrics["model"] = FlowMetrics()

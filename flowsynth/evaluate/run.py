@@ -6,15 +6,20 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from torch.utils.data import Dataset
+import torch
+from torch import nn
 
 from flowsynth import __version__
+from flowsynth.data.rescale import check_scale
 from flowsynth.evaluate.datasets import (
     DEFAULT_RECIPE_COUNT,
     DEFAULT_RECIPE_SEED,
     resolve_flow_dataset,
 )
+from flowsynth.evaluate.flow import evaluate_flow, load_model
 from flowsynth.evaluate.report import POOLING, scale_note
+from flowsynth.evaluate.segmentation import evaluate_segmentation
+from flowsynth.train.build import resolve_device
 
 
 def evaluate(
@@ -51,11 +56,6 @@ def evaluate(
     ValueError
         No datasets, ``scale`` outside ``(0, 1]``, or ``scale != 1`` for segmentation.
     """
-    from flowsynth.data.rescale import check_scale
-    from flowsynth.evaluate.flow import evaluate_flow, load_model
-    from flowsynth.evaluate.segmentation import evaluate_segmentation
-    from flowsynth.train.build import resolve_device
-
     if not datasets:
         raise ValueError("no datasets to evaluate: give at least one --dataset")
     scale = check_scale(scale)
@@ -64,7 +64,34 @@ def evaluate(
     task = state.get("config", {}).get("task", "flow")
     if task == "segmentation" and scale != 1.0:
         raise ValueError(f"--scale applies to flow datasets only; got {scale:g} for segmentation")
-    document: dict[str, Any] = {
+    document = _header(checkpoint, state, task, torch_device, scale)
+    for spec in datasets:
+        if task == "segmentation":
+            assert model is not None
+            values = state["info"]["label_values"]
+            result = _evaluate_segmentation(
+                model, spec, data_root, values, torch_device, max_images, progress
+            )
+        else:
+            dataset = resolve_flow_dataset(
+                spec, data_root, recipe_seed=recipe_seed, recipe_count=recipe_count, scale=scale
+            )
+            result = evaluate_flow(
+                model, dataset, device=torch_device, max_images=max_images, progress=progress
+            )
+        document["datasets"][spec] = result
+    return document
+
+
+def _header(
+    checkpoint: str | os.PathLike[str] | None,
+    state: dict[str, Any],
+    task: str,
+    torch_device: torch.device,
+    scale: float,
+) -> dict[str, Any]:
+    """The results document before any dataset: what was evaluated, where and how."""
+    return {
         "checkpoint": None if checkpoint is None else os.fspath(checkpoint),
         "task": task,
         "step": state.get("step"),
@@ -77,28 +104,27 @@ def evaluate(
         "pooling": POOLING,
         "datasets": {},
     }
-    for spec in datasets:
-        dataset: Dataset[Any]
-        if task == "segmentation":
-            from flowsynth.data.segmentation import SegmentationDataset, load_segmentation_pairs
 
-            values = state["info"]["label_values"]
-            dataset = SegmentationDataset(load_segmentation_pairs(spec, data_root), values=values)
-            assert model is not None
-            result = evaluate_segmentation(
-                model,
-                dataset,
-                classes=len(values),
-                device=torch_device,
-                max_images=max_images,
-                progress=progress,
-            )
-        else:
-            dataset = resolve_flow_dataset(
-                spec, data_root, recipe_seed=recipe_seed, recipe_count=recipe_count, scale=scale
-            )
-            result = evaluate_flow(
-                model, dataset, device=torch_device, max_images=max_images, progress=progress
-            )
-        document["datasets"][spec] = result
-    return document
+
+def _evaluate_segmentation(
+    model: nn.Module,
+    spec: str,
+    data_root: str | os.PathLike[str] | None,
+    values: list[int],
+    torch_device: torch.device,
+    max_images: int | None,
+    progress: bool,
+) -> dict[str, dict[str, Any]]:
+    """A segmentation checkpoint's summary on the pairs ``spec`` names."""
+    # data.segmentation loads the deform kernels (numba): only segmentation checkpoints need them.
+    from flowsynth.data.segmentation import SegmentationDataset, load_segmentation_pairs
+
+    dataset = SegmentationDataset(load_segmentation_pairs(spec, data_root), values=values)
+    return evaluate_segmentation(
+        model,
+        dataset,
+        classes=len(values),
+        device=torch_device,
+        max_images=max_images,
+        progress=progress,
+    )

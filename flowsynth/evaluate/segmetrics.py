@@ -34,6 +34,7 @@ def adapted_rand_error(
         raise ImportError(
             "the adapted Rand error needs scikit-image: pip install 'scikit-image>=0.22'"
         ) from missing
+    # flowsynth.deform loads numba kernels: only the Rand error needs them.
     from flowsynth.deform import instances_from_binary
 
     truth = instances_from_binary(np.asarray(label == 1, np.uint8), foreground=1)

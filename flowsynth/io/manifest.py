@@ -19,7 +19,8 @@ host names: the same command writes the same bytes.
 
 Manifests are untrusted input: a manifest counts only if its name is the canonical name of its
 chunk and its contents agree with the name and with the dataset's ``flowsynth.json`` (see
-:func:`manifest_problems`), which bounds what reading one allocates by the manifest's own size.
+:func:`flowsynth.io.manifest_checks.manifest_problems`), which bounds what reading one allocates
+by the manifest's own size.
 Resuming deletes a manifest only when a trusted manifest of a larger chunk, whose files are all
 on disk, covers it. Every write and delete under the output folder refuses symbolic links
 (:mod:`flowsynth.io.atomic`).
@@ -38,9 +39,8 @@ from typing import Any
 
 from flowsynth.io.atomic import atomic_write_bytes, check_entry, safe_folder, safe_unlink
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.layout import FLOW_FILES, file_name
 from flowsynth.io.limits import read_file
-from flowsynth.io.shards import MEMBER_CHECKSUM, member_name, shard_name
+from flowsynth.io.manifest_checks import manifest_problems
 
 MANIFEST_DIR = "manifest"
 #: Most chunks one run or check plans: beyond it the bookkeeping alone would fill the memory.
@@ -175,89 +175,6 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-_HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "crc32": re.compile(r"^[0-9a-f]{8}$")}
-
-
-def _is_size(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def expected_names(meta: dict[str, Any], chunk: Chunk) -> tuple[set[str], set[str]]:
-    """File names a chunk's manifest must list, and (for shards) its member names.
-
-    ``meta`` is a checked ``flowsynth.json`` (layout, the sample ``files``, ``chunk_size``).
-    """
-    suffixes = meta.get("files") or list(FLOW_FILES)
-    if meta["layout"] == "files":
-        return {file_name(i, s) for i in chunk.indices for s in suffixes}, set()
-    members = {member_name(i, s) for i in chunk.indices for s in [*suffixes, "json"]}
-    return {shard_name(chunk.first // meta["chunk_size"])}, members
-
-
-def _record_problem(record: Any, keys: tuple[str, ...]) -> str | None:
-    """What is wrong with a ``{"bytes", checksum}`` record, or None."""
-    if not isinstance(record, dict):
-        return f"record {record!r:.40} is not a JSON object"
-    if not _is_size(record.get("bytes")):
-        return f"'bytes' {record.get('bytes')!r:.40} is not a size"
-    for key in keys:
-        if not isinstance(record.get(key), str) or not _HEX[key].match(record[key]):
-            return f"{key!r} {record.get(key)!r:.80} is not a {key} digest"
-    return None
-
-
-def listing_problem(data: dict[str, Any], chunk: Chunk, meta: dict[str, Any]) -> str | None:
-    """What is wrong with the names and records a manifest (read by :func:`read_manifest`)
-    lists for ``chunk`` of the dataset ``meta`` describes, or None."""
-    files, shards = data["files"], meta["layout"] == "shards"
-    size: int = meta["chunk_size"] if shards else 1  # a checked metadata: int >= 1 for shards
-    if shards and chunk.first // size != (chunk.stop - 1) // size:
-        return f"chunk crosses a shard boundary (shards of {size})"
-    per_sample = len(meta.get("files") or FLOW_FILES)
-    span = f"samples {chunk.first}-{chunk.stop - 1}"
-    # Counted before any name is built: memory stays bounded by the manifest's own size.
-    if len(files) != (1 if shards else chunk.count * per_sample):
-        return f"lists {len(files)} files, not exactly the files of {span}"
-    names, members = expected_names(meta, chunk)
-    if set(files) != names:
-        return f"does not list exactly the files of {span}"
-    for name, record in files.items():
-        why = _record_problem(record, ("sha256",))
-        if why is None and shards:
-            why = _members_problem(record.get("members"), members)
-        elif why is None and "members" in record:
-            why = "a file of the per-file layout has 'members'"
-        if why is not None:
-            return f"{name}: {why}"
-    return None
-
-
-def _members_problem(table: Any, expected: set[str]) -> str | None:
-    if not isinstance(table, dict) or len(table) != len(expected) or set(table) != expected:
-        return f"does not list exactly the members of its samples (members {str(table):.40})"
-    first: Any = next(iter(table.values()), {})
-    checksum = "sha256" if isinstance(first, dict) and "sha256" in first else MEMBER_CHECKSUM
-    for name, record in table.items():
-        why = _record_problem(record, (checksum,))
-        if why is not None:
-            return f"member {name}: {why}"
-    return None
-
-
-def manifest_problems(
-    path: Path, data: dict[str, Any], chunk: Chunk, meta: dict[str, Any]
-) -> list[str]:
-    """What makes a manifest (read by :func:`read_manifest`) untrustworthy for ``chunk`` of the
-    dataset described by ``meta`` (a checked ``flowsynth.json``); empty if nothing does."""
-    problems = [
-        f"{path}: {key} {data.get(key)!r:.80} differs from the dataset's {meta.get(key)!r:.80}"
-        for key in ("seed", "recipe_hash", "layout")
-        if data.get(key) != meta.get(key)
-    ]
-    why = listing_problem(data, chunk, meta)
-    return problems if why is None else [*problems, f"{path}: {why}"]
-
-
 class Coverage:
     """The union of finished chunks, for fast "is this range done?" questions."""
 
@@ -364,9 +281,10 @@ def plan_resume(
     other process writes to ``out``.
 
     With ``meta`` (the dataset's ``flowsynth.json``), a manifest of the requested range counts
-    as finished only if :func:`manifest_problems` finds nothing wrong with it (others are left
-    alone, and their chunks written again), and a cut chunk's manifest is deleted only if a
-    trusted manifest of a larger chunk, whose files are all on disk, covers it.
+    as finished only if :func:`~flowsynth.io.manifest_checks.manifest_problems` finds nothing
+    wrong with it (others are left alone, and their chunks written again), and a cut chunk's
+    manifest is deleted only if a trusted manifest of a larger chunk, whose files are all on
+    disk, covers it.
     """
     removed = remove_stale_temps(out)
     planned = plan_chunks(start, count, chunk_size)

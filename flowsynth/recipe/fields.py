@@ -187,19 +187,31 @@ def _convert(value: Any, annotation: Any, path: str, default: Any = None) -> Any
             raise RecipeError(f"{path}: {shown(value)} is not allowed; allowed values: {values}")
         return value
     if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            value = [value, value] if len(args) == 2 and args[1] is not Ellipsis else [value]
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise RecipeError(f"{path}: expected {len(args)} values, got {shown(value)}")
-        pairs = enumerate(zip(value, args, strict=True))
-        return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in pairs)
+        return _convert_tuple(value, args, path)
     if origin in (dict, Mapping) or annotation is dict:
         if not isinstance(value, Mapping):
             raise RecipeError(f"{path}: expected a mapping, got {shown(value)}")
         key_type, value_type = args or (str, Any)
         return {_key(k): _convert(v, value_type, f"{path}.{_key(k)}") for k, v in value.items()}
+    return _convert_scalar(value, annotation, path)
+
+
+def _convert_tuple(value: Any, args: tuple[Any, ...], path: str) -> tuple[Any, ...]:
+    """A YAML value as ``tuple[args]``: a fixed-length tuple, or ``tuple[T, ...]``; a scalar
+    stands for a pair of itself (``tuple[T, T]``) or a one-item tuple."""
+    if not isinstance(value, (list, tuple)):
+        value = [value, value] if len(args) == 2 and args[1] is not Ellipsis else [value]
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
+    if len(value) != len(args):
+        raise RecipeError(f"{path}: expected {len(args)} values, got {shown(value)}")
+    pairs = enumerate(zip(value, args, strict=True))
+    return tuple(_convert(v, a, f"{path}[{i}]") for i, (v, a) in pairs)
+
+
+def _convert_scalar(value: Any, annotation: Any, path: str) -> Any:
+    """A YAML value as a bool, int, float (finite), str or ``Any``; ``TypeError`` for an
+    annotation the schema may not use."""
     if annotation is bool:
         if not isinstance(value, bool):
             raise RecipeError(f"{path}: expected true or false, got {shown(value)}")

@@ -199,6 +199,9 @@ def composite(
     - where the layer owns the pixel centre (everywhere without an owner mask): flow
       ``q - p``, occlusion ``covered`` or ``q`` outside
       ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``, and segmentation ``layer_id``.
+
+    One compiled pass over the ROI, kept whole: colour and ground truth of a pixel come from the
+    same ``q``, and splitting the loop would move each row through memory twice.
     """
     backward = motion[6]  # (the inverse motion: frame 2 is drawn)
     frame_height, frame_width = image.shape[0], image.shape[1]

@@ -126,12 +126,44 @@ def sample_scene(
     streams: _Streams,
     texture_images: Sequence[Image] = (),
 ) -> ScenePlan:
-    """Draw the layout, motions, deformations and textures of one sample."""
+    """Draw the layout, motions, deformations and textures of one sample.
+
+    Draw order (fixed: the bytes of every sample depend on it): the motion strength, the
+    background, then per object its kind, place, shape, motion, deformation and texture.
+    """
     scale = recipe.scale
     recipe = scaled(recipe)
     height, width = recipe.size
     cfg = recipe.objects
     strength = sample_strength(recipe.motion, rng=streams.motion)
+    outline = _frame_outline(height, width)
+    background = _background_layer(recipe, seed, index, outline, strength, streams, texture_images)
+    layers = [background]
+    kinds = sorted(k for k, weight in cfg.kinds.items() if weight > 0)
+    weights = tuple(float(cfg.kinds[k]) for k in kinds)
+    count = int(streams.layout.integers(cfg.count[0], cfg.count[1] + 1))
+    for k in range(1, count + 1):
+        kind = kinds[sample_weighted(weights, rng=streams.layout)]
+        layer = _object_layer(
+            recipe, seed, index, k, kind, outline, background, strength, streams, texture_images
+        )
+        if layer is not None:
+            layers.append(layer)
+    return ScenePlan(height, width, tuple(layers), scale)
+
+
+def _background_layer(
+    recipe: FlowRecipe,
+    seed: int,
+    index: int,
+    outline: npt.NDArray[np.float64],
+    strength: float,
+    streams: _Streams,
+    texture_images: Sequence[Image],
+) -> Layer:
+    """The background: its motion about the frame centre, and a texture over everything either
+    frame shows of it."""
+    height, width = recipe.size
     centre = ((width - 1) / 2, (height - 1) / 2)
     background_affine = sample_affine(
         recipe.motion.background, centre, rng=streams.motion, strength=strength
@@ -146,53 +178,63 @@ def sample_scene(
             strength=strength,
         ),
     )
-    outline = _frame_outline(height, width)
-    frame = _texture_extent(outline)
     x0, y0, w, h = _texture_extent(
         np.concatenate([outline, _pulled_back(background_motion, outline)])
     )
     texture_rng = sample_rng(seed, index, Stream.TEXTURE, 0)
     background = sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images)
-    layers = [Layer(None, background, (x0, y0), background_motion)]
-    kinds = sorted(k for k, weight in cfg.kinds.items() if weight > 0)
-    weights = tuple(float(cfg.kinds[k]) for k in kinds)
-    count = int(streams.layout.integers(cfg.count[0], cfg.count[1] + 1))
-    for k in range(1, count + 1):
-        kind = kinds[sample_weighted(weights, rng=streams.layout)]
-        spread_x, spread_y = cfg.spread * width, cfg.spread * height
-        where = (
-            float(streams.layout.uniform(-spread_x, width + spread_x)),
-            float(streams.layout.uniform(-spread_y, height + spread_y)),
-        )
-        geometry = sample_shape(cfg.shapes, kind, where, rng=streams.layout)
-        relative = sample_affine(
-            recipe.motion.objects, where, rng=streams.motion, strength=strength
-        )
-        xmin, ymin, xmax, ymax = geometry.bounds if not geometry.is_empty else (0, 0, 0, 0)
-        deformation = sample_deformation(
-            recipe.deformation.objects,
-            where,
-            max(xmax - xmin, ymax - ymin),
-            rng=streams.deformation,
-            strength=strength,
-        )
-        if geometry.is_empty:
-            continue
-        motion = LayerMotion(compose(background_affine, relative), deformation)
-        # Texture is defined over the shape's box; only the part either frame can show is made.
-        extent = _texture_extent(np.array([[xmin, ymin], [xmax, ymax]]))
-        seen_in_frame2 = _texture_extent(_pulled_back(motion, outline))
-        boxes = [_intersect(extent, frame), _intersect(extent, seen_in_frame2)]
-        region = _union([b for b in boxes if b[2] > 0 and b[3] > 0])
-        if region is None:
-            continue  # out of view in both frames
-        texture = sample_texture(
-            recipe.textures,
-            extent[3],
-            extent[2],
-            rng=sample_rng(seed, index, Stream.TEXTURE, k),
-            region=(region[0] - extent[0], region[1] - extent[1], region[2], region[3]),
-            images=texture_images,
-        )
-        layers.append(Layer(geometry, texture, (region[0], region[1]), motion))
-    return ScenePlan(height, width, tuple(layers), scale)
+    return Layer(None, background, (x0, y0), background_motion)
+
+
+def _object_layer(
+    recipe: FlowRecipe,
+    seed: int,
+    index: int,
+    k: int,
+    kind: str,
+    outline: npt.NDArray[np.float64],
+    background: Layer,
+    strength: float,
+    streams: _Streams,
+    texture_images: Sequence[Image],
+) -> Layer | None:
+    """Object ``k`` of kind ``kind``: place, shape, motion (relative to the background's),
+    deformation and texture; None when it is empty or out of view in both frames (its draws
+    are made all the same)."""
+    height, width = recipe.size
+    cfg = recipe.objects
+    spread_x, spread_y = cfg.spread * width, cfg.spread * height
+    where = (
+        float(streams.layout.uniform(-spread_x, width + spread_x)),
+        float(streams.layout.uniform(-spread_y, height + spread_y)),
+    )
+    geometry = sample_shape(cfg.shapes, kind, where, rng=streams.layout)
+    relative = sample_affine(recipe.motion.objects, where, rng=streams.motion, strength=strength)
+    xmin, ymin, xmax, ymax = geometry.bounds if not geometry.is_empty else (0, 0, 0, 0)
+    deformation = sample_deformation(
+        recipe.deformation.objects,
+        where,
+        max(xmax - xmin, ymax - ymin),
+        rng=streams.deformation,
+        strength=strength,
+    )
+    if geometry.is_empty:
+        return None
+    motion = LayerMotion(compose(background.motion.affine, relative), deformation)
+    # Texture is defined over the shape's box; only the part either frame can show is made.
+    extent = _texture_extent(np.array([[xmin, ymin], [xmax, ymax]]))
+    seen_in_frame2 = _texture_extent(_pulled_back(motion, outline))
+    frame = _texture_extent(outline)
+    boxes = [_intersect(extent, frame), _intersect(extent, seen_in_frame2)]
+    region = _union([b for b in boxes if b[2] > 0 and b[3] > 0])
+    if region is None:
+        return None  # out of view in both frames
+    texture = sample_texture(
+        recipe.textures,
+        extent[3],
+        extent[2],
+        rng=sample_rng(seed, index, Stream.TEXTURE, k),
+        region=(region[0] - extent[0], region[1] - extent[1], region[2], region[3]),
+        images=texture_images,
+    )
+    return Layer(geometry, texture, (region[0], region[1]), motion)

@@ -257,14 +257,7 @@ def contact_sheet(
         raise ValueError("contact_sheet needs at least one cell")
     if titles is not None and len(titles) > columns:
         raise ValueError(f"{len(titles)} titles for {columns} columns")
-    widths = [
-        max(
-            (cell.shape[1] for row in cells for cell in row[c : c + 1] if cell is not None),
-            default=0,
-        )
-        for c in range(columns)
-    ]
-    heights = [max((cell.shape[0] for cell in row if cell is not None), default=0) for row in cells]
+    widths, heights = _cell_sizes(cells, columns)
     font_scale = 0.4
     (_, text_height), descent = cv2.getTextSize("Ag", _FONT, font_scale, 1)
     title_band = text_height + descent + 4 if titles else 0
@@ -276,10 +269,36 @@ def contact_sheet(
     )
     if titles:
         _draw_titles(sheet, titles, lefts, widths, gap + text_height + 2, font_scale)
-    top = title_band + gap
+    _paste_cells(sheet, cells, lefts, heights, title_band + gap, gap)
+    return sheet
+
+
+def _cell_sizes(
+    cells: list[list[npt.NDArray[np.uint8] | None]], columns: int
+) -> tuple[list[int], list[int]]:
+    """Each column's width (its widest cell) and each row's height (its tallest cell)."""
+    widths = [
+        max(
+            (cell.shape[1] for row in cells for cell in row[c : c + 1] if cell is not None),
+            default=0,
+        )
+        for c in range(columns)
+    ]
+    heights = [max((cell.shape[0] for cell in row if cell is not None), default=0) for row in cells]
+    return widths, heights
+
+
+def _paste_cells(
+    sheet: npt.NDArray[np.uint8],
+    cells: list[list[npt.NDArray[np.uint8] | None]],
+    lefts: list[int],
+    heights: list[int],
+    top: int,
+    gap: int,
+) -> None:
+    """Copy each cell to its cell's top-left corner, rows from ``top`` down, ``gap`` apart."""
     for row, height in zip(cells, heights, strict=True):
         for cell, left in zip(row, lefts, strict=False):
             if cell is not None:
                 sheet[top : top + cell.shape[0], left : left + cell.shape[1]] = cell
         top += height + gap
-    return sheet

@@ -64,7 +64,7 @@ def test_errors_say_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_recipe_of_another_kind_is_refused_by_name() -> None:
-    with pytest.raises(RecipeError, match="elastic/unet is a recipe of kind 'elastic'"):
+    with pytest.raises(RecipeError, match="'elastic/unet' is a recipe of kind 'elastic'"):
         resolve_dataset("recipe:elastic/unet")
 
 
