@@ -9,12 +9,10 @@ The default run is a few hundred cases; ``-m slow`` runs many more.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +44,7 @@ from flowsynth.io import (
     read_png,
 )
 from flowsynth.io.limits import MAX_DECODED_BYTES
+from tests.limits import deadline
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGALRM is POSIX")
 
@@ -93,24 +92,6 @@ FILE_READERS: dict[str, Callable[[Path], Any]] = {
     "read_png": read_png,
     "read_kitti_flow": read_kitti_flow,
 }
-
-
-class Hung(BaseException):
-    """Raised by the alarm when a case takes far too long (not caught as an Exception)."""
-
-
-@contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    def alarm(signum: int, frame: object) -> None:
-        raise Hung(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @st.composite

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import signal
 import struct
 import sys
 import time
@@ -40,6 +39,7 @@ from flowsynth.io import (
     read_png,
 )
 from flowsynth.io.limits import MAX_DECODED_BYTES, read_file
+from tests.limits import deadline
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="devices, FIFOs and SIGALRM are POSIX"
@@ -60,26 +60,6 @@ FILE_READERS: dict[str, Callable[[Path], Any]] = {
     "read_file": read_file,
     "load_texture_images": lambda path: load_texture_images(path.parent),
 }
-
-
-class Hung(BaseException):
-    """Raised by the alarm when a reader takes too long (not caught as an Exception)."""
-
-
-@contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Raise :class:`Hung` if the block runs longer than ``seconds`` (also inside a syscall)."""
-
-    def alarm(signum: int, frame: object) -> None:
-        raise Hung(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager

@@ -3,10 +3,7 @@ raise ``RecipeError``, each within a time limit: never another exception, never 
 
 from __future__ import annotations
 
-import contextlib
 import re
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from hypothesis import strategies as st
 from flowsynth.recipe.fields import RecipeError, pixel_fields, recipe_hash
 from flowsynth.recipe.load import BUILTIN_RECIPES, builtin_recipes, load_recipe
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
+from tests.limits import deadline
 
 #: Seconds one case may take.
 TIME_LIMIT = 5.0
@@ -124,26 +122,10 @@ overrides = st.lists(
 )
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Fail a case that runs longer than ``seconds`` (a hang would otherwise never end)."""
-
-    def expire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"a case ran longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _loads_or_raises_recipe_error(folder: Path, text: bytes, sets: list[str]) -> None:
     path = folder / "fuzzed.yaml"
     path.write_bytes(text)
-    with _time_limit(TIME_LIMIT):
+    with deadline(TIME_LIMIT):
         try:
             recipe = load_recipe(path, sets)
         except RecipeError as error:
