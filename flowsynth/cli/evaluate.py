@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from flowsynth.data.names import ALIASES, FOLDERS
 from flowsynth.evaluate.datasets import DEFAULT_RECIPE_COUNT, DEFAULT_RECIPE_SEED
 from flowsynth.evaluate.report import markdown_table, write_results
 
@@ -50,8 +51,9 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="middlebury, kitti2012=ROOT, sintel-clean=ROOT, chairs=ROOT, recipe:NAME, ...; "
-        "segmentation checkpoints: isbi2012_em[25:]; repeatable",
+        help="NAME (a folder under --data-root), NAME=ROOT or recipe:RECIPE; names: "
+        f"{', '.join([*FOLDERS, *ALIASES])}; segmentation checkpoints: isbi2012_em[25:]; "
+        "repeatable",
     )
     parser.add_argument(
         "--data-root",

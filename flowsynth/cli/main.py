@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,9 +11,11 @@ from pathlib import Path
 from flowsynth import __version__
 from flowsynth.cli import ablation as ablation_command
 from flowsynth.cli import evaluate as evaluate_command
+from flowsynth.cli import recipes as recipes_command
 from flowsynth.cli import train as train_command
+from flowsynth.cli import verify as verify_command
+from flowsynth.cli.help import HelpFormatter, command_help
 from flowsynth.cli.stream_bench import add_stream_bench_command, run_stream_bench  # torch-free
-from flowsynth.dataset.verify import verify_dataset
 from flowsynth.io.errors import FileFormatError
 from flowsynth.io.images import write_png
 from flowsynth.recipe.fields import RecipeError
@@ -24,7 +27,7 @@ def _add_recipe_arguments(parser: argparse.ArgumentParser, *, textures: bool = T
         "recipe",
         help="recipe file or built-in name (default, ablation/boxes, elastic/unet, ...)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="dataset seed")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -53,7 +56,7 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         choices=range(10),
         metavar="0-9",
-        help="PNG compression: 0-3 fast (ISA-L deflate; default 1), "
+        help="PNG compression: 0-3 fast (ISA-L deflate), "
         "4-9 smaller and several times slower (zlib)",
     )
     parser.add_argument(
@@ -61,7 +64,7 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=4,
         metavar="K",
-        help="also write OUT/preview.png of the first K (2D) samples (0: none; default 4)",
+        help="also write OUT/preview.png of the first K (2D) samples (0: none)",
     )
     _add_scale_arguments(parser)
 
@@ -72,7 +75,7 @@ def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
         dest="layout",
         choices=("files", "shards"),
         default="files",
-        help="files: FlyingChairs2 files (default); shards: WebDataset tar shards, one per chunk",
+        help="files: FlyingChairs2 files; shards: WebDataset tar shards, one per chunk",
     )
     parser.add_argument(
         "--workers",
@@ -109,40 +112,58 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowsynth",
         description="Synthetic flow and segmentation data with exact ground truth.",
+        epilog="start with: flowsynth recipes; flowsynth preview default --out sheet.png",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"flowsynth {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     add_stream_bench_command(commands)
 
     generate = commands.add_parser(
-        "generate", help="write a flow dataset (files or shards); run it again to resume"
+        "generate",
+        help="write a flow dataset (files or shards); run it again to resume",
+        **command_help(  # type: ignore[arg-type]
+            "Write samples [start, start + count) of a flow recipe into OUT: FlyingChairs2-style\n"
+            "files (or tar shards), OUT/flowsynth.json (recipe, seed, versions), a manifest per\n"
+            "chunk, OUT/README.md (a dataset card) and OUT/preview.png. Sample i depends only on\n"
+            "(recipe, seed, i). Interrupted? Run the same command again to resume.",
+            "flowsynth generate default --out data/train --count 22232",
+            "flowsynth generate ablation/boxes --out boxes --count 1000 --set size=[192,256]",
+            "flowsynth generate default --out tex --count 100 --textures ~/photos",
+        ),
     )
     _add_recipe_arguments(generate)
     _add_dataset_arguments(generate)
 
     deform = commands.add_parser(
-        "deform", help="write elastically deformed image/label pairs (kind: elastic recipes)"
+        "deform",
+        help="write elastically deformed image/label pairs (kind: elastic recipes)",
+        **command_help(  # type: ignore[arg-type]
+            "Write elastically deformed copies of example image/label pairs (2D or 3D): labels\n"
+            "keep exactly their values. Needs an elastic recipe and the examples' folders.",
+            "flowsynth deform elastic/unet --images em/image --labels em/label "
+            "--out em_deformed --count 500",
+        ),
     )
     deform.add_argument("--images", type=Path, required=True, help="folder of example images")
     deform.add_argument("--labels", type=Path, required=True, help="folder of their label maps")
     _add_recipe_arguments(deform, textures=False)
     _add_dataset_arguments(deform)
 
-    verify = commands.add_parser(
-        "verify", help="check a dataset against its manifests (missing, extra, corrupt files)"
-    )
-    verify.add_argument("out", type=Path, help="dataset folder")
-    verify.add_argument(
-        "--count", type=int, default=None, help="also require this many samples from --start"
-    )
-    verify.add_argument("--start", type=int, default=0, help="first required index (default 0)")
-    verify.add_argument(
-        "--quick", action="store_true", help="check sizes only, do not hash the files"
-    )
+    verify_command.add_parser(commands)
 
-    preview = commands.add_parser("preview", help="write a contact sheet of a recipe's samples")
+    preview = commands.add_parser(
+        "preview",
+        help="write a contact sheet of a recipe's samples",
+        **command_help(  # type: ignore[arg-type]
+            "Render a few samples of a recipe without writing a dataset, as one PNG: frames,\n"
+            "flow colours, occlusion and segmentation side by side, a row per sample.",
+            "flowsynth preview default --out sheet.png --count 4",
+            "flowsynth preview elastic/unet --images em/image --labels em/label --out em.png",
+        ),
+    )
     _add_recipe_arguments(preview)
-    preview.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    preview.add_argument("--out", type=Path, required=True, help="PNG file to write (.png)")
     preview.add_argument("--count", type=int, default=4, help="number of samples (rows)")
     preview.add_argument("--start", type=int, default=0, help="index of the first sample")
     preview.add_argument("--scale", type=float, default=0.5, help="scale of each image")
@@ -153,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
         "--labels", type=Path, default=None, help="elastic recipes: folder of their label maps"
     )
 
+    recipes_command.add_parser(commands)
     train_command.add_parser(commands)
     evaluate_command.add_parser(commands)
     ablation_command.add_parser(commands)
@@ -180,10 +202,20 @@ def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
     # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.dataset.write import generate_dataset
 
-    if args.count < 0 or args.start < 0 or args.seed < 0:
-        raise ValueError("--count, --start and --seed must be >= 0")
+    if args.count < 1:
+        raise ValueError(f"--count must be >= 1 (the number of samples to write), got {args.count}")
+    if args.start < 0 or args.seed < 0:
+        raise ValueError("--start and --seed must be >= 0")
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be >= 1")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise ValueError(f"--chunk-size must be >= 1, got {args.chunk_size}")
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file, not a folder: pass a new or dataset folder")
+    for flag, folder in _input_folders(args):
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise ValueError(f"{flag} {folder}: the folder {what}")
     recipe = _load(args)
     if recipe.kind != kind:
         other = "deform" if recipe.kind == "elastic" else "generate"
@@ -204,6 +236,12 @@ def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
         **inputs,  # type: ignore[arg-type]
     )
     return recipe, summary
+
+
+def _input_folders(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The input folders the flags name: ``--textures``, ``--images``, ``--labels``."""
+    flags = (("--textures", "textures"), ("--images", "images"), ("--labels", "labels"))
+    return [(f, getattr(args, a)) for f, a in flags if getattr(args, a, None) is not None]
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -240,7 +278,10 @@ def _deform(args: argparse.Namespace) -> int:
 def _report(summary, out: Path) -> None:
     seconds = summary.seconds
     resumed = (
-        f"; {summary.chunks_skipped} chunks were already done" if summary.chunks_skipped else ""
+        f"; {summary.chunks_skipped} chunks were already done (to check their files: "
+        f"flowsynth verify {out}, then --repair)"
+        if summary.chunks_skipped
+        else ""
     )
     print(
         f"wrote {summary.written} samples ({summary.chunks_written} chunks, "
@@ -250,26 +291,18 @@ def _report(summary, out: Path) -> None:
     )
 
 
-def _verify(args: argparse.Namespace) -> int:
-    report = verify_dataset(args.out, start=args.start, count=args.count, quick=args.quick)
-    for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if not report.ok:
-        for problem in report.problems:
-            print(problem, file=sys.stderr)
-        count = len(report.problems)
-        print(f"{args.out}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
-        return 1
-    print(f"{args.out}: OK, {report.summary()}")
-    return 0
-
-
 def _preview(args: argparse.Namespace) -> int:
     # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.dataset.kinds import load_texture_images
 
     if args.count < 1 or args.seed < 0:
         raise ValueError("--count must be >= 1 and --seed >= 0")
+    if args.out.suffix.lower() != ".png":
+        raise ValueError(f"--out {args.out}: preview writes a PNG image; name it *.png")
+    for flag, folder in _input_folders(args):
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise ValueError(f"{flag} {folder}: the folder {what}")
     recipe = _load(args)
     if recipe.kind == "elastic":
         _write_elastic_preview(recipe, args)
@@ -310,7 +343,8 @@ COMMANDS = {
     "generate": _generate,
     "deform": _deform,
     "preview": _preview,
-    "verify": _verify,
+    "verify": verify_command.run,
+    "recipes": recipes_command.run,
     "stream-bench": run_stream_bench,
     "train": train_command.run,
     "evaluate": evaluate_command.run,
@@ -325,12 +359,25 @@ _RESUME_HINT = {
 }
 
 
+def _in_cli_words(error: BaseException) -> str:
+    """An error's text (the library names the flags that set its arguments)."""
+    return str(error)
+
+
+def _os_error(error: OSError, args: argparse.Namespace) -> str:
+    """An OS error's text, naming the file or at least the folder being written."""
+    text = str(error)
+    if error.filename is None and getattr(args, "out", None) is not None:
+        text += f" (writing into {args.out})"
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (RecipeError, FileFormatError, FileNotFoundError, ValueError) as error:
-        print(f"flowsynth {args.command}: error: {error}", file=sys.stderr)
+        print(f"flowsynth {args.command}: error: {_in_cli_words(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = _RESUME_HINT.get(args.command, "")
@@ -341,7 +388,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as error:  # e.g. a full disk
         hint = _RESUME_HINT.get(args.command, "")
-        print(f"flowsynth {args.command}: error: {error}{hint}", file=sys.stderr)
+        if error.errno == errno.ENOSPC and hint:
+            hint = "; free some space, then" + hint.removeprefix(";")
+        print(f"flowsynth {args.command}: error: {_os_error(error, args)}{hint}", file=sys.stderr)
         return 2
 
 

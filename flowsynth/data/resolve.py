@@ -53,8 +53,9 @@ def data_root_path(data_root: str | os.PathLike[str] | None = None) -> Path:
         value = os.environ.get(DATA_ROOT_VARIABLE)
         if not value:
             raise FileNotFoundError(
-                f"no data root: pass data_root=... or set {DATA_ROOT_VARIABLE} to the folder "
-                "holding one subfolder per dataset, or give the dataset's path as NAME=PATH"
+                "no data root: give --data-root DIR (the data_root argument) or set "
+                f"{DATA_ROOT_VARIABLE} to the folder holding one subfolder per dataset, or give "
+                "the dataset's path as NAME=PATH"
             )
         data_root = value
     root = Path(data_root)

@@ -115,6 +115,7 @@ def write_chunk(task: ChunkTask) -> dict[str, Any]:
         "seed": task.seed,
         "recipe_hash": task.recipe_hash,
         "versions": library_versions(),  # of this worker: clusters may mix environments
+        "compression": task.compression,  # so that a repair writes the same bytes
         "files": files,
     }
     write_manifest(out, chunk, record)

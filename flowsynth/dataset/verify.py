@@ -4,7 +4,8 @@
 hash) and every ``DIR/manifest/chunk-*.json``, then checks that each file a manifest lists is
 there with its recorded size and sha256 (for shards: the tar, and its members by name and size;
 each member's CRC-32 names the culprit when a shard's hash is wrong), and that nothing else is
-in the folder but ``flowsynth.json``, ``preview.png``, the lock file and ``manifest/``.
+in the folder but ``flowsynth.json``, ``preview.png``, ``README.md`` (the dataset card), the
+lock file and ``manifest/``.
 
 Manifests and metadata are untrusted input: every malformed field, symbolic link or impossible
 number becomes a named problem in the report, and what verification allocates is bounded by the
@@ -42,7 +43,7 @@ from flowsynth.recipe.fields import RecipeError, recipe_hash
 from flowsynth.recipe.load import from_mapping
 
 #: Files a dataset folder may hold besides its data and manifests.
-ALLOWED_EXTRAS = (METADATA_NAME, "preview.png", LOCK_NAME)
+ALLOWED_EXTRAS = (METADATA_NAME, "preview.png", "README.md", LOCK_NAME)
 _BLOCK = 1 << 20
 
 
@@ -205,7 +206,7 @@ def _check_listing(out: Path, expected: dict[str, Any], report: VerifyReport) ->
                 report.problems.append(f"{entry.path}: extra file in the manifest folder")
 
 
-def _check_file(path: Path, record: dict[str, Any], quick: bool) -> list[str]:
+def check_file(path: Path, record: dict[str, Any], quick: bool) -> list[str]:
     """Problems of one listed file (empty if it is as recorded)."""
     try:
         status = path.lstat()
@@ -282,7 +283,7 @@ def verify_dataset(
     _check_listing(folder, expected, report)
     paths = [folder / name for name in sorted(expected)]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for found in pool.map(lambda p: _check_file(p, expected[p.name], quick), paths):
+        for found in pool.map(lambda p: check_file(p, expected[p.name], quick), paths):
             report.problems += found
     coverage = Coverage(chunks)
     report.ranges = coverage.ranges()

@@ -21,6 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from flowsynth import __version__
+from flowsynth.dataset.card import write_card
 from flowsynth.dataset.chunks import ChunkTask, library_versions, write_chunk
 from flowsynth.dataset.kinds import cached_examples, sample_files
 from flowsynth.dataset.parallel import available_cores, open_executor
@@ -92,16 +93,30 @@ def prepare_output(out: Path, meta: dict[str, Any]) -> None:
             raise DatasetMismatchError(
                 f"{path} is unreadable ({error}); refusing to write into {out}"
             ) from error
-        found = _identity(existing) if isinstance(existing, dict) else str(existing)[:100]
-        if found != _identity(meta):
+        if not isinstance(existing, dict):
+            raise DatasetMismatchError(f"{path} is not a JSON object; refusing to write into {out}")
+        if _identity(existing) != _identity(meta):
             raise DatasetMismatchError(
-                f"{out} holds a dataset made with {found}, not {_identity(meta)}; "
-                "use another --out folder instead of mixing datasets"
+                f"{out} holds another dataset: {_differences(existing, meta)}; use another --out "
+                "folder (or the same recipe, --set values and --seed) instead of mixing datasets"
             )
         return
     # No sort_keys: the order of a recipe's weight tables changes what is drawn, so the
     # recorded recipe keeps its order (recipe_hash does not see it).
     atomic_write_bytes(path, (json.dumps(meta, indent=2) + "\n").encode(), root=out)
+
+
+def _differences(existing: dict[str, Any], meta: dict[str, Any]) -> str:
+    """Which of recipe, seed, layout and version differ, in words, hashes cut to 12 digits."""
+    words = {"recipe_hash": "recipe", "seed": "seed", "layout": "layout", "flowsynth": "version"}
+    parts = []
+    for key, word in words.items():
+        found, wanted = existing.get(key), meta.get(key)
+        if found != wanted:
+            if key == "recipe_hash":
+                found, wanted = str(found)[:12], str(wanted)[:12]
+            parts.append(f"its {word} is {str(found)[:40]}, this run's {wanted}")
+    return "; ".join(parts)
 
 
 # ------------------------------------------------------------------------ whole datasets
@@ -176,7 +191,8 @@ def generate_dataset(
     seed : int
         The dataset seed.
     out : path
-        Output folder (created); holds ``flowsynth.json``, the data and ``manifest/``.
+        Output folder (created); holds ``flowsynth.json``, the data, ``manifest/`` and the
+        dataset card ``README.md`` (:mod:`flowsynth.dataset.card`).
     count, start : int
         Number of samples and the first index.
     layout : {"files", "shards"}
@@ -230,6 +246,7 @@ def generate_dataset(
         bytes_written, written = _run_chunks(
             tasks, plan, count, executor, workers, scheduler, progress
         )
+        write_card(out, _read_metadata(out) or meta)
         return GenerationSummary(
             out=out,
             requested=count,

@@ -9,8 +9,11 @@ written atomically; a chunk without a manifest is unfinished and is regenerated 
 A manifest is a JSON object::
 
     {"first": 64, "count": 64, "layout": "files", "seed": 0, "recipe_hash": "...",
-     "flowsynth": "0.1.0",
+     "flowsynth": "0.1.0", "compression": 1,
      "files": {"0000064-img_0.png": {"bytes": 198587, "sha256": "..."}, ...}}
+
+``compression`` (the PNG level, absent from older manifests) lets ``verify --repair`` write a
+damaged chunk again byte for byte.
 
 For shards, ``files`` names the one tar file, whose record also holds ``members`` (member name
 -> ``{"bytes", "crc32"}``, which names a damaged member once the shard's sha256 disagrees;

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from flowsynth.base.notes import note_once
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.train.build import (
     check_crop,
@@ -103,7 +103,21 @@ def segmentation_step(
     return segmentation_loss(logits.float(), label, weight, dice=config.dice)
 
 
-def _resume_state(path: Path, config: TrainConfig, resume: bool) -> dict[str, Any] | None:
+def tensorboard_available() -> bool:
+    """True if TensorBoard imports; says once per process when it does not."""
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:
+        note_once("tensorboard", "TensorBoard logging off (pip install tensorboard)")
+        return False
+    return True
+
+
+def _resume_state(
+    path: Path, config: TrainConfig, resume: bool, *, fresh: bool = False
+) -> dict[str, Any] | None:
+    """The checkpoint to resume from, or None for a new run; ``fresh``: the run folder was
+    new or empty (nothing to resume is then no news)."""
     if not resume:
         if path.exists():
             raise ValueError(
@@ -112,7 +126,8 @@ def _resume_state(path: Path, config: TrainConfig, resume: bool) -> dict[str, An
             )
         return None
     if not path.exists():
-        print(f"note: no {path} to resume; starting a new run", file=sys.stderr)
+        if not fresh:
+            note_once("resume:no-checkpoint", f"no {path} to resume; starting a new run")
         return None
     checkpoint = load_checkpoint(path)
     differences = config_differences(checkpoint["config"], config.to_dict())
@@ -165,9 +180,10 @@ def train(
     RuntimeError
         The loss became NaN or infinite.
     """
+    fresh = not Path(config.out).is_dir() or not any(Path(config.out).iterdir())
     out = run_folder(config.out)
     path = out / CHECKPOINT_NAME
-    checkpoint = _resume_state(path, config, resume)
+    checkpoint = _resume_state(path, config, resume, fresh=fresh)
     device = resolve_device(config.device)
     _configure_torch(device, config)
     dataset, spec, info = training_data(config)
@@ -185,7 +201,14 @@ def train(
         else run.model
     )
     columns = FLOW_COLUMNS if config.task == "flow" else SEGMENTATION_COLUMNS
-    log = RunLog(out, columns, start_step=start, steps=config.steps, progress=progress)
+    log = RunLog(
+        out,
+        columns,
+        start_step=start,
+        steps=config.steps,
+        progress=progress,
+        tensorboard=tensorboard_available(),
+    )
     run.model.train()
     try:
         _run_steps(run, forward, loader, log, result, stop_at, keep_history)

@@ -199,3 +199,19 @@ def test_size_mismatch_within_a_pair_names_the_file(tmp_path: Path) -> None:
     fakes.write_ppm(tmp_path / "data" / "00001_img2.ppm", np.zeros((5, 8, 3), np.uint8))
     with pytest.raises(FileFormatError, match="00001_img2.ppm"):
         read_pair(list_flying_chairs(tmp_path)[0])
+
+
+def test_flying_chairs2_reads_a_flat_flowsynth_folder_as_train(tmp_path: Path) -> None:
+    from flowsynth.cli.main import main
+
+    out = tmp_path / "data"
+    args = ["generate", "default", "--out", str(out), "--count", "2", "--workers", "1"]
+    sets = ["--set", "size=[32,48]", "--set", "objects.count=[2,3]"]
+    assert main([*args, "--no-progress", "--preview", "0", *sets]) == 0
+    pairs = list_flying_chairs2(out)
+    assert [p.name for p in pairs] == ["flyingchairs2/train/0000000", "flyingchairs2/train/0000001"]
+    assert [p.name for p in pairs] != [q.name for q in list_flowsynth(out)]  # same files
+    assert [p.image1 for p in pairs] == [q.image1 for q in list_flowsynth(out)]
+    assert read_pair(pairs[0]).flow.shape[:2] == (32, 48)
+    with pytest.raises(FileNotFoundError):  # a flat folder is no val split
+        list_flying_chairs2(out, split="val")

@@ -97,6 +97,9 @@ def list_flying_chairs2(
           val/
             ...
 
+    A folder written by ``flowsynth generate`` (flat: ``ROOT/flowsynth.json`` beside the
+    files, no ``train/``) is read as split ``"train"``.
+
     Parameters
     ----------
     split : {"train", "val"}
@@ -105,10 +108,23 @@ def list_flying_chairs2(
     """
     check_choice("split", split, ("train", "val"))
     root = Path(root)
-    folder = require_dir("FlyingChairs2", root, layout_of(list_flying_chairs2), split)
+    if split == "train" and _is_flat_flowsynth(root):
+        folder = root
+    else:
+        folder = require_dir("FlyingChairs2", root, layout_of(list_flying_chairs2), split)
     prefix = f"flyingchairs2/{split}" + ("/backward" if backward else "")
     return _per_file_pairs(
         "FlyingChairs2", folder, root, layout_of(list_flying_chairs2), prefix, backward
+    )
+
+
+def _is_flat_flowsynth(root: Path) -> bool:
+    """True for a folder ``flowsynth generate`` wrote: ``flowsynth.json`` and its sample files
+    side by side, no ``train/`` folder."""
+    return (
+        (root / "flowsynth.json").is_file()
+        and not (root / "train").is_dir()
+        and any(root.glob("*-img_0.png"))
     )
 
 

@@ -1,0 +1,160 @@
+"""The dataset card: ``DIR/README.md``, written beside ``flowsynth.json`` by every run.
+
+It says what the data is, how it was made, its conventions and files, how to load it and what
+to cite. It holds no times or host names, so the same folder always gets the same card; it is
+written atomically and touches no sample file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flowsynth.io.atomic import atomic_write_bytes
+from flowsynth.io.layout import FLOW_FILES
+from flowsynth.io.manifest import Coverage, list_manifests
+
+CARD_NAME = "README.md"
+
+_FLOW_MEANINGS = {
+    "img_0.png": "frame 1, RGB uint8",
+    "img_1.png": "frame 2, RGB uint8",
+    "flow_01.flo": "forward flow 1 -> 2, Middlebury .flo, float32 (u, v)",
+    "flow_10.flo": "backward flow 2 -> 1",
+    "occ_01.png": "occlusion of frame 1 in frame 2 (255 = occluded or out of frame)",
+    "occ_10.png": "occlusion of frame 2 in frame 1",
+    "mb_01.png": "motion boundaries of frame 1 (255 = boundary)",
+    "mb_10.png": "motion boundaries of frame 2",
+    "seg_0.png": "instance ids of frame 1, 16-bit (0 = background)",
+    "seg_1.png": "instance ids of frame 2",
+}
+
+_CITATION = """\
+The method: N. Mayer, E. Ilg, P. Fischer, C. Hazirbas, D. Cremers, A. Dosovitskiy and T. Brox,
+"What Makes Good Synthetic Training Data for Learning Disparity and Optical Flow Estimation?",
+International Journal of Computer Vision 126, 942-960 (2018).
+
+```bibtex
+@article{mayer2018makes,
+  title   = {What Makes Good Synthetic Training Data for Learning Disparity and Optical Flow
+             Estimation?},
+  author  = {Mayer, Nikolaus and Ilg, Eddy and Fischer, Philipp and Hazirbas, Caner and
+             Cremers, Daniel and Dosovitskiy, Alexey and Brox, Thomas},
+  journal = {International Journal of Computer Vision},
+  volume  = {126},
+  pages   = {942--960},
+  year    = {2018}
+}
+```
+"""
+
+
+def _ranges(out: Path) -> list[tuple[int, int]]:
+    return Coverage(list_manifests(out)).ranges()
+
+
+def dataset_card(out: Path, meta: dict[str, Any]) -> str:
+    """The Markdown text of the card of the dataset in ``out`` (``meta``: its
+    ``flowsynth.json``)."""
+    recipe = meta.get("recipe") or {}
+    elastic = recipe.get("kind") == "elastic"
+    ranges = _ranges(out)
+    samples = sum(stop - first for first, stop in ranges)
+    spans = ", ".join(f"{first}-{stop - 1}" for first, stop in ranges) or "none yet"
+    kind = "elastically deformed image/label pairs" if elastic else "optical flow pairs"
+    lines = [
+        f"# {out.name}: synthetic {kind} made by flowsynth",
+        "",
+        f"Recipe: {recipe.get('description') or '(no description)'}.",
+        "",
+        f"- samples: {samples} (indices {spans}), in chunks of {meta.get('chunk_size')}",
+        f"- layout: {meta.get('layout')}; seed {meta.get('seed')}; recipe hash "
+        f"`{str(meta.get('recipe_hash'))[:12]}`; flowsynth {meta.get('flowsynth')}",
+    ]
+    if not elastic:
+        scale = recipe.get("scale", 1.0)
+        size = [round(s * scale) for s in recipe.get("size", [0, 0])]
+        lines.append(f"- frames: {size[0]} x {size[1]} pixels (height x width)")
+    lines += [
+        "- `flowsynth.json`: the resolved recipe, seed and library versions; sample *i* is a pure",
+        "  function of (recipe, seed, *i*), so `flowsynth verify . --repair` rewrites damaged",
+        "  files byte for byte; `manifest/` holds each chunk's file sizes and sha256.",
+        "",
+    ]
+    lines += _elastic_section(meta) if elastic else _flow_section(meta)
+    if meta.get("texture_folder"):
+        lines += [
+            "## Texture licences",
+            "",
+            "The frames' textures come from images of a folder of your own "
+            f"(`{Path(meta['texture_folder']).name}`): the",
+            "licences of those images apply to this data; check them before you share it.",
+            "",
+        ]
+    lines += ["## Citation", "", _CITATION]
+    return "\n".join(lines)
+
+
+def _flow_section(meta: dict[str, Any]) -> list[str]:
+    layout = meta.get("layout")
+    suffixes = meta.get("files") or list(FLOW_FILES)
+    lines = [
+        "## Conventions",
+        "",
+        "Flow is float32 (H, W, 2) with `flow[..., 0] = u` (x, right) and `flow[..., 1] = v`",
+        "(y, down): pixel (x, y) of frame 1 moves to (x + u, y + v) in frame 2. Masks are 0/255",
+        "PNGs. The file names follow FlyingChairs2.",
+        "",
+        "## Files",
+        "",
+    ]
+    if layout == "shards":
+        lines += [
+            "`shard-NNNNNN.tar` (WebDataset): one tar per chunk, members `{index:07d}.{suffix}`",
+            "with the suffixes below and a `.json` of each sample's index, seed and recipe hash.",
+            "",
+        ]
+    lines += ["| file | contents |", "|---|---|"]
+    lines += [f"| `{{index:07d}}-{s}` | {_FLOW_MEANINGS.get(s, '')} |" for s in suffixes]
+    reader = "FlowsynthShards" if layout == "shards" else "FlowsynthFiles"
+    lines += [
+        "",
+        "## Loading",
+        "",
+        "```python",
+        f"from flowsynth.data.datasets import {reader}",
+        "",
+        f'dataset = {reader}("{{this folder}}")  # torch Dataset; .metadata is flowsynth.json',
+        "```",
+        "",
+    ]
+    if layout != "shards":
+        lines += [
+            "FlyingChairs2 loaders expect `ROOT/train/`: generate into `ROOT/train`",
+            "(`flowsynth generate ... --out ROOT/train`) or link this folder there. flowsynth's",
+            "own `FlyingChairs2` reader also accepts this folder as it is.",
+            "",
+        ]
+    return lines
+
+
+def _elastic_section(meta: dict[str, Any]) -> list[str]:
+    suffixes = meta.get("files") or []
+    lines = [
+        "## Files",
+        "",
+        "Sample *i* deforms example *i* mod *n* of the example folders (sorted by name);",
+        "labels keep exactly their values.",
+        "",
+        "| file |",
+        "|---|",
+    ]
+    lines += [f"| `{{index:07d}}-{s}` |" for s in suffixes]
+    return [*lines, ""]
+
+
+def write_card(out: Path, meta: dict[str, Any]) -> Path:
+    """Write (or rewrite) ``out/README.md`` atomically; returns its path."""
+    path = out / CARD_NAME
+    atomic_write_bytes(path, dataset_card(out, meta).encode(), root=out)
+    return path
