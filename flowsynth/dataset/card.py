@@ -1,8 +1,9 @@
 """The dataset card: ``DIR/README.md``, written beside ``flowsynth.json`` by every run.
 
 It says what the data is, how it was made, its conventions and files, how to load it and what
-to cite. It holds no times or host names, so the same folder always gets the same card; it is
-written atomically and touches no sample file.
+to cite. It holds no times, host names, folder names or chunk sizes, so the same data always
+gets the same card, wherever and however it was written; it is written atomically and touches
+no sample file.
 """
 
 from __future__ import annotations
@@ -63,11 +64,11 @@ def dataset_card(out: Path, meta: dict[str, Any]) -> str:
     spans = ", ".join(f"{first}-{stop - 1}" for first, stop in ranges) or "none yet"
     kind = "elastically deformed image/label pairs" if elastic else "optical flow pairs"
     lines = [
-        f"# {out.name}: synthetic {kind} made by flowsynth",
+        f"# Synthetic {kind} made by flowsynth",
         "",
         f"Recipe: {recipe.get('description') or '(no description)'}.",
         "",
-        f"- samples: {samples} (indices {spans}), in chunks of {meta.get('chunk_size')}",
+        f"- samples: {samples} (indices {spans})",
         f"- layout: {meta.get('layout')}; seed {meta.get('seed')}; recipe hash "
         f"`{str(meta.get('recipe_hash'))[:12]}`; flowsynth {meta.get('flowsynth')}",
     ]
