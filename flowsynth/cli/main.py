@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import flowsynth
 from flowsynth import __version__
+from flowsynth.base.notes import note_once
 from flowsynth.cli import ablation as ablation_command
 from flowsynth.cli import evaluate as evaluate_command
 from flowsynth.cli import recipes as recipes_command
@@ -166,7 +170,12 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--out", type=Path, required=True, help="PNG file to write (.png)")
     preview.add_argument("--count", type=int, default=4, help="number of samples (rows)")
     preview.add_argument("--start", type=int, default=0, help="index of the first sample")
-    preview.add_argument("--scale", type=float, default=0.5, help="scale of each image")
+    preview.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="scale of each image (default: 0.5 for flow recipes, 1 for elastic ones)",
+    )
     preview.add_argument(
         "--images", type=Path, default=None, help="elastic recipes: folder of example images"
     )
@@ -181,6 +190,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The modules whose numba kernels compile on first use, cached beside them (base/compiled.py).
+KERNEL_MODULES = ("scene", "render", "deform")
+
+
+def kernel_cache_folders() -> list[Path]:
+    """Where numba caches the compiled kernels: ``$NUMBA_CACHE_DIR`` if set, else the
+    ``__pycache__`` folder beside each ``kernels.py``."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return [Path(os.environ["NUMBA_CACHE_DIR"])]
+    package = Path(flowsynth.__file__).parent
+    return [package / module / "__pycache__" for module in KERNEL_MODULES]
+
+
+def kernel_cache_is_cold() -> bool:
+    """True when some kernels module has no numba index (``kernels.*.nbi``) cached yet."""
+    folders = kernel_cache_folders()
+    if len(folders) == 1:  # $NUMBA_CACHE_DIR: one tree for every module
+        return not any(folders[0].rglob("kernels.*.nbi"))
+    return any(not any(folder.glob("kernels.*.nbi")) for folder in folders)
+
+
+def _announce_compiling() -> None:
+    """Say why the first run on a machine is silent for a while, before the kernels import."""
+    if kernel_cache_is_cold():
+        folders = kernel_cache_folders()
+        where = folders[0] if len(folders) == 1 else folders[0].parents[1] / "*" / "__pycache__"
+        note_once(
+            "compiling", f"compiling flowsynth's kernels once (cached in {where}): about 20 s ..."
+        )
+
+
 def _load(args: argparse.Namespace):
     return load_recipe(args.recipe, args.overrides)
 
@@ -190,11 +230,11 @@ def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, tex
     from flowsynth.render.layers import render_sample
     from flowsynth.viz.sheets import preview_sheet
 
-    samples = [
-        render_sample(recipe, args.seed, args.start + i, texture_images=textures)
-        for i in range(count)
-    ]
-    write_png(path, preview_sheet(samples, scale=getattr(args, "scale", 0.5)), compression=3)
+    indices = range(args.start, args.start + count)
+    samples = [render_sample(recipe, args.seed, i, texture_images=textures) for i in indices]
+    scale = getattr(args, "scale", None)
+    sheet = preview_sheet(samples, scale=0.5 if scale is None else scale, indices=indices)
+    write_png(path, sheet, compression=3)
 
 
 def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
@@ -245,38 +285,45 @@ def _input_folders(args: argparse.Namespace) -> list[tuple[str, Path]]:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    started = time.perf_counter()  # the summary's time includes compiling the kernels
+    _announce_compiling()
     # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.dataset.kinds import load_texture_images
 
     recipe, summary = _write_dataset(args, "flow", textures=args.textures)
+    seconds = time.perf_counter() - started
     if args.preview > 0 and args.count > 0:
         textures = load_texture_images(args.textures)
         _write_preview(
             args.out / "preview.png", recipe, args, min(args.preview, args.count), textures
         )
-    _report(summary, args.out)
+    _report(summary, args.out, seconds)
     return 0
 
 
 def _deform(args: argparse.Namespace) -> int:
+    started = time.perf_counter()  # the summary's time includes compiling the kernels
+    _announce_compiling()
     # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.deform.pairs import load_pairs
     from flowsynth.deform.recipe import elastic_sample
     from flowsynth.viz.sheets import elastic_preview_sheet
 
     recipe, summary = _write_dataset(args, "elastic", examples=(args.images, args.labels))
+    seconds = time.perf_counter() - started
     examples = load_pairs(args.images, args.labels)
     if args.preview > 0 and args.count > 0 and examples[0].label.ndim == 2:
         indices = range(args.start, args.start + min(args.preview, args.count))
         samples = [elastic_sample(recipe, examples, args.seed, i) for i in indices]
         sources = [examples[i % len(examples)] for i in indices]
-        write_png(args.out / "preview.png", elastic_preview_sheet(sources, samples), compression=3)
-    _report(summary, args.out)
+        sheet = elastic_preview_sheet(sources, samples, indices=indices)
+        write_png(args.out / "preview.png", sheet, compression=3)
+    _report(summary, args.out, seconds)
     return 0
 
 
-def _report(summary, out: Path) -> None:
-    seconds = summary.seconds
+def _report(summary, out: Path, seconds: float) -> None:
+    """The one-line summary; ``seconds`` from the command's start (imports and compiling too)."""
     resumed = (
         f"; {summary.chunks_skipped} chunks were already done (to check their files: "
         f"flowsynth verify {out}, then --repair)"
@@ -286,12 +333,13 @@ def _report(summary, out: Path) -> None:
     print(
         f"wrote {summary.written} samples ({summary.chunks_written} chunks, "
         f"{summary.bytes_written / 1e6:.1f} MB) to {out} in {seconds:.1f} s "
-        f"({summary.samples_per_second:.1f} samples/s, "
+        f"({summary.written / max(seconds, 1e-9):.1f} samples/s, "
         f"{summary.bytes_written / 1e6 / max(seconds, 1e-9):.1f} MB/s){resumed}"
     )
 
 
 def _preview(args: argparse.Namespace) -> int:
+    _announce_compiling()
     # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.dataset.kinds import load_texture_images
 
@@ -336,7 +384,9 @@ def _write_elastic_preview(recipe, args: argparse.Namespace) -> None:
     indices = range(args.start, args.start + args.count)
     samples = [elastic_sample(recipe, examples, args.seed, i) for i in indices]
     sources = [examples[i % len(examples)] for i in indices]
-    write_png(args.out, elastic_preview_sheet(sources, samples, scale=args.scale), compression=3)
+    scale = 1.0 if args.scale is None else args.scale
+    sheet = elastic_preview_sheet(sources, samples, scale=scale, indices=indices)
+    write_png(args.out, sheet, compression=3)
 
 
 COMMANDS = {

@@ -10,6 +10,14 @@ no worker holds RNG state, so batches are identical for any ``num_workers``, ord
   the epoch changes only the augmentation.
 
 Augmentation, when given, draws from ``sample_rng(seed, e * len + i, Stream.AUGMENT)``.
+
+``transforms``, when given, is a callable applied last to each item's :class:`FlowExample`
+(after augmentation), and the dataset returns what it returns. It takes the whole example, not
+torchvision's ``(image1, image2, flow, valid)``, so that occlusion and names can travel too;
+``transforms=FlowExample.as_tuple`` gives torchvision's 4-tuple, and a torchvision-style
+function ``f(image1, image2, flow, valid)`` is ``lambda example: f(*example.as_tuple())``.
+Return a ``FlowExample`` to keep batching with :func:`~flowsynth.data.example.collate_flow`
+(and ``make_loader``); a tuple batches with torch's default collate.
 ``set_epoch`` reaches the workers because they are started afresh each epoch (DataLoader's
 default ``persistent_workers=False``, as in :func:`flowsynth.data.loader.make_loader`).
 """
@@ -40,16 +48,29 @@ from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.layers import render_sample
 from flowsynth.scene.textures import Image
 
+#: What ``transforms=`` takes: one FlowExample in, the item out (see the module docstring).
+Transforms = Callable[[FlowExample], Any]
+
 
 class EpochDataset(Dataset[FlowExample]):
     """Shared bookkeeping: a length, an epoch, optional augmentation with its seed."""
 
-    def __init__(self, length: int, *, augment: AugmentConfig | None, seed: int) -> None:
+    def __init__(
+        self,
+        length: int,
+        *,
+        augment: AugmentConfig | None,
+        seed: int,
+        transforms: Transforms | None = None,
+    ) -> None:
         if length < 0 or seed < 0:
             raise ValueError(f"length and seed must be >= 0, got {length}, {seed}")
+        if transforms is not None and not callable(transforms):
+            raise TypeError(f"transforms must be callable, got {type(transforms).__name__}")
         self.length = length
         self.augment = augment
         self.seed = seed
+        self.transforms = transforms
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -74,10 +95,14 @@ class EpochDataset(Dataset[FlowExample]):
         return self.epoch * self.length + self.position(item)
 
     def finish(self, pair: FlowPair, item: int, index: int) -> FlowExample:
-        """Augment (if configured) and convert to tensors."""
+        """Augment (if configured), convert to tensors, then apply ``transforms`` (if given:
+        the result is then whatever it returns)."""
         if self.augment is not None:
             pair = augment_pair(pair, self.augment, seed=self.seed, index=self.global_index(item))
-        return to_example(pair, index)
+        example = to_example(pair, index)
+        if self.transforms is not None:
+            return self.transforms(example)  # type: ignore[no-any-return]
+        return example
 
 
 class ProceduralFlowDataset(EpochDataset):
@@ -97,6 +122,8 @@ class ProceduralFlowDataset(EpochDataset):
         Images for the ``folder`` texture kind.
     name : str
         Prefix of each example's name (``name/0000042``).
+    transforms : callable, optional
+        Applied to each item's ``FlowExample`` last; see the module docstring.
     """
 
     def __init__(
@@ -108,8 +135,9 @@ class ProceduralFlowDataset(EpochDataset):
         augment: AugmentConfig | None = None,
         texture_images: Sequence[Image] = (),
         name: str = "recipe",
+        transforms: Transforms | None = None,
     ) -> None:
-        super().__init__(length, augment=augment, seed=seed)
+        super().__init__(length, augment=augment, seed=seed, transforms=transforms)
         self.recipe = recipe
         self.texture_images = tuple(texture_images)
         self.name = name
@@ -145,6 +173,8 @@ class FileFlowDataset(EpochDataset):
         Seed of the augmentation draws.
     metadata : dict | None
         What the dataset says about itself (``flowsynth.json``), kept as ``.metadata``.
+    transforms : callable, optional
+        Applied to each item's ``FlowExample`` last; see the module docstring.
 
     Item ``i`` is pair ``i`` with ``index`` ``i``. A corrupt file raises ``FileFormatError``
     naming it.
@@ -158,8 +188,9 @@ class FileFlowDataset(EpochDataset):
         augment: AugmentConfig | None = None,
         seed: int = 0,
         metadata: dict[str, Any] | None = None,
+        transforms: Transforms | None = None,
     ) -> None:
-        super().__init__(len(pairs), augment=augment, seed=seed)
+        super().__init__(len(pairs), augment=augment, seed=seed, transforms=transforms)
         self.pairs = list(pairs)
         self.reader = reader
         self.metadata = metadata

@@ -15,6 +15,8 @@ whatever it stores on disk; fields a dataset lacks are present and marked invali
   index in its source (for recipes: ``render_sample(recipe, seed, sample_index)`` reproduces it);
   ``name``: ``str`` naming the source (``middlebury/Grove2``).
 
+``example.as_tuple()`` is torchvision's ``(image1, image2, flow, valid)``.
+
 :func:`collate_flow` stacks these into ``(B, C, H, W)`` / ``(B, H, W)`` / ``(B,)`` tensors and a
 tuple of names: a batch is a ``FlowExample`` too.
 """
@@ -52,6 +54,11 @@ class FlowExample(NamedTuple):
     has_occlusion: torch.Tensor
     sample_index: torch.Tensor
     name: str | tuple[str, ...]
+
+    def as_tuple(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(image1, image2, flow, valid)``: the 4-tuple torchvision's flow datasets return
+        (its ``valid_flow_mask``), for code written against them."""
+        return self.image1, self.image2, self.flow, self.valid
 
     def to(self, device: torch.device | str, *, non_blocking: bool = False) -> FlowExample:
         """The same example with every tensor on ``device``."""

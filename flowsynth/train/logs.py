@@ -1,8 +1,11 @@
-"""Run logs: a CSV file (always), TensorBoard (when it imports) and a tqdm bar."""
+"""Run logs: a CSV file (always), TensorBoard (when it imports), a tqdm bar, and at the end a
+PNG of the curves (when matplotlib imports)."""
 
 from __future__ import annotations
 
 import csv
+import io
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +13,13 @@ from typing import Any
 
 from tqdm import tqdm
 
+from flowsynth.base.notes import note_once
+from flowsynth.io.atomic import atomic_write_bytes
+
 LOG_NAME = "log.csv"
+CURVES_NAME = "curves.png"
+#: The columns drawn by :func:`write_curves`, each in its own panel, when the log has them.
+CURVE_COLUMNS = ("loss", "epe", "pixel_error", "dice")
 
 
 def _truncate_csv(path: Path, last_step: int) -> None:
@@ -93,3 +102,53 @@ class RunLog:
 
 def _format(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
+
+
+def read_log(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """``log.csv`` as ``{column: [(step, value), ...]}``, empty cells left out."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    columns: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        for key, text in row.items():
+            if key != "step" and key is not None and text:
+                columns.setdefault(key, []).append((int(row["step"]), float(text)))
+    return columns
+
+
+def write_curves(out: Path) -> Path | None:
+    """Draw ``OUT/log.csv``'s loss and metric columns (those in ``CURVE_COLUMNS``) against the
+    step into ``OUT/curves.png``, one panel each; the loss on a log scale when it spans more
+    than a factor of ten.
+
+    Returns the PNG's path, or None (with a note once per process) when matplotlib is not
+    installed, and None when the log has no rows.
+    """
+    try:
+        from matplotlib.figure import Figure  # a Figure of its own: no global backend switch
+    except ImportError:
+        note_once("curves", f"no {CURVES_NAME} (pip install matplotlib to draw the curves)")
+        return None
+    path = out / LOG_NAME
+    columns = read_log(path) if path.is_file() else {}
+    shown = [c for c in CURVE_COLUMNS if columns.get(c)]
+    if not shown:
+        return None
+    figure = Figure(figsize=(4.0 * len(shown), 3.2))
+    axes = figure.subplots(1, len(shown), squeeze=False)[0]
+    for axis, column in zip(axes, shown, strict=True):
+        steps, values = zip(*columns[column], strict=True)
+        axis.plot(steps, values, marker="." if len(steps) < 50 else None)
+        axis.set_xlabel("step")
+        axis.set_ylabel(column + (" (px)" if column == "epe" else ""))
+        finite = [v for v in values if math.isfinite(v)]
+        if column == "loss" and finite and min(finite) > 0 and max(finite) > 10 * min(finite):
+            axis.set_yscale("log")
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"{out.name}: training curves ({LOG_NAME})", fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    target = out / CURVES_NAME
+    atomic_write_bytes(target, buffer.getvalue())
+    return target

@@ -37,7 +37,7 @@ from flowsynth.train.checkpoint import (
     set_rng_state,
 )
 from flowsynth.train.config import TrainConfig, config_differences
-from flowsynth.train.logs import RunLog
+from flowsynth.train.logs import RunLog, write_curves
 from flowsynth.train.losses import multiscale_epe, segmentation_loss
 from flowsynth.train.models import build_model
 from flowsynth.train.schedule import make_optimizer, make_scheduler
@@ -214,6 +214,7 @@ def train(
         _run_steps(run, forward, loader, log, result, stop_at, keep_history)
     finally:
         log.close()
+    write_curves(out)
     return result
 
 

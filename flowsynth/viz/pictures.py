@@ -18,9 +18,10 @@ from flowsynth.base.conventions import UNKNOWN_FLOW_THRESHOLD, check_flow
 # Middlebury colour wheel segments (Baker et al., IJCV 2011): red-yellow, yellow-green,
 # green-cyan, cyan-blue, blue-magenta, magenta-red.
 _SEGMENTS = (15, 6, 4, 11, 13, 6)
-_BACKGROUND = 40
-_TEXT_COLOUR = (255, 255, 255)
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
+#: Grey level of a sheet's background, the colour of its text, and the font it is written in.
+BACKGROUND = 40
+TEXT_COLOUR = (255, 255, 255)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def make_colour_wheel() -> npt.NDArray[np.float64]:
@@ -199,7 +200,7 @@ def _resize(image: npt.NDArray[np.uint8], scale: float) -> npt.NDArray[np.uint8]
 
 def _fit_text(text: str, width: int, font_scale: float) -> str:
     """``text`` shortened until it fits ``width`` pixels."""
-    while text and cv2.getTextSize(text, _FONT, font_scale, 1)[0][0] > width:
+    while text and cv2.getTextSize(text, FONT, font_scale, 1)[0][0] > width:
         text = text[:-1]
     return text
 
@@ -211,13 +212,14 @@ def _draw_titles(
     widths: list[int],
     baseline_y: int,
     font_scale: float,
+    baselines: list[int] | None = None,
 ) -> None:
-    for title, left, width in zip(titles, lefts, widths, strict=False):
+    """Each title at its left edge, cut to its width, on ``baseline_y`` (or its own baseline)."""
+    ys = baselines if baselines is not None else [baseline_y] * len(titles)
+    for title, left, width, y in zip(titles, lefts, widths, ys, strict=False):
         text = _fit_text(title, width, font_scale)
         if text:
-            cv2.putText(
-                sheet, text, (left, baseline_y), _FONT, font_scale, _TEXT_COLOUR, 1, cv2.LINE_AA
-            )
+            cv2.putText(sheet, text, (left, y), FONT, font_scale, TEXT_COLOUR, 1, cv2.LINE_AA)
 
 
 def contact_sheet(
@@ -225,6 +227,7 @@ def contact_sheet(
     titles: list[str] | None = None,
     scale: float = 1.0,
     gap: int = 4,
+    row_titles: Sequence[str] | None = None,
 ) -> npt.NDArray[np.uint8]:
     """Tile images of any sizes into a grid, with optional column titles.
 
@@ -240,6 +243,9 @@ def contact_sheet(
         Resize factor applied to every cell.
     gap : int
         Pixels of background between cells and around the sheet.
+    row_titles : list of str, optional
+        One label per row (e.g. the sample index), written unscaled in a column left of the
+        cells, at the row's top.
 
     Returns
     -------
@@ -257,18 +263,40 @@ def contact_sheet(
         raise ValueError("contact_sheet needs at least one cell")
     if titles is not None and len(titles) > columns:
         raise ValueError(f"{len(titles)} titles for {columns} columns")
+    if row_titles is not None and len(row_titles) != len(rows):
+        raise ValueError(f"{len(row_titles)} row titles for {len(rows)} rows")
     widths, heights = _cell_sizes(cells, columns)
     font_scale = 0.4
-    (_, text_height), descent = cv2.getTextSize("Ag", _FONT, font_scale, 1)
+    (_, text_height), descent = cv2.getTextSize("Ag", FONT, font_scale, 1)
     title_band = text_height + descent + 4 if titles else 0
-    lefts = [gap + sum(widths[:c]) + gap * c for c in range(columns)]
+    label_band = (
+        max(cv2.getTextSize(t, FONT, font_scale, 1)[0][0] for t in row_titles) + gap
+        if row_titles
+        else 0
+    )
+    lefts = [label_band + gap + sum(widths[:c]) + gap * c for c in range(columns)]
     sheet = np.full(
-        (title_band + sum(heights) + gap * (len(rows) + 1), sum(widths) + gap * (columns + 1), 3),
-        _BACKGROUND,
+        (
+            title_band + sum(heights) + gap * (len(rows) + 1),
+            label_band + sum(widths) + gap * (columns + 1),
+            3,
+        ),
+        BACKGROUND,
         np.uint8,
     )
     if titles:
         _draw_titles(sheet, titles, lefts, widths, gap + text_height + 2, font_scale)
+    if row_titles:
+        tops = [title_band + gap + sum(heights[:r]) + gap * r for r in range(len(rows))]
+        _draw_titles(
+            sheet,
+            list(row_titles),
+            [gap] * len(rows),
+            [label_band] * len(rows),
+            0,
+            font_scale,
+            baselines=[top + text_height + 2 for top in tops],
+        )
     _paste_cells(sheet, cells, lefts, heights, title_band + gap, gap)
     return sheet
 

@@ -1,4 +1,9 @@
-"""Contact sheets of rendered samples, for a person to look at."""
+"""Contact sheets of rendered samples, for a person to look at.
+
+Each sheet labels its rows with the sample index and ends with a key: the flow colour wheel
+with the speed it saturates at (one scale for every flow on the sheet, so colours compare
+across rows) and what the masks' white means.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,37 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from flowsynth.base.conventions import UNKNOWN_FLOW_THRESHOLD
 from flowsynth.render.sample import Sample
+from flowsynth.viz.legend import flow_key, grid_overlay, stack_below
 from flowsynth.viz.pictures import contact_sheet, flow_to_color, label_to_color, mask_to_image
 
 ELASTIC_COLUMNS = ("example", "deformed", "example label", "deformed label", "weight map", "flow")
 
 COLUMNS = ("frame 1", "frame 2", "flow 1->2", "occlusion 1->2", "segmentation 1", "flow 2->1")
+
+#: What the white of the occlusion column means, written in the sheet's key.
+OCCLUSION_NOTE = "occlusion: white = occluded (the frame-1 pixel is not visible in frame 2)"
+
+#: What the elastic sheet's overlays and weight map show, written in its key.
+ELASTIC_NOTES = (
+    "yellow grid: the example's straight grid, carried along by the deformation",
+    "weight map: white = largest weight",
+)
+
+
+def max_speed(flows: Sequence[npt.NDArray[np.float32] | None]) -> float:
+    """The largest known speed ``hypot(u, v)`` over ``flows`` (``float32 (H, W, 2)`` each);
+    0.0 when there is none. Non-finite and Middlebury-unknown vectors are skipped."""
+    top = 0.0
+    for flow in flows:
+        if flow is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            known = np.all(np.abs(flow) <= UNKNOWN_FLOW_THRESHOLD, axis=2)
+        speed = np.hypot(flow[..., 0][known], flow[..., 1][known])
+        top = max(top, float(speed.max(initial=0.0)))
+    return top
 
 
 def preview_row(sample: Sample, max_magnitude: float | None = None) -> list[npt.NDArray[np.uint8]]:
@@ -27,9 +57,35 @@ def preview_row(sample: Sample, max_magnitude: float | None = None) -> list[npt.
     ]
 
 
-def preview_sheet(samples: Sequence[Sample], *, scale: float = 0.5) -> npt.NDArray[np.uint8]:
-    """``uint8 (h, w, 3)``: one row per sample, columns as in ``COLUMNS``."""
-    return contact_sheet([preview_row(s) for s in samples], titles=list(COLUMNS), scale=scale)
+def _row_titles(indices: Sequence[int] | None, count: int) -> list[str]:
+    chosen = list(range(count)) if indices is None else [int(i) for i in indices]
+    if len(chosen) != count:
+        raise ValueError(f"{len(chosen)} indices for {count} samples")
+    return [f"#{index}" for index in chosen]
+
+
+def preview_sheet(
+    samples: Sequence[Sample],
+    *,
+    scale: float = 0.5,
+    indices: Sequence[int] | None = None,
+    max_magnitude: float | None = None,
+) -> npt.NDArray[np.uint8]:
+    """``uint8 (h, w, 3)``: one row per sample, labelled ``#index``, columns as in ``COLUMNS``;
+    under them the flow colour key with its scale and :data:`OCCLUSION_NOTE`.
+
+    Parameters
+    ----------
+    indices : each sample's index (``render_sample(recipe, seed, index)``); 0, 1, ... if None.
+    max_magnitude : the speed drawn fully saturated in every flow column; by default the
+        largest speed on the sheet, forward or backward.
+    """
+    titles = _row_titles(indices, len(samples))
+    if max_magnitude is None:
+        max_magnitude = max_speed([f for s in samples for f in (s.flow, s.flow_backward)])
+    rows = [preview_row(s, max_magnitude) for s in samples]
+    sheet = contact_sheet(rows, titles=list(COLUMNS), scale=scale, row_titles=titles)
+    return stack_below(sheet, flow_key(max_magnitude, [OCCLUSION_NOTE]))
 
 
 def _weight_image(
@@ -43,22 +99,40 @@ def _weight_image(
 
 
 def elastic_preview_sheet(
-    examples: Sequence, samples: Sequence, *, scale: float = 0.5
+    examples: Sequence,
+    samples: Sequence,
+    *,
+    scale: float = 1.0,
+    indices: Sequence[int] | None = None,
 ) -> npt.NDArray[np.uint8]:
-    """One row per deformed 2D pair: source, deformed image, both labels, weight map, flow."""
+    """One row per deformed 2D pair, labelled ``#index``: source and deformed image (each with
+    a grid that the deformation carries along), both labels, weight map, flow; then the key.
+
+    Full size by default: a deformation of a few pixels disappears when the sheet is shrunk.
+    """
+    titles = _row_titles(indices, len(samples))
+    flows = [sample.flow for sample in samples]
+    top = max_speed(flows)
     rows = []
     for example, sample in zip(examples, samples, strict=True):
         rows.append(
             [
-                _grey8(example.image),
-                _grey8(sample.image),
+                grid_overlay(_rgb8(example.image)),
+                grid_overlay(_rgb8(sample.image), sample.flow),
                 label_to_color(example.label),
                 label_to_color(sample.label),
                 _weight_image(sample.weight, sample.label.shape),
-                flow_to_color(sample.flow),
+                None if sample.flow is None else flow_to_color(sample.flow, top),
             ]
         )
-    return contact_sheet(rows, titles=list(ELASTIC_COLUMNS), scale=scale)
+    sheet = contact_sheet(rows, titles=list(ELASTIC_COLUMNS), scale=scale, row_titles=titles)
+    return stack_below(sheet, flow_key(top, ELASTIC_NOTES))
+
+
+def _rgb8(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
+    """A 2D image as ``uint8 (H, W, 3)``: grey repeated, other dtypes scaled to their maximum."""
+    grey = _grey8(image)
+    return grey if grey.ndim == 3 else np.repeat(grey[..., None], 3, axis=2)
 
 
 def _grey8(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:

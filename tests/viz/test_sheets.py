@@ -1,0 +1,104 @@
+"""Preview sheets a newcomer can read: row labels, the flow key with its scale, the mask note,
+and elastic sheets whose grid shows the deformation."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from flowsynth.recipe.load import load_recipe
+from flowsynth.recipe.schema import FlowRecipe
+from flowsynth.render.layers import render_sample
+from flowsynth.viz.legend import flow_key, grid_overlay, stack_below, text_cell
+from flowsynth.viz.pictures import BACKGROUND, contact_sheet
+from flowsynth.viz.sheets import (
+    OCCLUSION_NOTE,
+    elastic_preview_sheet,
+    max_speed,
+    preview_sheet,
+)
+
+TINY = ["size=[32,48]", "objects.count=[1,2]"]
+
+
+@pytest.fixture(scope="module")
+def samples() -> list:
+    recipe = load_recipe("ablation/boxes", TINY)
+    assert isinstance(recipe, FlowRecipe)
+    return [render_sample(recipe, 0, index) for index in (5, 6)]
+
+
+def test_row_titles_add_a_labelled_column() -> None:
+    image = np.full((10, 12, 3), 200, np.uint8)
+    plain = contact_sheet([[image], [image]], gap=2)
+    labelled = contact_sheet([[image], [image]], gap=2, row_titles=["#0", "#17"])
+    assert labelled.shape[0] == plain.shape[0] and labelled.shape[1] > plain.shape[1]
+    band = labelled[:, : labelled.shape[1] - plain.shape[1]]
+    assert (band != BACKGROUND).any()  # the text is drawn
+    with pytest.raises(ValueError, match="row titles"):
+        contact_sheet([[image]], row_titles=["a", "b"])
+
+
+def test_preview_sheet_has_index_labels_and_a_flow_key(samples: list) -> None:
+    sheet = preview_sheet(samples, scale=1.0, indices=[5, 6])
+    bare = contact_sheet([[s.image1] * 6 for s in samples], titles=["t"] * 6)
+    assert sheet.shape[0] > bare.shape[0] + 60  # the key (a 64-pixel wheel) below the rows
+    assert sheet.shape[1] > bare.shape[1]  # the index column
+    label_column = sheet[20 : bare.shape[0], : sheet.shape[1] - bare.shape[1]]
+    assert (label_column != BACKGROUND).any()
+    top = max_speed([f for s in samples for f in (s.flow, s.flow_backward)])
+    assert "white = occluded" in OCCLUSION_NOTE
+    key = flow_key(top, [OCCLUSION_NOTE])
+    bottom = sheet[-key.shape[0] - 4 : -4, 4 : 4 + key.shape[1]]
+    assert np.array_equal(bottom, key)
+    with pytest.raises(ValueError, match="indices"):
+        preview_sheet(samples, indices=[1])
+
+
+def test_flow_key_says_its_scale() -> None:
+    key = flow_key(12.34)
+    assert key.shape[0] >= 64 and key.shape[1] > 64 + 100
+    assert (key[:, 72:] != BACKGROUND).any()
+    # The text differs when the scale does: the number is written.
+    assert not np.array_equal(flow_key(12.34), flow_key(99.9))
+
+
+def test_max_speed_skips_unknown_flow() -> None:
+    flow = np.zeros((2, 2, 2), np.float32)
+    flow[0, 0] = (3, 4)
+    flow[1, 1] = (np.nan, 0)
+    flow[0, 1] = (2e9, 0)
+    assert max_speed([flow, None]) == 5.0
+    assert max_speed([]) == 0.0
+
+
+def test_text_cell_and_stack_below() -> None:
+    cell = text_cell(["hello"], height=30)
+    assert cell.shape[0] == 30 and (cell != BACKGROUND).any()
+    sheet = np.zeros((5, 10, 3), np.uint8)
+    stacked = stack_below(sheet, cell, gap=2)
+    assert stacked.shape == (5 + 30 + 2, max(10, cell.shape[1] + 4), 3)
+
+
+def test_grid_overlay_follows_the_flow() -> None:
+    image = np.zeros((32, 32, 3), np.uint8)
+    straight = grid_overlay(image, spacing=8)
+    assert straight[:, 8].any(axis=-1).all() and not straight[3, 3].any()
+    shifted = grid_overlay(image, np.full((32, 32, 2), 3, np.float32), spacing=8)
+    # Output pixel p shows the input at p + 3: the input's line x = 8 sits at x = 5.
+    assert shifted[:, 5].any(axis=-1).all() and not shifted[10, 8].any()
+
+
+def test_elastic_sheet_is_full_size_with_grid_and_labels() -> None:
+    image = np.full((24, 32), 128, np.uint8)
+    label = np.zeros((24, 32), np.uint8)
+    flow = np.full((24, 32, 2), 1.5, np.float32)
+    example = SimpleNamespace(image=image, label=label)
+    sample = SimpleNamespace(image=image, label=label, flow=flow, weight=None)
+    sheet = elastic_preview_sheet([example], [sample], indices=[3])
+    assert sheet.shape[0] > 24 + 64 and sheet.shape[1] > 6 * 32
+    cells = sheet[sheet.shape[0] - 64 - 40 :]
+    assert (cells != BACKGROUND).any()
+    assert (sheet == (255 * 0.6 + 128 * 0.4 + 0.5) // 1).any()  # yellow grid lines blended in
