@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
+
+from flowsynth.train.config import PRESETS
 
 _FIELDS = (
     "task",
@@ -37,6 +40,16 @@ _FIELDS = (
     "init",
     "compile_backend",
 )
+
+
+def _preset_summary(values: dict[str, Any]) -> str:
+    """One preset's main values, as ``--help`` lists them."""
+    crop = values.get("crop")
+    size = f" at {crop[0]}x{crop[1]} crops" if crop else ""
+    return (
+        f"{values.get('model')} x{values.get('width')}, {values.get('steps')} steps of batch "
+        f"{values.get('batch')}{size}, lr {values.get('lr')}"
+    )
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -84,7 +97,12 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
         "--preset",
         choices=("auto", "cpu", "gpu"),
         default="auto",
-        help="defaults for model, width, batch, crop, steps, lr, workers",
+        help="defaults for model, width, batch, crop, steps, lr, workers (auto: gpu on CUDA, "
+        "else cpu); "
+        + "; ".join(
+            f"{preset} {task}: {_preset_summary(values)}"
+            for (preset, task), values in PRESETS.items()
+        ),
     )
 
 
