@@ -1,5 +1,5 @@
-"""The help formatter every ``flowsynth`` command shares: the description and example as
-written, and each option's default."""
+"""What every ``flowsynth`` command shares in its parser: the help formatter (the description
+and example as written, and each option's default) and the recipe ``--set`` option."""
 
 from __future__ import annotations
 
@@ -26,3 +26,15 @@ def command_help(description: str, *examples: str) -> dict[str, object]:
     epilog and the shared formatter."""
     epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
     return {"description": description, "epilog": epilog, "formatter_class": HelpFormatter}
+
+
+def add_overrides(parser: argparse.ArgumentParser) -> None:
+    """The repeatable ``--set KEY=VALUE`` recipe override (into ``args.overrides``, a list)."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe key, value in YAML (e.g. objects.count=[8,12]); repeatable",
+    )

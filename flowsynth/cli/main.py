@@ -18,7 +18,7 @@ from flowsynth.cli import evaluate as evaluate_command
 from flowsynth.cli import recipes as recipes_command
 from flowsynth.cli import train as train_command
 from flowsynth.cli import verify as verify_command
-from flowsynth.cli.help import HelpFormatter, command_help
+from flowsynth.cli.help import HelpFormatter, add_overrides, command_help
 from flowsynth.cli.stream_bench import add_stream_bench_command, run_stream_bench  # torch-free
 from flowsynth.io.errors import FileFormatError
 from flowsynth.io.images import write_png
@@ -32,14 +32,7 @@ def _add_recipe_arguments(parser: argparse.ArgumentParser, *, textures: bool = T
         help="recipe file or built-in name (default, ablation/boxes, elastic/unet, ...)",
     )
     parser.add_argument("--seed", type=int, default=0, help="dataset seed")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe key, value in YAML (e.g. objects.count=[8,12]); repeatable",
-    )
+    add_overrides(parser)
     if textures:
         parser.add_argument(
             "--textures",
@@ -252,14 +245,13 @@ def _write_dataset(args: argparse.Namespace, kind: str, **inputs: object):
         raise ValueError(f"--chunk-size must be >= 1, got {args.chunk_size}")
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file, not a folder: pass a new or dataset folder")
-    for flag, folder in _input_folders(args):
-        if not folder.is_dir():
-            what = "is not a folder" if folder.exists() else "does not exist"
-            raise ValueError(f"{flag} {folder}: the folder {what}")
+    _check_input_folders(args)
     recipe = _load(args)
     if recipe.kind != kind:
         other = "deform" if recipe.kind == "elastic" else "generate"
-        raise ValueError(f"{args.recipe} is a {recipe.kind!r} recipe: use 'flowsynth {other}'")
+        raise ValueError(
+            f"{args.recipe} is a recipe of kind {recipe.kind!r}: use 'flowsynth {other}'"
+        )
     summary = generate_dataset(
         recipe,
         args.seed,
@@ -282,6 +274,14 @@ def _input_folders(args: argparse.Namespace) -> list[tuple[str, Path]]:
     """The input folders the flags name: ``--textures``, ``--images``, ``--labels``."""
     flags = (("--textures", "textures"), ("--images", "images"), ("--labels", "labels"))
     return [(f, getattr(args, a)) for f, a in flags if getattr(args, a, None) is not None]
+
+
+def _check_input_folders(args: argparse.Namespace) -> None:
+    """Refuse a ``--textures``/``--images``/``--labels`` folder that is missing or not a folder."""
+    for flag, folder in _input_folders(args):
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise ValueError(f"{flag} {folder}: the folder {what}")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -347,10 +347,7 @@ def _preview(args: argparse.Namespace) -> int:
         raise ValueError("--count must be >= 1 and --seed >= 0")
     if args.out.suffix.lower() != ".png":
         raise ValueError(f"--out {args.out}: preview writes a PNG image; name it *.png")
-    for flag, folder in _input_folders(args):
-        if not folder.is_dir():
-            what = "is not a folder" if folder.exists() else "does not exist"
-            raise ValueError(f"{flag} {folder}: the folder {what}")
+    _check_input_folders(args)
     recipe = _load(args)
     if recipe.kind == "elastic":
         _write_elastic_preview(recipe, args)
@@ -409,11 +406,6 @@ _RESUME_HINT = {
 }
 
 
-def _in_cli_words(error: BaseException) -> str:
-    """An error's text (the library names the flags that set its arguments)."""
-    return str(error)
-
-
 def _os_error(error: OSError, args: argparse.Namespace) -> str:
     """An OS error's text, naming the file or at least the folder being written."""
     text = str(error)
@@ -427,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (RecipeError, FileFormatError, FileNotFoundError, ValueError) as error:
-        print(f"flowsynth {args.command}: error: {_in_cli_words(error)}", file=sys.stderr)
+        print(f"flowsynth {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = _RESUME_HINT.get(args.command, "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flowsynth.cli.help import command_help
+from flowsynth.cli.help import add_overrides, command_help
 from flowsynth.recipe.fields import recipe_hash, to_dict
 from flowsynth.recipe.load import BUILTIN_RECIPES, builtin_recipes, load_raw, load_recipe
 
@@ -25,14 +25,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     parser.add_argument("name", nargs="?", default=None, help="recipe name or file (for show)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe key, value in YAML (e.g. objects.count=[8,12]); repeatable",
-    )
+    add_overrides(parser)
     return parser
 
 

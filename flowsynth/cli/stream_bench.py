@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from flowsynth.cli.help import add_overrides
+
 
 def add_stream_bench_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``stream-bench`` command to ``subparsers`` (from ``add_subparsers``).
@@ -31,14 +33,7 @@ def add_stream_bench_command(subparsers: Any) -> argparse.ArgumentParser:
         help="frame height and width (default: the recipe's)",
     )
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe key, value in YAML; repeatable",
-    )
+    add_overrides(parser)
     parser.add_argument(
         "--augment",
         action="store_true",
