@@ -120,7 +120,7 @@ def _interval(interval: Interval | None, digits: int) -> str:
     return "" if interval is None else f" [{interval.low:.{digits}f}, {interval.high:.{digits}f}]"
 
 
-def _stat_cell(cell: Cell, digits: int) -> str:
+def stat_cell(cell: Cell, digits: int) -> str:
     if cell.mean is None:
         return "-"
     text = f"{cell.mean:.{digits}f}{_interval(cell.ci, digits)}"
@@ -145,7 +145,7 @@ def statistics_lines(
         "|" + "---|" * (len(columns) + 1),
     ]
     for row, values in statistics.cells.items():
-        cells = [_stat_cell(values[c], digits) for c in columns]
+        cells = [stat_cell(values[c], digits) for c in columns]
         lines.append(f"| {labels.get(row, row)} | " + " | ".join(cells) + " |")
     lines += [
         "",

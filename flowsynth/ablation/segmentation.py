@@ -1,89 +1,137 @@
-"""The U-Net lesson: elastic deformation makes a few labelled images go a long way.
+"""The U-Net lesson: elastic deformation makes a few labelled images go a long way, and the
+weighted loss separates touching objects.
 
-A U-Net is trained on the first 3, 10 and 20 ISBI 2012 EM slices with no augmentation (random
-crops only), affine augmentation (mirroring, rotation, scaling) or the U-Net's elastic
-deformation, then evaluated on the held-out slices (20-29) with IoU, Dice, pixel error and the
-ISBI adapted Rand error. Same layout, resume rule and outputs as the flow ablation::
+For each dataset of a preset (ISBI 2012 EM; DRIVE retinal vessels) and each row (augmentation
+``none``/``affine``/``elastic`` x training-set size x loss ``weighted``/``plain``; see
+:mod:`flowsynth.ablation.segpresets`) a U-Net is trained for every seed on the first N training
+images and evaluated on the held-out images (ISBI: slices 20-29; DRIVE: the 20 test images,
+inside the field of view). The held-out set is also measured during training, so each run
+leaves its learning curve in ``log.csv`` (``heldout_*`` columns). Rows share the seeds of model
+initialisation, data order and augmentation draws (common random numbers). Outputs::
 
-    OUT/runs/<augment>-<n>/seed-<k>/ (+ evaluation.json), OUT/results.{json,md,png}
+    OUT/runs/<dataset>/<row>/seed-<k>/ (checkpoint, log.csv, evaluation.json)
+    OUT/results.json, results.md (verdict first), results.png (held-out curves),
+    OUT/results-<dataset>.png (final values with 95 % intervals)
+
+A finished run (its ``evaluation.json``) is not run again; an interrupted one resumes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from flowsynth import __version__
-from flowsynth.ablation.report import markdown, plot, summarise
+from flowsynth.ablation.segpresets import (
+    DATASETS,
+    LOSSES,
+    PRESETS,
+    Row,
+    SegmentationData,
+    SegmentationPreset,
+)
 from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.train.config import TrainConfig
 
-AUGMENTS = ("none", "affine", "elastic")
-TRAIN_SIZES = (3, 10, 20)
-DATASET = "isbi2012_em"
-HELD_OUT = f"{DATASET}[20:]"
-METRICS = ("iou", "dice", "pixel_error", "rand_error")
-
-
-@dataclass(frozen=True)
-class SegmentationPreset:
-    name: str
-    width: float
-    steps: int
-    batch: int
-    crop: tuple[int, int]
-    lr: float
-    threads: int
-    parallel: int
-    max_images: int | None
-
-
-PRESETS = {
-    "smoke": SegmentationPreset("smoke", 0.125, 2, 1, (64, 64), 1e-3, 1, 1, 2),
-    "cpu": SegmentationPreset("cpu", 0.25, 300, 2, (192, 192), 1e-3, 1, 2, None),
-    "gpu": SegmentationPreset("gpu", 1.0, 20_000, 8, (512, 512), 3e-4, 8, 1, None),
-}
+#: Held-out columns measured during training (where the dataset reports them).
+CURVE_METRICS = ("iou", "rand_error", "auc")
 
 
 def _train_config(
-    row: str,
+    data: SegmentationData,
+    row: Row,
     seed: int,
     folder: Path,
     preset: SegmentationPreset,
     data_root: str | None,
     device: str,
 ) -> TrainConfig:
-    """The training configuration of one row (``<augment>-<count>``) and seed."""
-    augment, count = row.rsplit("-", 1)
+    """The training configuration of one dataset, row and seed."""
+    steps = preset.grids[data.name].steps[row.size]
     return TrainConfig(
-        data=f"{DATASET}[:{count}]",
+        data=data.train.format(n=row.size),
         out=str(folder),
         task="segmentation",
         model="unet",
         width=preset.width,
-        steps=preset.steps,
+        steps=steps,
         batch=preset.batch,
         crop=preset.crop,
         lr=preset.lr,
-        warmup=min(20, max(preset.steps // 5, 1)),
+        warmup=min(20, max(steps // 5, 1)),
         device=device,
         seed=seed,
         data_seed=seed,
         recipe_seed=seed,
-        seg_augment=augment,
+        seg_augment=row.augment,
+        seg_weights=LOSSES[row.loss],
         data_root=data_root,
         dice=0.5,
         threads=preset.threads,
-        checkpoint_every=max(preset.steps // 4, 1),
-        log_every=max(min(10, preset.steps // 4), 1),
+        checkpoint_every=max(steps // 4, 1),
+        log_every=max(min(50, steps // 4), 1),
     )
 
 
+def _held_out_measure(
+    data: SegmentationData,
+    preset: SegmentationPreset,
+    data_root: str | None,
+    device: str,
+    every: int,
+) -> Any:
+    """A :class:`~flowsynth.train.loop.HeldOut` measuring the dataset's held-out images every
+    ``every`` steps."""
+    import torch
+
+    from flowsynth.data.segmentation import (
+        SegmentationDataset,
+        label_values,
+        load_segmentation_pairs,
+    )
+    from flowsynth.evaluate.segmentation import evaluate_segmentation
+    from flowsynth.train.build import resolve_device
+    from flowsynth.train.loop import HeldOut
+
+    pairs = load_segmentation_pairs(data.held_out, data_root)
+    values = label_values(pairs)
+    dataset = SegmentationDataset(pairs, values=values)
+    torch_device: torch.device = resolve_device(device)
+    columns = tuple(m for m in CURVE_METRICS if m in data.metrics)
+
+    def measure(model: torch.nn.Module) -> dict[str, float | None]:
+        summary = evaluate_segmentation(
+            model,
+            dataset,
+            classes=len(values),
+            device=torch_device,
+            max_images=preset.max_images,
+        )["model"]
+        return {name: summary.get(name) for name in columns}
+
+    return HeldOut(every, columns, measure)
+
+
+def _curve(folder: Path) -> dict[str, list[list[float]]]:
+    """``{heldout_<metric>: [[step, value], ...]}`` from the run's ``log.csv``."""
+    from flowsynth.train.logs import read_log
+
+    path = folder / "log.csv"
+    columns = read_log(path) if path.is_file() else {}
+    return {
+        name: [[float(step), value] for step, value in points]
+        for name, points in columns.items()
+        if name.startswith("heldout_")
+    }
+
+
 def _run(
+    dataset: str,
     row: str,
     seed: int,
     folder: Path,
@@ -91,7 +139,7 @@ def _run(
     data_root: str | None,
     device: str,
 ) -> dict[str, Any]:
-    """Train (or resume) one row and seed, evaluate it, and record ``evaluation.json``."""
+    """Train (or resume) one run, evaluate it, and record ``evaluation.json``."""
     # torch and the trainer load only in the worker that runs: this module stays light.
     import torch
 
@@ -103,20 +151,28 @@ def _run(
         return dict(json.loads(record_path.read_text()))
     torch.set_num_threads(preset.threads)
     began = time.perf_counter()
-    config = _train_config(row, seed, folder, preset, data_root, device)
-    result = train(config, resume=True, progress=False)
+    data = DATASETS[dataset]
+    config = _train_config(data, Row.parse(row), seed, folder, preset, data_root, device)
+    every = max(config.steps // preset.measurements, 1)
+    held_out = _held_out_measure(data, preset, data_root, device, every)
+    result = train(config, resume=True, progress=False, keep_history=False, held_out=held_out)
     document = evaluate(
         result.checkpoint,
-        [HELD_OUT],
+        [data.held_out],
         data_root=data_root,
         device=device,
         max_images=preset.max_images,
     )
-    summary = document["datasets"][HELD_OUT]["model"]
+    summary = document["datasets"][data.held_out]["model"]
+    per_image = summary.get("per_image") or {}
     record = {
+        "dataset": dataset,
         "row": row,
         "seed": seed,
-        "values": {m: summary.get(m) for m in METRICS},
+        "steps": config.steps,
+        "values": {m: summary.get(m) for m in data.metrics},
+        "per_image": {m: per_image.get(m) for m in data.metrics if per_image.get(m)},
+        "curve": _curve(folder),
         "seconds": time.perf_counter() - began,
         "checkpoint": str(result.checkpoint),
     }
@@ -124,81 +180,94 @@ def _run(
     return record
 
 
+def check_data_root(data_root: str | os.PathLike[str] | None, datasets: tuple[str, ...]) -> Path:
+    """The data root, after checking it holds every dataset asked for.
+
+    Raises ``FileNotFoundError`` naming the folders looked for (and how to run a subset)."""
+    from flowsynth.data.resolve import data_root_path
+
+    wanted = ", ".join(f"{DATASETS[name].folder}/" for name in datasets)
+    try:
+        root = data_root_path(data_root)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"{error}; the segmentation ablation reads {wanted}") from None
+    missing = [name for name in datasets if not (root / DATASETS[name].folder).is_dir()]
+    if missing:
+        folders = ", ".join(f"{DATASETS[name].folder}/" for name in missing)
+        raise FileNotFoundError(
+            f"the data root {root} lacks {folders} (the segmentation ablation reads {wanted}); "
+            "add them, or choose the datasets to run with --datasets "
+            f"{' '.join(n for n in datasets if n not in missing) or 'NAME'}"
+        )
+    return root
+
+
 def run_segmentation_ablation(
     out: str | os.PathLike[str],
     *,
     preset: str = "cpu",
-    seeds: int = 1,
-    sizes: tuple[int, ...] = TRAIN_SIZES,
-    augments: tuple[str, ...] = AUGMENTS,
+    seeds: int = 3,
+    datasets: tuple[str, ...] | None = None,
     data_root: str | os.PathLike[str] | None = None,
     device: str = "auto",
     parallel: int | None = None,
 ) -> dict[str, Any]:
-    """Train and evaluate every (augmentation, training-set size) for ``seeds`` seeds."""
-    # joblib and torch (through data.resolve) load only when an ablation runs.
+    """Train and evaluate every row of every dataset of ``preset`` for ``seeds`` seeds; write the
+    results (see the module docstring) and return them."""
+    # joblib loads only when an ablation runs.
     from joblib import Parallel, delayed
 
-    from flowsynth.data.resolve import data_root_path
+    from flowsynth.ablation.segreport import write_results
 
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     settings = PRESETS[preset]
     if parallel is not None:
         settings = replace(settings, parallel=parallel)
-    root = data_root_path(data_root)
-    if not (root / DATASET).is_dir():
-        raise FileNotFoundError(f"the segmentation ablation needs {root / DATASET} (ISBI 2012 EM)")
+    names = tuple(datasets) if datasets else tuple(settings.grids)
+    unknown = [n for n in names if n not in settings.grids]
+    if unknown:
+        raise ValueError(f"unknown datasets {unknown}; choose from {sorted(settings.grids)}")
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
+    root = check_data_root(data_root, names)
     folder = Path(out).resolve()
-    rows = [f"{a}-{n}" for n in sizes for a in augments]
+    plan = {name: [row.id for row in settings.grids[name].rows()] for name in names}
+    _print_plan(settings, plan, seeds)
     began = time.perf_counter()
-    jobs = (
-        delayed(_run)(r, s, folder / "runs" / r / f"seed-{s}", settings, str(root), device)
-        for r in rows
-        for s in range(seeds)
+    jobs = [(name, row, seed) for name in names for row in plan[name] for seed in range(seeds)]
+    # The longest runs first, so that the last ones do not leave a core idle.
+    jobs.sort(key=lambda job: -settings.grids[job[0]].steps[Row.parse(job[1]).size])
+    runs = folder / "runs"
+    records = list(
+        Parallel(n_jobs=min(settings.parallel, len(jobs)))(
+            delayed(_run)(n, r, s, runs / n / r / f"seed-{s}", settings, str(root), device)
+            for n, r, s in jobs
+        )
     )
-    records = list(Parallel(n_jobs=min(settings.parallel, len(rows) * seeds))(jobs))
     seconds = time.perf_counter() - began
-    return _write_results(folder, records, rows, settings, seeds, seconds)
-
-
-def _write_results(
-    folder: Path,
-    records: list[dict[str, Any]],
-    rows: list[str],
-    settings: SegmentationPreset,
-    seeds: int,
-    seconds: float,
-) -> dict[str, Any]:
-    """results.json, results.md and results.png of a segmentation ablation; the results."""
-    table = summarise(records, rows, METRICS)
-    results = {
+    header = {
         "flowsynth": __version__,
         "preset": asdict(settings),
         "seeds": seeds,
-        "rows": rows,
-        "held_out": HELD_OUT,
-        "summary": table,
+        "rows": plan,
+        "held_out": {name: DATASETS[name].held_out for name in names},
         "seconds": seconds,
-        "runs": records,
     }
-    atomic_write_bytes(folder / "results.json", (json.dumps(results, indent=1) + "\n").encode())
-    notes = [
-        f"Preset `{settings.name}`: U-Net x{settings.width}, {settings.steps} steps of batch "
-        f"{settings.batch} at {settings.crop[0]}x{settings.crop[1]} crops; trained on the first "
-        f"N ISBI 2012 slices, evaluated on {HELD_OUT} (whole slices); {seeds} seed(s), mean ± "
-        "std. IoU and Dice of the cell class; lower is better for the errors.",
-        f"Wall time: {seconds / 60:.1f} min.",
-    ]
-    text = markdown(
-        "Segmentation ablation: augmentation x training-set size", table, list(METRICS), notes=notes
+    return write_results(folder, header, records, settings)
+
+
+def _print_plan(settings: SegmentationPreset, plan: dict[str, list[str]], seeds: int) -> None:
+    """Say what will be trained before the first run starts."""
+    total = sum(len(rows) for rows in plan.values()) * seeds
+    print(
+        f"segmentation ablation, preset {settings.name}: {total} runs ({seeds} seed(s) each), "
+        f"{settings.parallel} at a time",
+        file=sys.stderr,
     )
-    atomic_write_bytes(folder / "results.md", text.encode())
-    plot(
-        folder / "results.png",
-        table,
-        list(METRICS),
-        ylabel="value",
-        title="U-Net on ISBI 2012: augmentation x training slices",
-    )
-    return results
+    for name, rows in plan.items():
+        data = DATASETS[name]
+        print(
+            f"  {data.title}: {len(rows)} rows, evaluated on {data.held_out}: {', '.join(rows)}",
+            file=sys.stderr,
+        )

@@ -8,8 +8,9 @@ from typing import Any
 
 from flowsynth.ablation.flow import run_flow_ablation
 from flowsynth.ablation.presets import PRESETS as FLOW_PRESETS
-from flowsynth.ablation.segmentation import PRESETS as SEGMENTATION_PRESETS
 from flowsynth.ablation.segmentation import run_segmentation_ablation
+from flowsynth.ablation.segpresets import DATASETS as SEGMENTATION_DATASETS
+from flowsynth.ablation.segpresets import PRESETS as SEGMENTATION_PRESETS
 from flowsynth.data.names import BENCHMARKS, dataset_folder
 
 
@@ -62,21 +63,29 @@ def _add_flow_parser(kinds: Any) -> argparse.ArgumentParser:
 
 
 def _add_segmentation_parser(kinds: Any) -> argparse.ArgumentParser:
-    """The ``ablation segmentation`` subcommand: preset and seeds."""
+    """The ``ablation segmentation`` subcommand: preset, datasets and seeds."""
     segmentation = kinds.add_parser(
-        "segmentation", help="U-Net on 3/10/20 ISBI slices x no/affine/elastic augmentation"
+        "segmentation",
+        help="U-Net on a few ISBI / DRIVE images: no/affine/elastic augmentation x "
+        "weighted/plain loss x training-set size",
     )
     segmentation.add_argument(
         "--preset",
         choices=list(SEGMENTATION_PRESETS),
         default="cpu",
         help="budget (default cpu): "
-        + "; ".join(
-            f"{name}: U-Net x{p.width}, {p.steps} steps of batch {p.batch}"
-            for name, p in SEGMENTATION_PRESETS.items()
-        ),
+        + "; ".join(f"{name}: {p.description}" for name, p in SEGMENTATION_PRESETS.items()),
     )
-    segmentation.add_argument("--seeds", type=int, default=1, help="seeds per row (default 1)")
+    segmentation.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=list(SEGMENTATION_DATASETS),
+        default=None,
+        help="datasets to run (default: all the preset's; each must be under the data root: "
+        + ", ".join(f"{d.folder}/" for d in SEGMENTATION_DATASETS.values())
+        + ", checked before any training)",
+    )
+    segmentation.add_argument("--seeds", type=int, default=3, help="seeds per row (default 3)")
     return segmentation
 
 
@@ -116,10 +125,11 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             preset=args.preset,
             seeds=args.seeds,
+            datasets=tuple(args.datasets) if args.datasets else None,
             data_root=args.data_root,
             device=args.device,
             parallel=args.parallel,
         )
     print((args.out / "results.md").read_text())
-    print(f"wrote {args.out / 'results.json'}, results.md and results.png")
+    print(f"wrote {args.out / 'results.json'}, results.md and results*.png")
     return 0

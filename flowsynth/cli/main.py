@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import errno
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import flowsynth
 from flowsynth import __version__
 from flowsynth.base.notes import note_once
 from flowsynth.cli import ablation as ablation_command
@@ -183,31 +181,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: The modules whose numba kernels compile on first use, cached beside them (base/compiled.py).
-KERNEL_MODULES = ("scene", "render", "deform")
-
-
-def kernel_cache_folders() -> list[Path]:
-    """Where numba caches the compiled kernels: ``$NUMBA_CACHE_DIR`` if set, else the
-    ``__pycache__`` folder beside each ``kernels.py``."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return [Path(os.environ["NUMBA_CACHE_DIR"])]
-    package = Path(flowsynth.__file__).parent
-    return [package / module / "__pycache__" for module in KERNEL_MODULES]
-
-
-def kernel_cache_is_cold() -> bool:
-    """True when some kernels module has no numba index (``kernels.*.nbi``) cached yet."""
-    folders = kernel_cache_folders()
-    if len(folders) == 1:  # $NUMBA_CACHE_DIR: one tree for every module
-        return not any(folders[0].rglob("kernels.*.nbi"))
-    return any(not any(folder.glob("kernels.*.nbi")) for folder in folders)
-
-
 def _announce_compiling() -> None:
     """Say why the first run on a machine is silent for a while, before the kernels import."""
-    if kernel_cache_is_cold():
-        folders = kernel_cache_folders()
+    # numba loads with base.compiled: only the commands that render pay for it.
+    from flowsynth.base import compiled
+
+    if compiled.kernel_cache_is_cold():
+        folders = compiled.kernel_cache_folders()
         where = folders[0] if len(folders) == 1 else folders[0].parents[1] / "*" / "__pycache__"
         note_once(
             "compiling", f"compiling flowsynth's kernels once (cached in {where}): about 20 s ..."

@@ -37,6 +37,8 @@ _FIELDS = (
     "dice",
     "elastic_sigma",
     "seg_augment",
+    "seg_weights",
+    "ema",
     "init",
     "compile_backend",
 )
@@ -131,6 +133,14 @@ def _add_optimisation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", choices=("cosine", "step", "constant"), default=None)
     p.add_argument("--clip", type=float, default=None, help="gradient norm clip (0: off)")
     p.add_argument(
+        "--ema",
+        type=float,
+        default=None,
+        metavar="DECAY",
+        help="keep an exponential moving average of the weights with this decay (e.g. 0.99) "
+        "and evaluate it instead of the last weights (default 0: off)",
+    )
+    p.add_argument(
         "--loss-reduction",
         choices=("mean", "sum"),
         default=None,
@@ -210,6 +220,13 @@ def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
         choices=("none", "affine", "elastic"),
         default=None,
         help="segmentation augmentation (default elastic: the U-Net's)",
+    )
+    p.add_argument(
+        "--seg-weights",
+        choices=("unet", "none"),
+        default=None,
+        help="segmentation loss weights: unet (the U-Net's border weight map, the default) or "
+        "none (plain cross-entropy)",
     )
 
 

@@ -14,8 +14,9 @@ nor dask.
   ``tcp://10.0.0.5:8786``) or, without one, on a local cluster of ``workers`` processes.
   A ``dask.distributed.Client`` may be passed instead of a name.
 - ``"ray"``: one Ray task per chunk, on the cluster at ``scheduler`` (``auto``, or an address such
-  as ``ray://10.0.0.5:10001``) or, without one, on a local Ray instance of ``workers`` CPUs. If Ray
-  is already initialised in this process, its cluster is used as it is and left running.
+  as ``ray://10.0.0.5:10001``) or, without one, on a local Ray instance of ``workers`` CPUs that
+  logs only errors (the progress bar stays whole). If Ray is already initialised in this process,
+  its cluster is used as it is and left running.
 
 Dask's Nanny exports ``MALLOC_TRIM_THRESHOLD_=65536`` to its workers by default
 (``distributed.nanny.pre-spawn-environ``), which made numpy-heavy rendering 2.5-4x slower. The
@@ -26,6 +27,7 @@ start (see ``docs/generation.md``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
@@ -135,6 +137,12 @@ class RayExecutor:
                 ray.cancel(ref)
 
 
+#: ``ray.init`` logging options for a local instance. ``log_to_driver=False`` keeps the workers'
+#: output away, but the driver's ``ray`` logger still prints "Started a local Ray instance." (INFO)
+#: and a note on token authentication (WARNING) into the progress bar; errors still show.
+RAY_LOCAL_LOGGING: dict[str, Any] = {"configure_logging": True, "logging_level": logging.ERROR}
+
+
 @contextlib.contextmanager
 def _ray(workers: int, address: str | None) -> Iterator[RayExecutor]:
     import ray
@@ -143,14 +151,21 @@ def _ray(workers: int, address: str | None) -> Iterator[RayExecutor]:
         yield RayExecutor()
         return
     local = address is None
-    # A local instance gets this machine's share of CPUs; a cluster brings its own (its workers
-    # need flowsynth installed, as Dask's do).
-    options: dict[str, Any] = {"num_cpus": workers, "include_dashboard": False} if local else {}
-    ray.init(address=address, log_to_driver=False, **options)
+    # A local instance gets this machine's share of CPUs and stays quiet; a cluster brings its
+    # own CPUs and logging (its workers need flowsynth installed, as Dask's do).
+    options: dict[str, Any] = (
+        {"num_cpus": workers, "include_dashboard": False, **RAY_LOCAL_LOGGING} if local else {}
+    )
+    logger = logging.getLogger("ray")
+    level = logger.level  # ray.init sets it; give it back after
     try:
-        yield RayExecutor(worker_threads=1 if local else None)
+        ray.init(address=address, log_to_driver=False, **options)
+        try:
+            yield RayExecutor(worker_threads=1 if local else None)
+        finally:
+            ray.shutdown()
     finally:
-        ray.shutdown()
+        logger.setLevel(level)
 
 
 def is_dask_client(obj: Any) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,19 @@ class PairFolderError(FileNotFoundError):
     """A folder of pairs is missing, empty, or a file has no partner in the other folder."""
 
 
-class PairFileError(ValueError):
-    """A file of a pair cannot be read, or its shape or dtype does not fit."""
+class PairFileError(FileFormatError):
+    """A file of a pair cannot be read, or its shape or dtype does not fit.
+
+    A :class:`FileFormatError` (so a ``ValueError``) built from one message, which names the
+    file; ``source`` is optional (``str()`` is then the message alone).
+    """
+
+    def __init__(self, problem: str, source: str | os.PathLike[str] = "") -> None:
+        super().__init__(source, problem)
+        self.args = (problem, self.source)  # the arguments again, so that it pickles
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.problem}" if self.source else self.problem
 
 
 @dataclass(frozen=True)

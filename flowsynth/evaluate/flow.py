@@ -19,7 +19,7 @@ from tqdm import tqdm
 from flowsynth.data.example import collate_flow
 from flowsynth.evaluate.metrics import FlowMetrics
 from flowsynth.evaluate.padding import pad_to_multiple, unpad
-from flowsynth.train.checkpoint import load_checkpoint
+from flowsynth.train.checkpoint import evaluation_weights, load_checkpoint
 from flowsynth.train.layers import full_resolution_flow
 from flowsynth.train.models import build_model
 
@@ -27,10 +27,13 @@ from flowsynth.train.models import build_model
 def load_model(
     path: str | os.PathLike[str], device: torch.device
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Model (eval mode, on ``device``) and checkpoint from a ``flowsynth train`` checkpoint."""
+    """Model (eval mode, on ``device``) and checkpoint from a ``flowsynth train`` checkpoint; the
+    weight average where the run kept one (:func:`~flowsynth.train.checkpoint.evaluation_weights`).
+    """
     checkpoint = load_checkpoint(path)
     model = build_model(checkpoint["model_spec"])
-    model.load_state_dict(checkpoint["model"])
+    weights, _ = evaluation_weights(checkpoint)
+    model.load_state_dict(weights)
     return model.to(device).eval(), checkpoint
 
 

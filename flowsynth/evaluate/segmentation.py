@@ -1,5 +1,5 @@
-"""Run a trained segmentation model over a dataset of image/label pairs and accumulate the
-metrics (whole images, padded to the model's stride and cut back)."""
+"""Run a segmentation model over a dataset of image/label pairs and accumulate the metrics
+(whole images, padded to the model's stride and cut back)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,24 @@ def evaluate_segmentation(
     max_images: int | None = None,
     progress: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """``{"model": SegmentationMetrics.summary()}`` over whole images (padded, then cut)."""
+    """``{"model": SegmentationMetrics.summary()}`` over whole images (padded, then cut).
+
+    Two-class models also pass the softmax probability of class 1, for the AUC. The model runs
+    in eval mode and is left in the mode it came in, so a trainer may call this between steps.
+    """
     metrics = SegmentationMetrics(classes)
     stride = int(getattr(model, "stride", 16))
-    for batch in tqdm(batches(dataset, max_images, default_collate), disable=not progress):
-        image, padding = pad_to_multiple(batch.image.to(device), stride)
-        prediction = unpad(model(image).argmax(dim=1), padding)
-        metrics.add(prediction[0].cpu().numpy(), batch.label[0].numpy())
+    training = model.training
+    model.eval()
+    try:
+        for batch in tqdm(batches(dataset, max_images, default_collate), disable=not progress):
+            image, padding = pad_to_multiple(batch.image.to(device), stride)
+            logits = unpad(model(image), padding)
+            probability = None
+            if classes == 2:
+                probability = logits.float().softmax(dim=1)[0, 1].cpu().numpy()
+            prediction = logits.argmax(dim=1)[0].cpu().numpy()
+            metrics.add(prediction, batch.label[0].numpy(), probability)
+    finally:
+        model.train(training)
     return {"model": metrics.summary()}

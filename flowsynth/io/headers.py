@@ -18,7 +18,7 @@ import struct
 from typing import NamedTuple
 
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.limits import check_dimensions
+from flowsynth.io.limits import MAX_DECODED_BYTES, check_dimensions
 
 Source = str | os.PathLike[str]
 
@@ -47,6 +47,8 @@ _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_ARITHMETIC = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 #: Most start-of-scan markers accepted in a JPEG: each scan is a pass over the whole image.
 MAX_JPEG_SCANS = 256
+#: Most pages (image directories) accepted in a TIFF: slices of a volume.
+MAX_TIFF_PAGES = 1 << 13
 
 
 class PngHeader(NamedTuple):
@@ -122,6 +124,8 @@ class ImageInfo(NamedTuple):
     sample_bytes : bytes per decoded sample (1, 2 for 16-bit files, up to 8 for float TIFF).
     decoder_bytes : estimated memory per pixel the decoder needs: its output of up to four
         channels plus its internal buffers (JPEG coefficients, the GIF canvas, TIFF strips).
+    pages : the number of images in the file (TIFF pages, each checked; else 1). ``width``,
+        ``height`` and the estimates are those of the first, which a 2D reader decodes.
     """
 
     kind: str
@@ -129,6 +133,7 @@ class ImageInfo(NamedTuple):
     height: int
     sample_bytes: int
     decoder_bytes: int
+    pages: int = 1
 
 
 def _implausible(source: Source, kind: str, width: int, height: int, size: int) -> None:
@@ -244,32 +249,59 @@ def _bmp_info(data: bytes, source: Source) -> tuple[int, int]:
 
 _TIFF_TYPE_SIZES = {1: 1, 3: 2, 4: 4, 16: 8}  # BYTE, SHORT, LONG, LONG8
 _TIFF_FORMATS = {1: "B", 3: "H", 4: "I", 16: "Q"}
+#: The fields read: width, height, bits per sample, compression, samples per pixel.
+_TIFF_TAGS = frozenset({256, 257, 258, 259, 277})
 
 
-def _tiff_fields(data: bytes, source: Source) -> dict[int, int]:
-    """The first value of each integer field of the first TIFF directory."""
-    order = "<" if data[:2] == b"II" else ">"
+def _tiff_directory(
+    data: bytes, offset: int, order: str, source: Source
+) -> tuple[dict[int, int], int]:
+    """The first value of each integer field :func:`_tiff_page` reads from the TIFF directory
+    at ``offset``, and the offset of the next directory (0 after the last)."""
     try:
-        (offset,) = struct.unpack(order + "I", data[4:8])
-        (count,) = struct.unpack(order + "H", data[offset : offset + 2])
+        (count,) = struct.unpack_from(order + "H", data, offset)
+        end = offset + 2 + 12 * count
+        (following,) = struct.unpack_from(order + "I", data, end)
         fields = {}
-        for index in range(count):
-            start = offset + 2 + 12 * index
-            tag, kind, values = struct.unpack(order + "HHI", data[start : start + 8])
-            if kind not in _TIFF_FORMATS or values < 1:
+        entries = struct.iter_unpack(order + "HHII", data[offset + 2 : end])
+        for index, (tag, kind, values, position) in enumerate(entries):
+            if tag not in _TIFF_TAGS or kind not in _TIFF_FORMATS or values < 1:
                 continue
-            position = start + 8
-            if _TIFF_TYPE_SIZES[kind] * values > 4:  # stored elsewhere, at an offset
-                (position,) = struct.unpack_from(order + "I", data, start + 8)
+            if _TIFF_TYPE_SIZES[kind] * values <= 4:  # stored in the entry, not at an offset
+                position = offset + 2 + 12 * index + 8
             (fields[tag],) = struct.unpack_from(order + _TIFF_FORMATS[kind], data, position)
     except struct.error:
         raise FileFormatError(source, "TIFF header truncated or malformed") from None
-    return fields
+    return fields, following
 
 
-def _tiff_info(data: bytes, source: Source) -> tuple[int, int, int]:
-    """``(width, height, sample_bytes)`` of a TIFF's first image, checked for plausibility."""
-    fields = _tiff_fields(data, source)
+def _tiff_pages(data: bytes, source: Source) -> list[dict[int, int]]:
+    """The integer fields of every directory (page) of a TIFF, following the chain.
+
+    At most :data:`MAX_TIFF_PAGES` pages; a chain that loops or runs past the end of ``data``
+    raises. A truncated chain after the first page raises too: its pages would be missing.
+    """
+    order = "<" if data[:2] == b"II" else ">"
+    if len(data) < 8:
+        raise FileFormatError(source, "TIFF header truncated or malformed")
+    (offset,) = struct.unpack(order + "I", data[4:8])
+    pages: list[dict[int, int]] = []
+    seen: set[int] = set()
+    while offset:
+        if offset in seen:
+            raise FileFormatError(source, f"TIFF directory chain loops back to byte {offset}")
+        if len(pages) == MAX_TIFF_PAGES:
+            raise FileFormatError(source, f"TIFF has more than {MAX_TIFF_PAGES} pages, the limit")
+        seen.add(offset)
+        fields, offset = _tiff_directory(data, offset, order, source)
+        pages.append(fields)
+    if not pages:
+        raise FileFormatError(source, "TIFF has no image directory")
+    return pages
+
+
+def _tiff_page(fields: dict[int, int], source: Source) -> tuple[int, int, int, int, int]:
+    """``(width, height, sample_bytes, raw_bytes, compression ratio bound)`` of one page."""
     if 256 not in fields or 257 not in fields:
         raise FileFormatError(source, "TIFF header truncated or has no image size")
     width, height = fields[256], fields[257]
@@ -281,9 +313,40 @@ def _tiff_info(data: bytes, source: Source) -> tuple[int, int, int]:
         )
     raw_bytes = (width * height * bits * samples + 7) // 8
     ratio = 1 if fields.get(259, 1) == 1 else _LZW_RATIO  # uncompressed, or at most LZW's
-    if raw_bytes > ratio * len(data) + (_SLACK_BYTES if ratio > 1 else 0):
-        _implausible(source, "TIFF", width, height, len(data))
-    return width, height, max(1, (bits + 7) // 8)
+    return width, height, max(1, (bits + 7) // 8), raw_bytes, ratio
+
+
+def _tiff_info(data: bytes, source: Source) -> tuple[int, int, int, int]:
+    """``(width, height, sample_bytes, pages)`` of a TIFF: the size of its first page, checked
+    for plausibility and decoded size over all its pages.
+
+    Every page's image data must fit in the file (its raw size over the best compression
+    ratio, summed over the pages), and decoding every page (a volume reader does) must need at
+    most ``MAX_DECODED_BYTES`` by the estimate :func:`image_info` makes per pixel.
+    """
+    pages = [_tiff_page(fields, source) for fields in _tiff_pages(data, source)]
+    width, height, sample_bytes, _, _ = pages[0]
+    # sum(raw / ratio) > len(data) (+ a slack for compressed data), in integers: times LZW's.
+    scaled = sum(raw * (_LZW_RATIO // ratio) for *_, raw, ratio in pages)
+    compressed = any(ratio > 1 for *_, ratio in pages)
+    if scaled > _LZW_RATIO * len(data) + (_SLACK_BYTES if compressed else 0):
+        if len(pages) == 1:
+            _implausible(source, "TIFF", width, height, len(data))
+        raise FileFormatError(
+            source,
+            f"TIFF's {len(pages)} pages claim {sum(page[3] for page in pages)} bytes of "
+            f"samples, implausible for a file of {len(data)} bytes (truncated, corrupt or "
+            "hostile)",
+        )
+    # The decoder's output and a strip buffer per pixel, as image_info estimates for one page.
+    needed = sum(w * h * 8 * b for w, h, b, *_ in pages)
+    if needed > MAX_DECODED_BYTES:
+        raise FileFormatError(
+            source,
+            f"TIFF's {len(pages)} pages need about {needed} bytes to decode, over the "
+            f"{MAX_DECODED_BYTES}-byte limit",
+        )
+    return width, height, sample_bytes, len(pages)
 
 
 def image_info(data: bytes, source: Source = "<bytes>") -> ImageInfo:
@@ -303,7 +366,7 @@ def image_info(data: bytes, source: Source = "<bytes>") -> ImageInfo:
         Unknown format, a size over the limits, a truncated PNG, or a size implausible for
         the file's length.
     """
-    sample_bytes, overhead = 1, 0
+    sample_bytes, overhead, pages = 1, 0, 1
     if data[:8] == PNG_SIGNATURE:
         header = png_header(data, source)
         check_png_plausible(header, check_png_chunks(data, source), source)
@@ -319,12 +382,12 @@ def image_info(data: bytes, source: Source = "<bytes>") -> ImageInfo:
     elif data[:2] == b"BM" and len(data) >= 26:
         kind, (width, height) = "bmp", _bmp_info(data, source)
     elif data[:4] in (b"II*\x00", b"MM\x00*"):
-        kind, (width, height, sample_bytes) = "tiff", _tiff_info(data, source)
+        kind, (width, height, sample_bytes, pages) = "tiff", _tiff_info(data, source)
         overhead = 4 * sample_bytes  # a strip or tile buffer, up to the whole image
     else:
         known = "PNG, PNM, JPEG, GIF, BMP or TIFF"
         raise FileFormatError(source, f"unknown image format (expected {known})")
-    return ImageInfo(kind, width, height, sample_bytes, 4 * sample_bytes + overhead)
+    return ImageInfo(kind, width, height, sample_bytes, 4 * sample_bytes + overhead, pages)
 
 
 def image_size(data: bytes, source: Source = "<bytes>") -> tuple[str, int, int]:

@@ -158,6 +158,33 @@ def read_at_most(file: BinaryIO, max_bytes: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+class BoundedReader:
+    """A read-only view of an open regular file for a parser that trusts the sizes it reads.
+
+    ``tarfile``, for one, reads as many bytes as a header claims in one call (and a read of
+    ``n`` bytes allocates ``n`` up front). Through this view no read returns more than
+    ``max_read`` bytes, nor goes past the file's size when the view was made: a lying header
+    gets short data (which the parser reports as truncated) instead of a huge allocation.
+    """
+
+    def __init__(self, file: BinaryIO, max_read: int) -> None:
+        self._file = file
+        self.max_read = max_read
+        #: The file's size when the view was made.
+        self.size = os.fstat(file.fileno()).st_size
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = max(0, self.size - self._file.tell())
+        wanted = left if size is None or size < 0 else min(size, left)
+        return self._file.read(min(wanted, self.max_read))
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+
 def read_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """All bytes of the regular file ``path``, refusing files over ``max_bytes``.
 

@@ -22,16 +22,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
+import struct
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, NamedTuple, cast
 
 from isal import isal_zlib
 
 from flowsynth.io.atomic import atomic_path
 from flowsynth.io.errors import FileFormatError
+from flowsynth.io.limits import MAX_FILE_BYTES, BoundedReader, open_regular, read_at_most
 from flowsynth.io.pagecache import release
 
 SHARD_MTIME = 0
@@ -160,24 +163,105 @@ class ShardWriter:
             }
 
 
-def iter_shard(path: Path) -> Iterator[tuple[str, bytes]]:
-    """``(member name, bytes)`` for every member of a shard, in order.
+class ShardMember(NamedTuple):
+    """One regular member of a shard: its name and where its bytes lie."""
+
+    name: str
+    offset: int  # of the member's data, from the start of the shard
+    size: int
+
+
+#: Largest single read the tar parser may make: a header block, or a pax or GNU long-name
+#: header (flowsynth writes neither; other writers' are a few hundred bytes).
+MAX_TAR_HEADER_BYTES = 1 << 20
+_TAR_ERRORS = (tarfile.TarError, EOFError, ValueError, IndexError, OverflowError, struct.error)
+
+
+def scan_shard(file: BinaryIO, source: str | os.PathLike[str]) -> list[ShardMember]:
+    """The regular members of the tar archive open as ``file`` (a regular file), in order.
+
+    Reads the headers only. Every member's bytes must lie inside the file and hold at most
+    ``MAX_FILE_BYTES``, and the archive must end in an end-of-archive (all-zero) block: a
+    truncated shard, or one whose headers claim more than it holds, raises instead of listing
+    fewer members or allocating what a header claims (``tarfile`` would silently stop at a
+    truncated or corrupt header after the first).
 
     Raises
     ------
     FileFormatError
-        If the file is not a readable tar archive.
+        Not a tar archive, a member that is not a regular file, a member past the end of the
+        file or over the size limit, or no end-of-archive block; names ``source``.
     """
+    file.seek(0)
+    bounded = BoundedReader(file, MAX_TAR_HEADER_BYTES)
+    members = []
     try:
-        with tarfile.open(path, mode="r:") as tar:
-            for info in tar:
-                if not info.isfile():
-                    raise FileFormatError(path, f"member {info.name!r} is not a regular file")
-                file = tar.extractfile(info)
-                assert file is not None  # a regular file always has data
-                yield info.name, file.read()
-    except (tarfile.TarError, EOFError) as error:
-        raise FileFormatError(path, f"not a readable tar shard ({error})") from error
+        with tarfile.open(fileobj=cast(BinaryIO, bounded), mode="r:") as tar:
+            while (info := tar.next()) is not None:
+                # tarfile keeps every TarInfo (a member list, not in typeshed): drop them, the
+                # list below is enough.
+                cast(Any, tar).members.clear()
+                if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE) or info.issparse():
+                    raise FileFormatError(source, f"member {info.name!r} is not a regular file")
+                end = info.offset_data + info.size
+                if info.size > MAX_FILE_BYTES or end > bounded.size:
+                    raise FileFormatError(
+                        source,
+                        f"member {info.name!r} claims {info.size} bytes at byte "
+                        f"{info.offset_data}, past the end of the {bounded.size}-byte file "
+                        "or over the limit (truncated, corrupt or hostile)",
+                    )
+                members.append(ShardMember(info.name, info.offset_data, info.size))
+            end_block = tar.offset
+    except _TAR_ERRORS as error:
+        raise FileFormatError(source, f"not a readable tar shard ({error})") from None
+    file.seek(end_block)
+    if read_at_most(file, tarfile.BLOCKSIZE) != bytes(tarfile.BLOCKSIZE):
+        raise FileFormatError(
+            source,
+            f"no end-of-archive block after {len(members)} member(s), at byte {end_block} "
+            "(truncated or corrupt tar shard)",
+        )
+    return members
+
+
+def shard_members(path: str | os.PathLike[str]) -> list[ShardMember]:
+    """The regular members of the shard ``path`` (see :func:`scan_shard`).
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened (e.g. ``FileNotFoundError``).
+    FileFormatError
+        Not a regular file (a device or FIFO), or not a sound tar shard.
+    """
+    with open_regular(path) as file:
+        return scan_shard(file, path)
+
+
+def read_member(file: BinaryIO, member: ShardMember, source: str | os.PathLike[str]) -> bytes:
+    """The bytes of ``member`` of the shard open as ``file``; raises if the file holds fewer."""
+    file.seek(member.offset)
+    data = read_at_most(file, member.size)
+    if len(data) != member.size:
+        raise FileFormatError(source, f"member {member.name!r} is truncated")
+    return data
+
+
+def iter_shard(path: Path) -> Iterator[tuple[str, bytes]]:
+    """``(member name, bytes)`` for every member of a shard, in order.
+
+    Only a regular file is read, and the whole archive is checked (:func:`scan_shard`) before
+    the first member is returned.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is not a sound tar shard (see :func:`shard_members`).
+    """
+    with open_regular(path) as file:
+        for member in scan_shard(file, path):
+            yield member.name, read_member(file, member, path)
 
 
 def member_digests(path: Path, checksum: str = MEMBER_CHECKSUM) -> dict[str, dict[str, Any]]:

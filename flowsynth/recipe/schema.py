@@ -312,38 +312,77 @@ def scaled(recipe: FlowRecipe) -> FlowRecipe:
     return dataclasses.replace(_scaled_fields(recipe, recipe.scale), scale=1.0)
 
 
+#: Largest length in pixels an elastic recipe may give (node spacing, displacement scales,
+#: widths): the largest image side the readers accept (``flowsynth.io.limits.MAX_SIDE``). A
+#: node spacing beyond it gives the 2 nodes per axis it gives at that side; a displacement
+#: scale beyond it moves every pixel out of any image; and the float32 fields and the resampling
+#: coordinates stay far from overflow.
+ELASTIC_MAX_LENGTH = float(1 << 15)
+#: Smallest node ``spacing`` (pixels) other than 0 (which uses ``grid``): nodes closer than
+#: this sample per-pixel noise, and an axis of ``n`` pixels gets ``n / spacing`` nodes (a
+#: spacing near 0 would ask for billions of them) and an ``n x n / spacing`` weight matrix.
+MIN_SPACING = 4.0
+#: Largest Simard ``smoothing`` sigma (pixels): the Gaussian has ``8 sigma + 1`` taps applied
+#: at every pixel, so this bounds the blur's cost; a field smoothed more is nearly a shift.
+MAX_SMOOTHING = 1024.0
+#: Largest U-Net border weight ``w0`` (the paper's 10, times 100).
+MAX_W0 = 1000.0
+#: Largest absolute ``fill`` (the largest 16-bit sample) and label value (int32's largest).
+MAX_FILL = 65535.0
+MAX_LABEL = (1 << 31) - 1
+
+
 @dataclass(frozen=True)
 class ElasticRecipe:
     """Elastically deformed image/label pairs from a folder of examples (``kind: elastic``).
 
     Sample ``i`` deforms example ``i mod n`` (examples sorted by name) with randomness from
     ``(seed, i)`` alone. Defaults are U-Net's: a 3x3 grid of displacements with sigma 10 px,
-    interpolated smoothly; 3D U-Net uses ``spacing: 32`` and ``sigma: 4``.
+    interpolated smoothly; 3D U-Net uses ``spacing: 32`` and ``sigma: 4``. Lengths in pixels
+    are at most :data:`ELASTIC_MAX_LENGTH` (the largest image side a reader accepts).
     """
 
     kind: Literal["elastic"] = "elastic"
     description: str = ""
     field: Literal["grid", "smoothed"] = "grid"
     grid: int = spec(3, low=2, high=64, doc="grid nodes per axis (when spacing is 0)")
-    spacing: float = spec(0.0, low=0.0, doc="node spacing in pixels; 0 uses grid")
-    sigma: float = spec(10.0, low=0.0, doc="displacement std at the nodes, pixels")
-    alpha: float = spec(34.0, low=0.0, doc="Simard field scale, pixels")
-    smoothing: float = spec(4.0, low=0.1, doc="Simard Gaussian sigma, pixels")
+    spacing: float = spec(
+        0.0,
+        low=0.0,
+        high=ELASTIC_MAX_LENGTH,
+        doc=f"node spacing in pixels, 0 or at least {MIN_SPACING:g}; 0 uses grid",
+    )
+    sigma: float = spec(
+        10.0, low=0.0, high=ELASTIC_MAX_LENGTH, doc="displacement std at the nodes, pixels"
+    )
+    alpha: float = spec(
+        34.0, low=0.0, high=ELASTIC_MAX_LENGTH, doc="Simard field scale (largest shift), pixels"
+    )
+    smoothing: float = spec(4.0, low=0.1, high=MAX_SMOOTHING, doc="Simard Gaussian sigma, pixels")
     rotation: float = spec(0.0, low=0.0, high=180.0, doc="largest rotation, degrees")
     scale: Range = spec((1.0, 1.0), low=0.1, high=10.0)
     shear: float = spec(0.0, low=0.0, high=60.0, doc="largest shear, degrees")
     flip: bool = False
     image_interpolation: Literal["linear", "cubic"] = "linear"
     border: Literal["reflect", "constant", "replicate"] = "reflect"
-    fill: float = 0.0
-    ignore_label: int = spec(-1, low=-1, doc="label for pixels from outside the input; -1: none")
+    fill: float = spec(0.0, low=-MAX_FILL, high=MAX_FILL, doc="image value outside (constant)")
+    ignore_label: int = spec(
+        -1, low=-1, high=MAX_LABEL, doc="label for pixels from outside the input; -1: none"
+    )
     weight_map: bool = False
-    foreground: int = spec(-1, low=-1, doc="binary labels: value of objects (ISBI 255); -1: ids")
-    w0: float = spec(10.0, low=0.0)
-    weight_sigma: float = spec(5.0, low=0.1)
+    foreground: int = spec(
+        -1, low=-1, high=MAX_LABEL, doc="binary labels: value of objects (ISBI 255); -1: ids"
+    )
+    w0: float = spec(10.0, low=0.0, high=MAX_W0)
+    weight_sigma: float = spec(5.0, low=0.1, high=ELASTIC_MAX_LENGTH)
 
     def check(self) -> None:
         _check_range("scale", self.scale)
+        if 0.0 < self.spacing < MIN_SPACING:
+            raise ValueError(
+                f"spacing: {self.spacing} is too small; give 0 (to use grid) or at least "
+                f"{MIN_SPACING:g} pixels"
+            )
 
 
 #: A recipe of any kind, as ``flowsynth.recipe.load_recipe`` returns it.

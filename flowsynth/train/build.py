@@ -87,6 +87,7 @@ def segmentation_dataset(config: TrainConfig) -> tuple[Dataset[Any], dict[str, A
         seed=config.recipe_seed,
         sigma=config.elastic_sigma,
         augment=config.seg_augment,
+        weights=config.seg_weights,
     )
     info = {"data_spec": config.data, "label_values": values, "pairs": [p.name for p in pairs]}
     return dataset, info, image_channels(pairs[0])

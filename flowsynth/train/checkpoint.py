@@ -7,6 +7,7 @@ A checkpoint is a dict of tensors and plain values (no pickled classes)::
     optimizer: state_dict, scheduler: state_dict,
     config: TrainConfig.to_dict(), info: {version, recipe hash, ...},
     rng: {"torch": ByteTensor, "cuda": [ByteTensor, ...]},
+    ema: state_dict, ema_count: int   (only for runs with a weight average, ``--ema``)
     checksum: "sha256:<hex>"
 
 A checkpoint is untrusted input. Anything else in the file (a pickle that would build objects or
@@ -43,6 +44,14 @@ _TORCH_MAGIC = (b"PK\x03\x04", b"\x80\x02")
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, not a flowsynth checkpoint, or holds more than plain data."""
+
+
+def evaluation_weights(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The weights to evaluate and their name: the weight average (``ema``) when the run kept
+    one, else the trained weights (``model``)."""
+    if "ema" in checkpoint:
+        return checkpoint["ema"], "ema"
+    return checkpoint["model"], "model"
 
 
 def rng_state() -> dict[str, Any]:
@@ -118,9 +127,17 @@ def check_schema(checkpoint: dict[str, Any], name: str = "checkpoint") -> None:
     _expect(type(step) is int and step >= 0, f"{name}: 'step'", "an int >= 0", step)
     for key in ("model", "model_spec", "optimizer", "scheduler", "config", "info", "rng"):
         _expect(isinstance(checkpoint[key], dict), f"{name}: {key!r}", "a dict", checkpoint[key])
-    for key, value in checkpoint["model"].items():
-        _expect(isinstance(key, str), f"{name}: a key of 'model'", "a str", key)
-        _expect(isinstance(value, torch.Tensor), f"{name}: 'model'[{key!r}]", "a tensor", value)
+    for weights in ("model", "ema"):
+        state = checkpoint.get(weights, {})
+        _expect(isinstance(state, dict), f"{name}: {weights!r}", "a dict", state)
+        for key, value in state.items():
+            _expect(isinstance(key, str), f"{name}: a key of {weights!r}", "a str", key)
+            _expect(
+                isinstance(value, torch.Tensor), f"{name}: {weights!r}[{key!r}]", "a tensor", value
+            )
+    if "ema" in checkpoint:
+        count = checkpoint.get("ema_count")
+        _expect(type(count) is int and count >= 0, f"{name}: 'ema_count'", "an int >= 0", count)
     spec = checkpoint["model_spec"]
     _expect(
         isinstance(spec.get("name"), str), f"{name}: 'model_spec'.name", "a str", spec.get("name")

@@ -23,6 +23,7 @@ PRESET_NAMES = ("cpu", "gpu")
 #: Fields that may differ between a run and its resumption (they change where and how fast a
 #: run goes, not what it computes).
 SEG_AUGMENTS = ("none", "affine", "elastic")
+SEG_WEIGHTS = ("unet", "none")
 RESUMABLE_CHANGES = frozenset(
     {
         "device",
@@ -70,6 +71,12 @@ class TrainConfig:
     elastic_sigma : standard deviation in pixels of the U-Net elastic grid (segmentation).
     seg_augment : segmentation augmentation: ``none`` (random crops only), ``affine``
         (crops, mirroring and rotation) or ``elastic`` (the U-Net's: elastic grid and mirroring).
+    seg_weights : per-pixel weights of the segmentation cross-entropy: ``unet`` (the U-Net's
+        border weight map, which stresses the thin gaps between touching objects) or ``none``
+        (plain cross-entropy: weight 1 on every known pixel).
+    ema : decay of an exponential moving average of the weights (and batch-norm statistics),
+        updated after every step and evaluated instead of the last weights (0: off; e.g. 0.99
+        averages over ~100 steps). It smooths the noise of the last steps of a short run.
     init : checkpoint whose model weights start a new run (curricula: simple data, then
         complex); optimizer and schedule start afresh. Ignored when resuming.
     """
@@ -108,6 +115,8 @@ class TrainConfig:
     dice: float = 0.0
     elastic_sigma: float = 10.0
     seg_augment: str = "elastic"
+    seg_weights: str = "unet"
+    ema: float = 0.0
     init: str | None = None
 
     def __post_init__(self) -> None:
@@ -116,6 +125,10 @@ class TrainConfig:
         _check(
             self.seg_augment in SEG_AUGMENTS,
             f"seg_augment must be one of {SEG_AUGMENTS}, got {self.seg_augment!r}",
+        )
+        _check(
+            self.seg_weights in SEG_WEIGHTS,
+            f"seg_weights must be one of {SEG_WEIGHTS}, got {self.seg_weights!r}",
         )
         _check(self.loss_reduction in ("mean", "sum"), "loss_reduction must be mean or sum")
         _check(bool(self.compile_backend), "compile_backend must name a torch.compile backend")
@@ -131,6 +144,7 @@ class TrainConfig:
         _check(self.lr > 0 and self.width > 0, "lr and width must be > 0")
         _check(0 <= self.min_lr <= 1, f"min_lr is a share of lr in [0, 1], got {self.min_lr}")
         _check(self.clip >= 0 and self.weight_decay >= 0, "clip and weight_decay must be >= 0")
+        _check(0 <= self.ema < 1, f"ema is a decay in [0, 1), got {self.ema}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form: tuples become lists (JSON and ``weights_only`` friendly)."""

@@ -7,7 +7,7 @@ import csv
 import io
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from flowsynth.io.atomic import atomic_write_bytes
 LOG_NAME = "log.csv"
 CURVES_NAME = "curves.png"
 #: The columns drawn by :func:`write_curves`, each in its own panel, when the log has them.
-CURVE_COLUMNS = ("loss", "epe", "pixel_error", "dice")
+CURVE_COLUMNS = ("loss", "epe", "pixel_error", "dice", "heldout_iou", "heldout_rand_error")
 
 
 def _truncate_csv(path: Path, last_step: int) -> None:
@@ -79,7 +79,7 @@ class RunLog:
                 print("note: TensorBoard logging off (pip install tensorboard)", file=sys.stderr)
         self.bar = tqdm(total=steps, initial=start_step, disable=not progress, unit="step")
 
-    def write(self, step: int, values: dict[str, float]) -> None:
+    def write(self, step: int, values: Mapping[str, float | None]) -> None:
         """Record step ``step`` (1-based: steps done)."""
         self._csv.writerow([step, *(_format(values.get(c)) for c in self.columns[1:])])
         self._file.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from flowsynth.base.notes import note_once
 from flowsynth.io.atomic import atomic_write_bytes
@@ -31,6 +33,7 @@ from flowsynth.train.build import (
 from flowsynth.train.checkpoint import (
     CHECKPOINT_NAME,
     CheckpointError,
+    evaluation_weights,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -55,6 +58,45 @@ SEGMENTATION_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """A measurement of the model on held-out data during training, for learning curves.
+
+    ``measure(model)`` runs every ``every`` steps and after the last one, on the weights that
+    evaluation would see (the weight average where the run keeps one, ``TrainConfig.ema``) in
+    eval mode (their mode is restored after); its values go to ``log.csv`` as ``heldout_<name>``
+    columns, one per name in ``columns`` (empty where it did not run). It must not update the
+    model or draw from torch's random generators, so a run measured this way trains exactly as
+    one that is not.
+    """
+
+    every: int
+    columns: tuple[str, ...]
+    measure: Callable[[nn.Module], Mapping[str, float | None]]
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"held-out measurements need every >= 1, got {self.every}")
+
+    def log_columns(self) -> tuple[str, ...]:
+        return tuple(f"heldout_{name}" for name in self.columns)
+
+    def run(self, model: nn.Module) -> dict[str, float | None]:
+        """``{heldout_<name>: value}`` of one measurement."""
+        training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                values = self.measure(model)
+        finally:
+            model.train(training)
+        return {f"heldout_{name}": _number(values.get(name)) for name in self.columns}
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 @dataclass
 class TrainResult:
     """What a call to :func:`train` did.
@@ -66,6 +108,7 @@ class TrainResult:
     history : one record per step of this call (``step``, ``loss``, metrics, ``lr``,
         ``data_wait_s``, ``step_s``); empty unless asked for.
     last : the record of the last step.
+    held_out : ``{"step", "heldout_<name>": value}`` of each held-out measurement of this call.
     """
 
     out: Path
@@ -74,6 +117,7 @@ class TrainResult:
     step: int
     history: list[dict[str, float]] = field(default_factory=list)
     last: dict[str, float] = field(default_factory=dict)
+    held_out: list[dict[str, float | None]] = field(default_factory=list)
 
 
 def flow_step(
@@ -162,6 +206,7 @@ def train(
     progress: bool = True,
     stop_at: int | None = None,
     keep_history: bool = True,
+    held_out: HeldOut | None = None,
 ) -> TrainResult:
     """Train as ``config`` says, writing ``config.out``; see the module docstring.
 
@@ -172,6 +217,7 @@ def train(
     progress : show a tqdm bar.
     stop_at : stop after this step without a final checkpoint, as a killed run would (tests).
     keep_history : keep every step's record in ``TrainResult.history`` (off for long runs).
+    held_out : measure the model on held-out data every few steps (learning curves).
 
     Raises
     ------
@@ -201,6 +247,8 @@ def train(
         else run.model
     )
     columns = FLOW_COLUMNS if config.task == "flow" else SEGMENTATION_COLUMNS
+    if held_out is not None:
+        columns = (*columns, *held_out.log_columns())
     log = RunLog(
         out,
         columns,
@@ -211,7 +259,7 @@ def train(
     )
     run.model.train()
     try:
-        _run_steps(run, forward, loader, log, result, stop_at, keep_history)
+        _run_steps(run, forward, loader, log, result, stop_at, keep_history, held_out)
     finally:
         log.close()
     write_curves(out)
@@ -231,22 +279,29 @@ class _Run:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: LambdaLR
+    ema: AveragedModel | None = None
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The weights that evaluation sees: the average where the run keeps one."""
+        return self.ema.module if self.ema is not None else self.model
 
     def save(self, step: int) -> None:
         """Write the checkpoint after ``step``: everything an exact resume needs."""
-        save_checkpoint(
-            self.path,
-            {
-                "step": step,
-                "model": self.model.state_dict(),
-                "model_spec": self.spec,
-                "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(),
-                "config": self.config.to_dict(),
-                "info": self.info,
-                "rng": rng_state(),
-            },
-        )
+        state = {
+            "step": step,
+            "model": self.model.state_dict(),
+            "model_spec": self.spec,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "config": self.config.to_dict(),
+            "info": self.info,
+            "rng": rng_state(),
+        }
+        if self.ema is not None:
+            state["ema"] = self.ema.module.state_dict()
+            state["ema_count"] = int(self.ema.n_averaged)
+        save_checkpoint(self.path, state)
 
 
 def _configure_torch(device: torch.device, config: TrainConfig) -> None:
@@ -277,7 +332,11 @@ def _build(
         schedule=config.schedule,
         min_lr=config.min_lr,
     )
-    return _Run(config, path, device, spec, info, model, optimizer, scheduler)
+    ema = None
+    if config.ema > 0:
+        # torch's own weight average; batch-norm statistics are averaged with the weights.
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+    return _Run(config, path, device, spec, info, model, optimizer, scheduler, ema)
 
 
 def _restore(run: _Run, checkpoint: dict[str, Any] | None) -> int:
@@ -292,10 +351,15 @@ def _restore(run: _Run, checkpoint: dict[str, Any] | None) -> int:
             raise CheckpointError(
                 f"{config.init} holds a {initial.get('model_spec')} model, not {run.spec}"
             )
-        run.model.load_state_dict(initial["model"])
+        run.model.load_state_dict(evaluation_weights(initial)[0])
     if checkpoint is None:
         return 0
     run.model.load_state_dict(checkpoint["model"])
+    if run.ema is not None:
+        if "ema" not in checkpoint:
+            raise CheckpointError(f"{run.path} holds no weight average to resume (--ema)")
+        run.ema.module.load_state_dict(checkpoint["ema"])
+        run.ema.n_averaged.fill_(int(checkpoint["ema_count"]))
     run.optimizer.load_state_dict(checkpoint["optimizer"])
     run.scheduler.load_state_dict(checkpoint["scheduler"])
     set_rng_state(checkpoint["rng"])
@@ -310,9 +374,11 @@ def _run_steps(
     result: TrainResult,
     stop_at: int | None,
     keep_history: bool,
+    held_out: HeldOut | None = None,
 ) -> None:
     """The steps after ``result.step`` up to ``config.steps`` (or ``stop_at``), one batch each,
-    recording them in ``result``, logging each window and checkpointing as ``config`` says."""
+    recording them in ``result``, logging each window (and each held-out measurement, which
+    closes a window early) and checkpointing as ``config`` says."""
     config = run.config
     window: list[dict[str, float]] = []
     batches = iter(loader)
@@ -327,8 +393,12 @@ def _run_steps(
             result.history.append(record)
         result.step, result.last = step, record
         window.append(record)
-        if step % config.log_every == 0 or step == config.steps:
-            log.write(step, _window_record(window, config.batch))
+        measured: dict[str, float | None] = {}
+        if held_out is not None and (step % held_out.every == 0 or step == config.steps):
+            measured = held_out.run(run.evaluated)
+            result.held_out.append({"step": float(step), **measured})
+        if measured or step % config.log_every == 0 or step == config.steps:
+            log.write(step, {**_window_record(window, config.batch), **measured})
             window = []
         log.advance()
         if step % config.checkpoint_every == 0 or step == config.steps:
@@ -355,4 +425,6 @@ def _optimise(run: _Run, forward: nn.Module, batch: Any, step: int) -> dict[str,
     norm = nn.utils.clip_grad_norm_(run.model.parameters(), config.clip or math.inf)
     optimizer.step()
     run.scheduler.step()
+    if run.ema is not None:
+        run.ema.update_parameters(run.model)
     return {"step": float(step), **metrics, "lr": lr, "grad_norm": float(norm)}

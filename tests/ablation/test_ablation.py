@@ -85,15 +85,57 @@ def test_segmentation_ablation_smoke(data_subdir: Callable[..., Path], tmp_path:
     from flowsynth.ablation.segmentation import run_segmentation_ablation
 
     data_subdir("isbi2012_em")
+    data_subdir("retina_drive")
     out = tmp_path / "seg"
-    results = run_segmentation_ablation(
-        out, preset="smoke", sizes=(3,), augments=("none", "elastic"), device="cpu", parallel=1
-    )
-    assert results["rows"] == ["none-3", "elastic-3"]
-    for row in results["rows"]:
-        values = results["summary"][row]
+    results = run_segmentation_ablation(out, preset="smoke", seeds=2, device="cpu", parallel=1)
+    assert results["rows"] == {
+        "isbi2012_em": [
+            "none-2-weighted",
+            "elastic-2-weighted",
+            "none-2-plain",
+            "elastic-2-plain",
+        ],
+        "retina_drive": ["none-2-weighted", "elastic-2-weighted"],
+    }
+    isbi = results["datasets"]["isbi2012_em"]
+    for row in results["rows"]["isbi2012_em"]:
+        values = isbi["summary"][row]
         assert 0 <= values["iou"]["mean"] <= 1 and 0 <= values["rand_error"]["mean"] <= 1
-    assert (out / "results.md").exists() and (out / "results.png").exists()
+        assert values["iou"]["n"] == 2
+    drive = results["datasets"]["retina_drive"]
+    assert 0 <= drive["summary"]["elastic-2-weighted"]["auc"]["mean"] <= 1
+    # per-image values feed the paired bootstrap; the held-out curve is in every record
+    run = next(r for r in results["runs"] if r["dataset"] == "retina_drive")
+    assert len(run["per_image"]["iou"]) == 2 and run["curve"]["heldout_auc"]
+    cell = drive["statistics"]["cells"]["none-2-weighted"]["iou"]
+    assert cell["ci"] is not None and cell["bootstrap"] is not None
+    claims = isbi["statistics"]["claims"]
+    assert {c["text"] for c in claims} >= {"elastic beats none at 2 (weighted CE)"}
+    text = (out / "results.md").read_text()
+    assert "claims reproduced" in text.splitlines()[2]
+    for name in ("results.png", "results-isbi2012_em.png", "results-retina_drive.png"):
+        assert (out / name).stat().st_size > 0
+    # finished runs are not run again
+    began = (out / "runs/isbi2012_em/none-2-weighted/seed-0/evaluation.json").stat().st_mtime_ns
+    run_segmentation_ablation(out, preset="smoke", seeds=2, device="cpu", parallel=1)
+    again = (out / "runs/isbi2012_em/none-2-weighted/seed-0/evaluation.json").stat().st_mtime_ns
+    assert began == again
+
+
+def test_segmentation_ablation_checks_the_data_root_first(tmp_path: Path) -> None:
+    from flowsynth.ablation.segmentation import run_segmentation_ablation
+
+    (tmp_path / "root/isbi2012_em").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="lacks retina_drive/.*--datasets isbi2012_em"):
+        run_segmentation_ablation(tmp_path / "out", preset="smoke", data_root=tmp_path / "root")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="lacks isbi2012_em/, retina_drive/"):
+        run_segmentation_ablation(tmp_path / "out", preset="smoke", data_root=tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="not a folder; .* reads isbi2012_em/, retina_dr"):
+        run_segmentation_ablation(tmp_path / "out", preset="smoke", data_root=tmp_path / "none")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="unknown datasets"):
+        run_segmentation_ablation(tmp_path / "out", preset="smoke", datasets=("kitti",))
 
 
 def test_flyingchairs_row_trains_on_an_official_folder(

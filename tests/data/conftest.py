@@ -8,6 +8,7 @@ import importlib.util
 NEEDS_TORCH = [
     "test_bench.py",
     "test_datasets.py",
+    "test_drive.py",
     "test_mix.py",
     "test_real_data.py",
     "test_resolve.py",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,7 @@ from flowsynth.deform import (
     load_pairs,
     sample_elastic_pair,
 )
+from flowsynth.io import FileFormatError
 
 
 def _folders(tmp_path: Path) -> tuple[Path, Path]:
@@ -82,6 +84,17 @@ def test_file_errors(tmp_path: Path, make_label: Callable[[Path], object], messa
     with pytest.raises(ValueError, match=message) as error:
         load_pairs(images, labels)
     assert isinstance(error.value, PairFileError)
+    assert isinstance(error.value, FileFormatError)  # what every reader's refusal is
+
+
+def test_pair_file_errors_are_file_format_errors_that_pickle() -> None:
+    for error in (PairFileError("cannot read a.png: bad"), PairFileError("bad", "a.png")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is PairFileError and str(copy) == str(error)
+        assert (copy.source, copy.problem) == (error.source, error.problem)
+    assert str(PairFileError("cannot read a.png: bad")) == "cannot read a.png: bad"
+    assert str(PairFileError("bad", "a.png")) == "a.png: bad"
+    assert issubclass(PairFileError, FileFormatError) and issubclass(PairFileError, ValueError)
 
 
 def _pair(shape: tuple[int, ...] = (48, 64)) -> tuple[np.ndarray, np.ndarray]:

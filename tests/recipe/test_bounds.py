@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from flowsynth.io.limits import MAX_SIDE
 from flowsynth.recipe.bounded_yaml import MAX_BYTES, load_yaml
 from flowsynth.recipe.fields import SHOWN_CHARS, RecipeError, shown
 from flowsynth.recipe.load import from_mapping, load_flow_recipe, load_recipe
-from flowsynth.recipe.schema import FlowRecipe
+from flowsynth.recipe.schema import ELASTIC_MAX_LENGTH, MAX_SMOOTHING, ElasticRecipe, FlowRecipe
 from flowsynth.render.layers import render_sample
 
 SMALL = ["size=[32,48]", "objects.count=[2,3]"]
@@ -173,3 +176,61 @@ def test_malformed_overrides_raise_recipe_errors() -> None:
         from_mapping({1: 2})  # type: ignore[dict-item]
     with pytest.raises(RecipeError, match=r"^scale: expected a finite number, got <401-digit"):
         from_mapping({"scale": 10**400})  # beyond float: OverflowError before
+
+
+# ------------------------------------------- elastic recipes: every length and scale bounded
+
+
+@pytest.mark.parametrize(
+    ("override", "pattern"),
+    [
+        ("sigma=1.0e+300", r"^sigma: 1e\+300 is out of range; allowed \[0\.0, 32768\.0\]"),
+        ("spacing=1.0e+9", r"^spacing: .* is out of range; allowed \[0\.0, 32768\.0\]"),
+        ("spacing=0.001", r"^recipe: spacing: 0\.001 is too small; give 0 .* at least 4"),
+        ("alpha=1.0e+12", r"^alpha: .* is out of range"),
+        ("smoothing=1.0e+9", r"^smoothing: .* is out of range; allowed \[0\.1, 1024\.0\]"),
+        ("w0=1.0e+300", r"^w0: .* is out of range"),
+        ("weight_sigma=1.0e+9", r"^weight_sigma: .* is out of range"),
+        ("fill=-1.0e+300", r"^fill: .* is out of range; allowed \[-65535\.0, 65535\.0\]"),
+        ("ignore_label=" + "9" * 30, r"^ignore_label: .* is out of range"),
+        ("foreground=4294967296", r"^foreground: 4294967296 is out of range"),
+        ("sigma=.inf", r"^sigma: expected a finite number"),
+    ],
+)
+def test_elastic_values_that_cannot_be_deformed_are_refused(override: str, pattern: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(RecipeError, match=pattern):
+        load_recipe("elastic/unet", [override])
+    assert time.perf_counter() - start < 1.0
+
+
+def test_elastic_values_at_the_limits_load_and_deform() -> None:
+    """The largest lengths and scales validation allows still deform a small pair."""
+    from flowsynth.deform.pairs import Pair
+    from flowsynth.deform.recipe import elastic_sample, encode_elastic
+
+    image = np.random.default_rng(0).integers(0, 256, (24, 20), dtype=np.uint8)
+    pair = Pair("edge", image, np.where(image > 128, 255, 0).astype(np.int32))
+    common = [
+        "sigma=32768",
+        "weight_sigma=32768",
+        "w0=1000",
+        "fill=-65535",
+        "border=constant",
+        f"ignore_label={2**31 - 1}",
+        "foreground=255",
+    ]
+    for extra in (["spacing=32768"], ["spacing=4"], ["field=smoothed", "alpha=32768"]):
+        recipe = load_recipe("elastic/unet", [*common, *extra, "smoothing=1024"])
+        assert isinstance(recipe, ElasticRecipe) and recipe.smoothing == MAX_SMOOTHING
+        sample = elastic_sample(recipe, [pair], 0, 1)
+        assert sample.flow is not None and np.isfinite(sample.flow).all()
+        assert sample.weight is not None and np.isfinite(sample.weight).all()
+        encode_elastic(dataclasses.replace(sample, label=sample.label % 256))
+
+
+def test_elastic_bounds_admit_the_built_in_recipes_and_match_the_readers() -> None:
+    for name in ("elastic/unet", "elastic/affine_elastic", "elastic/unet3d"):
+        assert isinstance(load_recipe(name), ElasticRecipe)
+    assert from_mapping({"kind": "elastic"}) == ElasticRecipe()
+    assert ELASTIC_MAX_LENGTH == MAX_SIDE  # the largest image side a reader accepts

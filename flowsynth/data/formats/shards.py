@@ -8,7 +8,6 @@ map-style and any worker can read any sample without holding an open file.
 from __future__ import annotations
 
 import os
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from flowsynth.data.flowpair import (
     require_dir,
 )
 from flowsynth.io import FileFormatError, decode_flo, decode_image, decode_png, flo_valid
+from flowsynth.io.limits import open_regular
+from flowsynth.io.shards import ShardMember, read_member, shard_members
 
 #: Members each sample needs, forward and backward: frame 1, frame 2, flow, occlusion.
 FIELDS = {
@@ -41,17 +42,12 @@ class ShardSample:
 
 
 def _scan(shard: Path) -> dict[str, dict[str, tuple[int, int]]]:
-    """Sample key -> field -> (offset, size) for every regular member of ``shard``."""
+    """Sample key -> field -> (offset, size) for every member of ``shard``, a sound tar archive
+    (only a regular file is opened; see :func:`flowsynth.io.shards.scan_shard`)."""
     samples: dict[str, dict[str, tuple[int, int]]] = {}
-    try:
-        with tarfile.open(shard, mode="r:") as tar:
-            for info in tar:
-                if not info.isfile():
-                    raise FileFormatError(shard, f"member {info.name!r} is not a regular file")
-                key, _, name = info.name.partition(".")
-                samples.setdefault(key, {})[name] = (info.offset_data, info.size)
-    except (tarfile.TarError, EOFError) as error:
-        raise FileFormatError(shard, f"not a readable tar shard ({error})") from None
+    for member in shard_members(shard):
+        key, _, name = member.name.partition(".")
+        samples.setdefault(key, {})[name] = (member.offset, member.size)
     return samples
 
 
@@ -101,13 +97,11 @@ def read_shard_sample(sample: ShardSample) -> FlowPair:
     first, second, flow_name, occlusion_name = FIELDS[sample.backward]
     key = sample.name.rsplit("/", 1)[1]
     data = {}
-    with open(sample.shard, "rb") as file:
+    with open_regular(sample.shard) as file:
         for name in (first, second, flow_name, occlusion_name):
             offset, size = sample.members[name]
-            file.seek(offset)
-            data[name] = file.read(size)
-            if len(data[name]) != size:
-                raise FileFormatError(sample.shard, f"member {key}.{name} is truncated")
+            member = ShardMember(f"{key}.{name}", offset, size)
+            data[name] = read_member(file, member, sample.shard)
 
     def source(name: str) -> str:
         return f"{os.fspath(sample.shard)}:{key}.{name}"
