@@ -31,6 +31,8 @@ CANDIDATES: dict[str, FlowPreset] = {
     "batch8-lr4e-4": replace(BASE, name="batch8-lr4e-4", batch=8, lr=4e-4, steps=700),
     "scale0.375": replace(BASE, name="scale0.375", scale=0.375, crop=(96, 160), batch=8),
     "narrow-long": replace(BASE, name="narrow-long", width=0.25, steps=2400),
+    "ema0.99": replace(BASE, name="ema0.99", ema=0.99),
+    "ema0.998-lr1.2e-3": replace(BASE, name="ema0.998-lr1.2e-3", ema=0.998, lr=1.2e-3),
 }
 
 

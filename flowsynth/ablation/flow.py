@@ -145,6 +145,7 @@ def _train_config(
         checkpoint_every=max(steps // 4, 1),
         log_every=max(min(10, steps // 4), 1),
         init=init,
+        ema=preset.ema,
     )
 
 

@@ -29,6 +29,7 @@ class FlowPreset:
     parallel: int  # runs at once
     workers: int  # data-loader workers per run
     description: str = ""  # what it trains and how long it takes where (for --help)
+    ema: float = 0.0  # decay of the evaluated weight average (0: the last weights)
 
 
 PRESETS = {

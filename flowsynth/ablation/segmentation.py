@@ -78,45 +78,6 @@ def _train_config(
     )
 
 
-def _held_out_measure(
-    data: SegmentationData,
-    preset: SegmentationPreset,
-    data_root: str | None,
-    device: str,
-    every: int,
-) -> Any:
-    """A :class:`~flowsynth.train.loop.HeldOut` measuring the dataset's held-out images every
-    ``every`` steps."""
-    import torch
-
-    from flowsynth.data.segmentation import (
-        SegmentationDataset,
-        label_values,
-        load_segmentation_pairs,
-    )
-    from flowsynth.evaluate.segmentation import evaluate_segmentation
-    from flowsynth.train.build import resolve_device
-    from flowsynth.train.loop import HeldOut
-
-    pairs = load_segmentation_pairs(data.held_out, data_root)
-    values = label_values(pairs)
-    dataset = SegmentationDataset(pairs, values=values)
-    torch_device: torch.device = resolve_device(device)
-    columns = tuple(m for m in CURVE_METRICS if m in data.metrics)
-
-    def measure(model: torch.nn.Module) -> dict[str, float | None]:
-        summary = evaluate_segmentation(
-            model,
-            dataset,
-            classes=len(values),
-            device=torch_device,
-            max_images=preset.max_images,
-        )["model"]
-        return {name: summary.get(name) for name in columns}
-
-    return HeldOut(every, columns, measure)
-
-
 def _curve(folder: Path) -> dict[str, list[list[float]]]:
     """``{heldout_<metric>: [[step, value], ...]}`` from the run's ``log.csv``."""
     from flowsynth.train.logs import read_log
@@ -143,6 +104,7 @@ def _run(
     # torch and the trainer load only in the worker that runs: this module stays light.
     import torch
 
+    from flowsynth.evaluate.held_out import segmentation_held_out
     from flowsynth.evaluate.run import evaluate
     from flowsynth.train.loop import train
 
@@ -153,8 +115,15 @@ def _run(
     began = time.perf_counter()
     data = DATASETS[dataset]
     config = _train_config(data, Row.parse(row), seed, folder, preset, data_root, device)
-    every = max(config.steps // preset.measurements, 1)
-    held_out = _held_out_measure(data, preset, data_root, device, every)
+    held_out = segmentation_held_out(
+        data.held_out,
+        train_spec=config.data,
+        every=max(config.steps // preset.measurements, 1),
+        data_root=data_root,
+        device=device,
+        max_images=preset.max_images,
+        metrics=[m for m in CURVE_METRICS if m in data.metrics],
+    )
     result = train(config, resume=True, progress=False, keep_history=False, held_out=held_out)
     document = evaluate(
         result.checkpoint,

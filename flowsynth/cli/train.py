@@ -228,6 +228,20 @@ def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
         help="segmentation loss weights: unet (the U-Net's border weight map, the default) or "
         "none (plain cross-entropy)",
     )
+    p.add_argument(
+        "--held-out",
+        default=None,
+        metavar="SPEC",
+        help="segmentation: held-out images to measure during training (e.g. isbi2012_em[20:], "
+        "retina_drive_test): IoU, Rand error and AUC as heldout_* columns of log.csv",
+    )
+    p.add_argument(
+        "--held-out-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="measure --held-out every N steps and after the last (default: 10 times a run)",
+    )
 
 
 def _add_start_arguments(p: argparse.ArgumentParser) -> None:
@@ -265,12 +279,41 @@ def config_from_args(args: argparse.Namespace):  # -> TrainConfig
     return make_config(args.preset, **given)
 
 
+def _held_out(args: argparse.Namespace, config: Any) -> Any:
+    """The held-out measurement ``--held-out`` asks for, or None."""
+    if args.held_out is None:
+        if args.held_out_every is not None:
+            raise ValueError("--held-out-every needs --held-out SPEC")
+        return None
+    if config.task != "segmentation":
+        raise ValueError("--held-out measures segmentation runs only (use --task segmentation)")
+    every = args.held_out_every or max(config.steps // 10, 1)
+    if every < 1:
+        raise ValueError(f"--held-out-every must be >= 1, got {every}")
+    from flowsynth.evaluate.held_out import segmentation_held_out
+
+    return segmentation_held_out(
+        args.held_out,
+        train_spec=config.data,
+        every=every,
+        data_root=config.data_root,
+        device=config.device,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Handle ``flowsynth train``."""
     from flowsynth.train.loop import train
 
     config = config_from_args(args)
-    result = train(config, resume=args.resume, progress=not args.no_progress, keep_history=False)
+    held_out = _held_out(args, config)
+    result = train(
+        config,
+        resume=args.resume,
+        progress=not args.no_progress,
+        keep_history=False,
+        held_out=held_out,
+    )
     last = result.last
     summary = ", ".join(f"{k} {last[k]:.4g}" for k in ("loss", "epe", "pixel_error") if k in last)
     print(

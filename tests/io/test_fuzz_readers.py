@@ -1,9 +1,10 @@
 """Fuzzing every reader with mutated valid files: only typed errors, and never slow.
 
-Valid ``.flo``, ``.pfm``, PNG (8 and 16-bit), KITTI flow PNG, JPEG and GIF files are mutated
-(bytes set, 16/32-bit fields overwritten with edge values such as sizes, bytes inserted or
-deleted, the file cut) and fed to every decoder and file reader. Each must return an array or
-raise :class:`FileFormatError` (the pair reader: ``PairFileError``), within ``CASE_SECONDS``.
+Valid ``.flo``, ``.pfm``, PNG (8 and 16-bit), KITTI flow PNG, JPEG, GIF and two-page TIFF files
+are mutated (bytes set, 16/32-bit fields overwritten with edge values such as sizes, bytes
+inserted or deleted, the file cut) and fed to every decoder and file reader. Each must return an
+array or raise :class:`FileFormatError` (the pair reader: ``PairFileError``, one of them),
+within ``CASE_SECONDS``.
 The default run is a few hundred cases; ``-m slow`` runs many more.
 """
 
@@ -44,6 +45,7 @@ from flowsynth.io import (
     read_png,
 )
 from flowsynth.io.limits import MAX_DECODED_BYTES
+from tests.io.test_hostile_tiff_pages import tiff_volume
 from tests.limits import deadline
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGALRM is POSIX")
@@ -69,6 +71,7 @@ def _valid_files() -> dict[str, bytes]:
         "jpeg": cv2.imencode(".jpg", noise)[1].tobytes(),
         "jpeg_progressive": cv2.imencode(".jpg", rgb, progressive)[1].tobytes(),
         "gif": iio.imwrite("<bytes>", rgb, extension=".gif"),
+        "tiff_pages": tiff_volume([rgb[..., 0].copy(), rgb[..., 1].copy()], deflate=True)[0],
     }
 
 
@@ -144,7 +147,7 @@ def check_every_reader(data: bytes, folder: Path) -> None:
                     _check_result(reader(path))
                 except FileFormatError:
                     pass
-        for suffix in (".png", ".jpg", ".gif"):
+        for suffix in (".png", ".jpg", ".gif", ".tif"):
             path = folder / f"pair{suffix}"
             path.write_bytes(data)
             try:
@@ -155,6 +158,8 @@ def check_every_reader(data: bytes, folder: Path) -> None:
     assert elapsed < CASE_SECONDS, f"one case took {elapsed:.2f} s"
 
 
+#: Pillow (behind imageio) warns about, and skips, tags of a mutated TIFF that point past its end.
+PIL_TIFF_WARNING = "ignore:Tag data larger than file"
 COMMON = {
     "deadline": None,
     "database": None,  # no .hypothesis folder in the shared tree
@@ -168,9 +173,12 @@ def test_the_seed_files_are_valid(tmp_path: Path) -> None:
     assert decode_kitti_flow(VALID["kitti"])[0].shape == (3, 4, 2)
     for name in ("png8", "png8_zlib", "png16", "kitti", "jpeg", "jpeg_progressive", "gif"):
         assert decode_image(VALID[name]).ndim == 3, name
+    for name in ("tiff_pages",):
+        assert decode_image(VALID[name]).ndim == 3, name
     check_every_reader(VALID["gif"], tmp_path)
 
 
+@pytest.mark.filterwarnings(PIL_TIFF_WARNING)
 @settings(max_examples=500, derandomize=True, **COMMON)
 @given(mutated_files())
 def test_fuzz_mutated_files_into_every_reader(tmp_path: Path, data: bytes) -> None:
@@ -178,6 +186,7 @@ def test_fuzz_mutated_files_into_every_reader(tmp_path: Path, data: bytes) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings(PIL_TIFF_WARNING)
 @settings(max_examples=5000, **COMMON)
 @given(mutated_files())
 def test_fuzz_mutated_files_into_every_reader_long(tmp_path: Path, data: bytes) -> None:

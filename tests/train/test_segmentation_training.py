@@ -106,3 +106,29 @@ def test_train_and_evaluate_segmentation_from_the_cli(tmp_path: Path) -> None:
     summary = json.loads(results.read_text())["datasets"][f"isbi2012_em={root}[2:]"]["model"]
     assert summary["images"] == 1
     assert set(summary) >= {"iou", "dice", "pixel_error", "rand_error"}
+
+
+def test_held_out_curves_and_plain_cross_entropy_from_the_cli(tmp_path: Path) -> None:
+    import csv
+    import json
+
+    root = _write_pairs(tmp_path / "isbi", count=3, size=64)
+    out = tmp_path / "run"
+    common = ["train", "--task", "segmentation", "--data", f"isbi2012_em={root}[:2]"]
+    options = ["--width", "0.125", "--steps", "3", "--batch", "1", "--crop", "32", "32"]
+    options += ["--device", "cpu", "--no-progress", "--workers", "0", "--log-every", "3"]
+    code = main(
+        [*common, "--out", str(out), *options, "--seg-weights", "none", "--ema", "0.5"]
+        + ["--held-out", f"isbi2012_em={root}[2:]", "--held-out-every", "2"]
+    )
+    assert code == 0
+    with open(out / "log.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [int(r["step"]) for r in rows if r["heldout_iou"]] == [2, 3]
+    assert all(0 <= float(r["heldout_iou"]) <= 1 for r in rows if r["heldout_iou"])
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["seg_weights"] == "none" and config["ema"] == 0.5
+    # --held-out is for segmentation runs; --held-out-every needs it
+    assert main([*common, "--out", str(tmp_path / "b"), *options, "--held-out-every", "2"]) == 2
+    flow = ["train", "--data", "recipe:ablation/boxes", "--out", str(tmp_path / "c")]
+    assert main([*flow, "--held-out", "isbi2012_em", "--steps", "1", "--device", "cpu"]) == 2
