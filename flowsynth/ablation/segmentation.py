@@ -70,6 +70,7 @@ def _train_config(
         recipe_seed=seed,
         seg_augment=row.augment,
         seg_weights=LOSSES[row.loss],
+        ema=preset.ema,
         data_root=data_root,
         dice=0.5,
         threads=preset.threads,
@@ -121,7 +122,7 @@ def _run(
         every=max(config.steps // preset.measurements, 1),
         data_root=data_root,
         device=device,
-        max_images=preset.max_images,
+        max_images=preset.curve_images,
         metrics=[m for m in CURVE_METRICS if m in data.metrics],
     )
     result = train(config, resume=True, progress=False, keep_history=False, held_out=held_out)

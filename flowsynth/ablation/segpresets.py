@@ -96,7 +96,8 @@ class Grid:
 @dataclass(frozen=True)
 class SegmentationPreset:
     """A budget: one U-Net setting for every row, the rows of each dataset, and how often the
-    held-out set is measured during training (``measurements`` per run, for the curves)."""
+    held-out set is measured during training (``measurements`` per run, on the first
+    ``curve_images`` held-out images, for the curves; the final evaluation takes them all)."""
 
     name: str
     description: str
@@ -109,6 +110,8 @@ class SegmentationPreset:
     max_images: int | None
     measurements: int
     grids: Mapping[str, Grid]
+    curve_images: int | None = None  # held-out images measured during training (None: all)
+    ema: float = 0.0  # decay of the evaluated weight average (TrainConfig.ema)
 
 
 PRESETS = {
@@ -123,6 +126,7 @@ PRESETS = {
         parallel=1,
         max_images=2,
         measurements=1,
+        curve_images=1,
         grids={
             "isbi2012_em": Grid((2,), ("none", "elastic"), ("weighted", "plain"), {2: 2}),
             "retina_drive": Grid((2,), ("none", "elastic"), ("weighted",), {2: 2}),
@@ -130,9 +134,9 @@ PRESETS = {
     ),
     "cpu": SegmentationPreset(
         "cpu",
-        "U-Net x0.25 at 128x128 crops, batch 2; ISBI: none/elastic x weighted/plain CE at 3 "
-        "and 10 slices; DRIVE: none/elastic at 2 and 20 images (weighted CE); 12 rows x 3 seeds "
-        "in ~60 min on 2 cores",
+        "U-Net x0.25 at 128x128 crops, batch 2, 800-1000 steps; ISBI: none/elastic x "
+        "weighted/plain CE at 3 and 10 slices; DRIVE: none/elastic at 2 and 20 images (weighted "
+        "CE); 12 rows x 3 seeds in ~60 min on 2 cores",
         width=0.25,
         batch=2,
         crop=(128, 128),
@@ -140,12 +144,14 @@ PRESETS = {
         threads=1,
         parallel=2,
         max_images=None,
-        measurements=6,
+        measurements=5,
+        curve_images=5,
+        ema=0.99,
         grids={
             "isbi2012_em": Grid(
-                (3, 10), ("none", "elastic"), ("weighted", "plain"), {3: 1200, 10: 1200}
+                (3, 10), ("none", "elastic"), ("weighted", "plain"), {3: 800, 10: 1000}
             ),
-            "retina_drive": Grid((2, 20), ("none", "elastic"), ("weighted",), {2: 1200, 20: 1200}),
+            "retina_drive": Grid((2, 20), ("none", "elastic"), ("weighted",), {2: 1000, 20: 1000}),
         },
     ),
     "cpu-long": SegmentationPreset(
@@ -161,6 +167,8 @@ PRESETS = {
         parallel=2,
         max_images=None,
         measurements=10,
+        curve_images=10,
+        ema=0.99,
         grids={
             "isbi2012_em": Grid(
                 (3, 10, 20),
@@ -188,6 +196,7 @@ PRESETS = {
         parallel=1,
         max_images=None,
         measurements=20,
+        ema=0.999,
         grids={
             "isbi2012_em": Grid(
                 (3, 10, 20),

@@ -178,7 +178,10 @@ def markdown(
         f"{settings.batch}, {settings.crop[0]}x{settings.crop[1]} crops, lr {settings.lr}; "
         f"{seeds} seed(s) per row; rows share the seeds of initialisation, data order and "
         "augmentation. IoU, Dice and AUC of the foreground class (ISBI: cells; DRIVE: vessels, "
-        "inside the field of view); pooled over the held-out pixels.",
+        "inside the field of view); pooled over the held-out pixels. Curves (results.png): "
+        f"{settings.measurements} measurements a run, on the first "
+        f"{settings.curve_images or 'all'} held-out images, of the weights evaluated"
+        + (f" (weight average, decay {settings.ema})." if settings.ema else "."),
         f"Wall time: {float(header['seconds']) / 60:.1f} min.",
     ]
     return "\n".join(lines) + "\n"

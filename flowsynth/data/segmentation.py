@@ -312,7 +312,11 @@ def sample_training_arrays(
     """One augmented training crop: ``(C,H,W) image, (H,W) class index, (H,W) weight``.
 
     The window (the crop grown by up to ``3 sigma`` a side) is drawn first, then the elastic
-    field and mirroring of the window, of which the middle ``crop`` is kept. The weight map
+    field and mirroring of the window, of which the middle ``crop`` is kept. The U-Net's field is
+    a 3x3 grid of displacements with ``sigma`` pixels of standard deviation over the whole
+    training image; the window gets a 3x3 grid of its own with ``sigma`` scaled by the window's
+    size over the image's, so the field bends the tissue as much per pixel (the same strain)
+    whatever the crop size. The weight map
     treats the connected components of the last class (ISBI: cells) as objects for a binary
     label set, and the class-index map as instances otherwise. ``augment``: ``elastic`` (the
     U-Net's elastic grid and mirroring), ``affine`` (mirroring, rotation and scaling in the same
@@ -334,11 +338,12 @@ def sample_training_arrays(
     margin = max(0, min(int(reach), (height - crop[0]) // 2, (width - crop[1]) // 2))
     grown = (crop[0] + 2 * margin, crop[1] + 2 * margin)
     window = sample_crop_window(pair.label.shape, grown, rng=rng)
+    strain = (max(grown) - 1) / max(max(height, width) - 1, 1)  # window / image grid spacing
     deformed = sample_elastic_pair(
         pair.image[window],
         pair.label[window].astype(np.int32),
         field="grid",
-        sigma=sigma,
+        sigma=sigma * strain,
         rotation=rotation,
         scale=scale,
         flip=flip,

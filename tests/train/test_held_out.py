@@ -62,7 +62,7 @@ def test_measurements_land_in_the_log_and_change_nothing(tmp_path: Path) -> None
     probe = _Probe()
     held_out = HeldOut(2, ("mean", "missing"), probe)
     measured = train(_config(root, tmp_path / "a"), progress=False, held_out=held_out)
-    plain = train(_config(root, tmp_path / "b"), progress=False)
+    train(_config(root, tmp_path / "b"), progress=False)
     # every 2 steps and the last; the model is measured in eval mode and put back
     assert [r["step"] for r in measured.held_out] == [2.0, 4.0, 6.0]
     assert probe.modes == [False, False, False]

@@ -57,3 +57,24 @@ def test_segmentation_augment_modes() -> None:
     assert np.all(np.diff(plain, axis=1) == 1) and np.all(np.diff(plain, axis=0) == 70)
     assert not np.array_equal(outputs["none"], outputs["elastic"])
     assert not np.array_equal(outputs["none"], outputs["affine"])
+
+
+def _strain(crop: int, seed: int) -> float:
+    """Standard deviation of du/dx of the elastic field on a crop of a 512x512 x-ramp."""
+    ramp = np.tile(np.arange(512, dtype=np.float32), (512, 1))
+    pair = Pair("ramp", ramp, np.zeros((512, 512), np.uint8))
+    rng = np.random.default_rng(seed)
+    image, _, _ = sample_training_arrays(
+        pair, [0], crop=(crop, crop), sigma=10.0, augment="elastic", rng=rng
+    )
+    slope = np.abs(np.diff(image[0], axis=1))[4:-4, 4:-4]  # |1 + du/dx| (mirroring: the sign)
+    return float(np.std(slope))
+
+
+def test_elastic_strain_does_not_depend_on_the_crop() -> None:
+    # The U-Net's 3x3 grid spans the whole image: a small crop must not be bent harder per pixel
+    # than a large one (unscaled, a 64-pixel crop's window would see ~4x the strain).
+    small = np.mean([_strain(64, seed) for seed in range(8)])
+    large = np.mean([_strain(448, seed) for seed in range(8)])
+    assert 0.02 < large < 0.08
+    assert 0.5 < small / large < 1.6
