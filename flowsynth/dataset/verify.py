@@ -38,7 +38,7 @@ from flowsynth.io.manifest import (
     read_manifest,
 )
 from flowsynth.io.manifest_checks import listing_problem, manifest_problems
-from flowsynth.io.shards import MEMBER_CHECKSUM, member_digests
+from flowsynth.io.shards import MEMBER_CHECKSUM, member_digests, shard_members
 from flowsynth.recipe.fields import RecipeError, recipe_hash
 from flowsynth.recipe.load import from_mapping
 
@@ -232,8 +232,7 @@ def _check_members(path: Path, members: dict[str, Any], *, hashes: bool) -> list
         if hashes:
             found = member_digests(path, checksum)
         else:
-            with tarfile.open(path, mode="r:") as tar:
-                found = {i.name: {"bytes": i.size} for i in tar if i.isfile()}
+            found = {m.name: {"bytes": m.size} for m in shard_members(path)}
     except (FileFormatError, tarfile.TarError, EOFError, OSError) as error:
         return [f"{path}: members unreadable ({error})"]
     problems = [f"{path}: member {n} missing" for n in sorted(set(members) - set(found))]

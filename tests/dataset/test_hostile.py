@@ -21,6 +21,7 @@ from flowsynth.dataset.verify import VerifyReport, verify_dataset
 from flowsynth.io.errors import FileFormatError
 from flowsynth.io.layout import METADATA_NAME
 from flowsynth.io.manifest import MANIFEST_DIR
+from flowsynth.io.shards import shard_members
 from tests.render.helpers import SMALL
 
 SETS = [arg for s in SMALL for arg in ("--set", s)]
@@ -212,3 +213,23 @@ def test_damaged_manifests_and_metadata_give_a_report(
             victim.rename(victim.with_name(rename))
         report = check(out, count=3, quick=quick)
         assert report is None or isinstance(report, VerifyReport)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "junk end blocks"])
+def test_quick_verify_reads_shards_through_the_guarded_reader(
+    datasets: dict[str, Path], tmp_path: Path, kind: str
+) -> None:
+    out = clone(datasets["shards"], tmp_path / "out")
+    shard = sorted(out.rglob("*.tar"))[0]
+    data = shard.read_bytes()
+    (tmp_path / "x.tar").write_bytes(data)
+    shard.unlink()
+    if kind == "fifo":
+        os.mkfifo(shard)  # would block a plain open()
+    else:  # same size, the end-of-archive block overwritten: only the member scan sees it
+        last = max(m.offset + m.size for m in shard_members(tmp_path / "x.tar"))
+        end = -(-last // 512) * 512
+        shard.write_bytes(data[:end] + b"\xff" * 512 + data[end + 512 :])
+    report = check(out, quick=True)
+    assert report is not None and not report.ok
+    assert any(str(shard) in problem for problem in report.problems)
