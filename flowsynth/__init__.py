@@ -13,7 +13,7 @@ flow sign.
 
 from flowsynth.base.lazy import lazy_exports
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 _MODULES = {
     "load_recipe": "recipe.load",

@@ -223,6 +223,7 @@ def run_segmentation_ablation(
         "rows": plan,
         "held_out": {name: DATASETS[name].held_out for name in names},
         "seconds": seconds,
+        "run_seconds": sum(float(r.get("seconds", 0.0)) for r in records),
     }
     return write_results(folder, header, records, settings)
 

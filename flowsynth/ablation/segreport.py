@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from flowsynth.ablation.report import plot, stat_cell, summarise
-from flowsynth.ablation.segclaims import Claim, claim_sentence, claims, tally
+from flowsynth.ablation.segclaims import Claim, claim_sentence, claims, paired_reading, tally
 from flowsynth.ablation.segpresets import DATASETS, LOWER_IS_BETTER, Row, SegmentationPreset
 from flowsynth.ablation.stats import (
     CONTRADICTED,
@@ -46,7 +46,11 @@ def analyse_dataset(
         "stability": {m: rank_stability(runs, m) for m in metrics},
         "claims": found,
         "curves": mean_curves(runs, rows),
-        "budget": budget_reading(runs, rows, metrics[0]),
+        "budget": [
+            line
+            for metric in dict.fromkeys([metrics[0], *(m for m in metrics if m == "rand_error")])
+            for line in budget_reading(runs, rows, metric)
+        ],
     }
 
 
@@ -73,6 +77,11 @@ def mean_curves(
     return result
 
 
+#: A held-out curve that ends this far below its best (IoU, AUC, Rand error: absolute) has
+#: turned down: the model overfits. Within it, the curve has levelled off.
+OVERFIT_DROP = 0.01
+
+
 def budget_reading(
     runs: Sequence[Mapping[str, Any]], rows: Sequence[str], metric: str
 ) -> list[str]:
@@ -86,16 +95,23 @@ def budget_reading(
             continue
         best = max(points, key=lambda point: sign * point[1])
         last = points[-1]
-        if best[0] < last[0] and sign * (best[1] - last[1]) > 0:
+        drop = sign * (best[1] - last[1])
+        if best[0] == last[0]:
             state = (
-                f"peaked at step {best[0]:.0f} ({best[1]:.3f}) and ended at {last[1]:.3f}: "
-                "the budget reaches the regime where the unaugmented model overfits"
+                f"still improving at the last step {last[0]:.0f} ({last[1]:.3f}): the unaugmented "
+                "model has not started to overfit; more steps are needed to reach the regime of "
+                "the claim"
+            )
+        elif drop > OVERFIT_DROP:
+            state = (
+                f"was best at step {best[0]:.0f} ({best[1]:.3f}) and worsened to {last[1]:.3f} by "
+                f"step {last[0]:.0f}: the unaugmented model overfits within the budget"
             )
         else:
             state = (
-                f"still at its best at the last step {last[0]:.0f} ({last[1]:.3f}): the "
-                "unaugmented model has not started to overfit; more steps are needed to reach "
-                "the regime of the claim"
+                f"levelled off: its best was {best[1]:.3f} at step {best[0]:.0f}, and it ended "
+                f"within {OVERFIT_DROP} of it ({last[1]:.3f}): the budget reaches the plateau, "
+                "not yet the fall"
             )
         lines.append(f"{row}: held-out {metric} {state}.")
     return lines
@@ -125,6 +141,17 @@ def _verdict(analyses: Mapping[str, Mapping[str, Any]]) -> str:
                 f"{len(weighted)} comparisons, raises it in {done[CONTRADICTED]}, "
                 f"{done[NOT_RESOLVED]} not resolved."
             )
+    paired = [(c, paired_reading(c)) for c in found]
+    readings = [
+        f"{DATASETS[c.dataset].title}: {c.text} ({c.metric}) {reading[:-1]}ed"
+        for c, reading in paired
+        if reading
+    ]
+    if readings:
+        parts.append(
+            "Read by the per-seed paired differences alone (tighter, since rows share seeds; "
+            "not counted above): " + "; ".join(readings) + "."
+        )
     return " ".join(parts)
 
 
@@ -182,7 +209,10 @@ def markdown(
         f"{settings.measurements} measurements a run, on the first "
         f"{settings.curve_images or 'all'} held-out images, of the weights evaluated"
         + (f" (weight average, decay {settings.ema})." if settings.ema else "."),
-        f"Wall time: {float(header['seconds']) / 60:.1f} min.",
+        f"Wall time of this call: {float(header['seconds']) / 60:.1f} min (finished runs are "
+        "not run again); the runs themselves took "
+        f"{float(header.get('run_seconds', header['seconds'])) / 60:.1f} min in all, "
+        f"{settings.parallel} at a time.",
     ]
     return "\n".join(lines) + "\n"
 

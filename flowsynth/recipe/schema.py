@@ -223,8 +223,29 @@ class Render:
 
 
 @dataclass(frozen=True)
+class Trajectory:
+    """How each layer's motion carries on over a sequence's frames (``frames`` > 2).
+
+    Step ``s`` (frame ``s`` -> ``s + 1``) moves a layer by its pair motion advanced at rate
+    ``r_s``: ``r_1 = 1``, ``r_s = 1 + a (s - 1) + e_s`` with ``a`` drawn once per layer in
+    ``[-acceleration, acceleration]`` and ``e_s`` once per step in ``[-jitter, jitter]``
+    (``scene.trajectory``). Both 0: constant velocity.
+    """
+
+    acceleration: float = spec(
+        0.0, low=0.0, high=1.0, doc="largest change of a layer's rate per step"
+    )
+    jitter: float = spec(0.0, low=0.0, high=1.0, doc="largest random change of a step's rate")
+
+
+#: Most frames a sequence recipe may ask for.
+MAX_FRAMES = 64
+
+
+@dataclass(frozen=True)
 class FlowRecipe:
-    """A dataset of procedural two-frame scenes with exact flow (``kind: flow``)."""
+    """A dataset of procedural two-frame scenes with exact flow (``kind: flow``); with
+    ``frames`` above 2, of sequences (``flowsynth.render.sequence``)."""
 
     kind: Literal["flow"] = "flow"
     description: str = ""
@@ -243,9 +264,20 @@ class FlowRecipe:
     motion: Motion = Motion()
     deformation: Deformations = Deformations()
     render: Render = Render()
+    frames: int = spec(
+        2,
+        low=2,
+        high=MAX_FRAMES,
+        omit_default=True,
+        doc="frames per sample: 2 for a pair, more for a sequence (render.sequence)",
+    )
+    trajectory: Trajectory = spec(
+        Trajectory(), omit_default=True, doc="how motions carry on over a sequence's frames"
+    )
 
     def check(self) -> None:
         _check_reach(self)
+        _check_sequence(self)
         if self.scale == 1.0:
             return
         # The scaled frame must still be a frame the schema allows.
@@ -298,6 +330,42 @@ def _check_reach(recipe: FlowRecipe) -> None:
                     f" at most {reach:g} x the frame diagonal ({reach * diagonal:.0f} px for"
                     f" size {list(recipe.size)})"
                 )
+
+
+def _check_sequence(recipe: FlowRecipe) -> None:
+    """A sequence compounds each step's motion: over all its frames a layer may move by up to
+    ``P`` steps (the largest progress its rates allow, ``scene.trajectory``), which must stay
+    within the frame's reach (:data:`TRANSLATION_REACH`) and the zoom limits
+    (:data:`SCALE_LIMITS`) a pair's one step must."""
+    frames = recipe.frames
+    if frames == 2:
+        return
+    cfg = recipe.trajectory
+    steps = sum(1.0 + cfg.acceleration * s + (cfg.jitter if s else 0.0) for s in range(frames - 1))
+    diagonal = max(float((recipe.size[0] ** 2 + recipe.size[1] ** 2) ** 0.5), MIN_REACH)
+    for name in _TRANSLATIONS:
+        largest = max(abs(v) for v in _get(recipe, name))
+        if largest * steps > TRANSLATION_REACH * diagonal:
+            raise ValueError(
+                f"frames: {frames} frames move by up to {steps:g} steps of {name} (up to"
+                f" {largest:g} px), {largest * steps:g} px, beyond the frame's reach of"
+                f" {TRANSLATION_REACH * diagonal:.0f} px; use fewer frames or smaller steps"
+            )
+    for table in ("background", "objects"):
+        low, high = getattr(recipe.motion, table).scale.range
+        zoom = max(high, 1.0 / low) ** steps  # in or out
+        if zoom > min(SCALE_LIMITS[1], 1.0 / SCALE_LIMITS[0]):
+            raise ValueError(
+                f"frames: {frames} frames compound motion.{table}.scale.range"
+                f" {[low, high]} over up to {steps:g} steps to a zoom of {zoom:.3g}, beyond"
+                f" the allowed {list(SCALE_LIMITS)}; use fewer frames or a narrower range"
+            )
+
+
+def _get(config: object, name: str) -> tuple[float, float]:
+    for part in name.split("."):
+        config = getattr(config, part)
+    return config  # type: ignore[return-value]
 
 
 def scaled(recipe: FlowRecipe) -> FlowRecipe:

@@ -3,6 +3,10 @@
 ``scene_for_index(recipe, seed, index)`` is the only entry point the rest of flowsynth needs: a
 pure function of its arguments. Rendering (``flowsynth.render``) draws no random numbers.
 
+A sequence's plan (``frames`` > 2) is the same plan with each layer's trajectory
+(``scene.trajectory``: its maps ``C_2 .. C_T`` from frame 1); its textures cover what any of
+its frames shows. :meth:`ScenePlan.at_frame` gives the pair plan of frame 1 and frame ``t``.
+
 A plan is drawn from the recipe with its ``scale`` applied (``schema.scaled``: every length in
 pixels multiplied, the frame size too); the plan records that scale for the renderer's pixel
 thresholds.
@@ -10,6 +14,7 @@ thresholds.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +28,7 @@ from flowsynth.scene import kernels
 from flowsynth.scene.motion import sample_affine, sample_deformation, sample_strength
 from flowsynth.scene.shapes import Geometry, sample_shape
 from flowsynth.scene.textures import Image, sample_texture
+from flowsynth.scene.trajectory import Trajectory, sample_trajectory
 from flowsynth.scene.transform import LayerMotion, compose
 
 #: Extra texture pixels around a layer's extent, for bilinear sampling at its edges.
@@ -33,13 +39,16 @@ TEXTURE_MARGIN = 2
 class Layer:
     """One layer: its shape (None for the background, which fills the plane), texture and motion.
 
-    ``texture`` pixel ``(0, 0)`` sits at frame-1 pixel ``origin = (x, y)``.
+    ``texture`` pixel ``(0, 0)`` sits at frame-1 pixel ``origin = (x, y)``. ``motion`` maps
+    frame 1 to frame 2; in a sequence's plan ``trajectory`` holds the maps from frame 1 to
+    frames ``2 .. T`` (``motion`` first; empty in a plan of a pair made otherwise).
     """
 
     geometry: Geometry | None
     texture: Image
     origin: tuple[int, int]
     motion: LayerMotion
+    trajectory: Trajectory = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +63,22 @@ class ScenePlan:
     width: int
     layers: tuple[Layer, ...]
     scale: float = 1.0
+
+    @property
+    def frames(self) -> int:
+        """Frames of the plan: 2 for a pair, ``T`` for a sequence."""
+        return 1 + max(len(self.layers[0].trajectory), 1) if self.layers else 2
+
+    def at_frame(self, t: int) -> ScenePlan:
+        """The pair plan of frame 1 and frame ``t`` (2 <= t <= frames): every layer moved by its
+        map to frame ``t``. Rendering it gives frame ``t`` and the exact ground truth between
+        frame 1 and frame ``t``. ``at_frame(2)`` is the plan itself."""
+        if not 2 <= t <= self.frames:
+            raise ValueError(f"frame {t} is not in 2 .. {self.frames}")
+        if t == 2:
+            return self
+        layers = tuple(dataclasses.replace(la, motion=la.trajectory[t - 2]) for la in self.layers)
+        return dataclasses.replace(self, layers=layers)
 
 
 @dataclass(frozen=True)
@@ -161,14 +186,14 @@ def _background_layer(
     streams: _Streams,
     texture_images: Sequence[Image],
 ) -> Layer:
-    """The background: its motion about the frame centre, and a texture over everything either
+    """The background: its motion about the frame centre, and a texture over everything any
     frame shows of it."""
     height, width = recipe.size
     centre = ((width - 1) / 2, (height - 1) / 2)
     background_affine = sample_affine(
         recipe.motion.background, centre, rng=streams.motion, strength=strength
     )
-    background_motion = LayerMotion(
+    motion = LayerMotion(
         background_affine,
         sample_deformation(
             recipe.deformation.background,
@@ -178,12 +203,13 @@ def _background_layer(
             strength=strength,
         ),
     )
+    trajectory = _trajectory(recipe, seed, index, 0, motion)
     x0, y0, w, h = _texture_extent(
-        np.concatenate([outline, _pulled_back(background_motion, outline)])
+        np.concatenate([outline, *(_pulled_back(m, outline) for m in trajectory)])
     )
     texture_rng = sample_rng(seed, index, Stream.TEXTURE, 0)
     background = sample_texture(recipe.textures, h, w, rng=texture_rng, images=texture_images)
-    return Layer(None, background, (x0, y0), background_motion)
+    return Layer(None, background, (x0, y0), motion, trajectory)
 
 
 def _object_layer(
@@ -199,8 +225,8 @@ def _object_layer(
     texture_images: Sequence[Image],
 ) -> Layer | None:
     """Object ``k`` of kind ``kind``: place, shape, motion (relative to the background's),
-    deformation and texture; None when it is empty or out of view in both frames (its draws
-    are made all the same)."""
+    deformation, trajectory and texture; None when it is empty or out of view in every frame
+    (its draws are made all the same)."""
     height, width = recipe.size
     cfg = recipe.objects
     spread_x, spread_y = cfg.spread * width, cfg.spread * height
@@ -221,14 +247,16 @@ def _object_layer(
     if geometry.is_empty:
         return None
     motion = LayerMotion(compose(background.motion.affine, relative), deformation)
-    # Texture is defined over the shape's box; only the part either frame can show is made.
+    trajectory = _trajectory(recipe, seed, index, k, motion)
+    # Texture is defined over the shape's box; only the part some frame can show is made.
     extent = _texture_extent(np.array([[xmin, ymin], [xmax, ymax]]))
-    seen_in_frame2 = _texture_extent(_pulled_back(motion, outline))
     frame = _texture_extent(outline)
-    boxes = [_intersect(extent, frame), _intersect(extent, seen_in_frame2)]
+    boxes = [_intersect(extent, frame)] + [
+        _intersect(extent, _texture_extent(_pulled_back(m, outline))) for m in trajectory
+    ]
     region = _union([b for b in boxes if b[2] > 0 and b[3] > 0])
     if region is None:
-        return None  # out of view in both frames
+        return None  # out of view in every frame
     texture = sample_texture(
         recipe.textures,
         extent[3],
@@ -237,4 +265,16 @@ def _object_layer(
         region=(region[0] - extent[0], region[1] - extent[1], region[2], region[3]),
         images=texture_images,
     )
-    return Layer(geometry, texture, (region[0], region[1]), motion)
+    return Layer(geometry, texture, (region[0], region[1]), motion, trajectory)
+
+
+def _trajectory(
+    recipe: FlowRecipe, seed: int, index: int, k: int, motion: LayerMotion
+) -> Trajectory:
+    """Layer ``k``'s maps from frame 1 to each later frame (``(motion,)`` for a pair). Its
+    rates come from a stream of their own, ``(MOTION, index, k)``, made only for a sequence:
+    a pair draws nothing more, and one layer's draws do not depend on the others'."""
+    if recipe.frames == 2:
+        return (motion,)
+    rng = sample_rng(seed, index, Stream.MOTION, k)
+    return sample_trajectory(recipe.trajectory, motion, recipe.frames, rng=rng)

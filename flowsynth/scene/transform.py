@@ -15,6 +15,8 @@ both of its paths use that one sine, so outlines and pixels move exactly alike.
 
 from __future__ import annotations
 
+import cmath
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -99,10 +101,24 @@ class Deformation:
     @functools.cached_property
     def curvature(self) -> float:
         """A bound on the curvature of the deformed image of a straight line: the summed
-        ``a k^2`` of every wave of every shear."""
+        ``|a| k^2`` of every wave of every shear."""
         return sum(
-            a * k * k for s in self.shears for a, k in zip(s.amplitude, s.frequency, strict=True)
+            abs(a) * k * k
+            for s in self.shears
+            for a, k in zip(s.amplitude, s.frequency, strict=True)
         )
+
+    def scaled(self, factor: float) -> Deformation:
+        """The deformation with every wave's amplitude multiplied by ``factor``: still a
+        composition of shears, so still exactly invertible (``factor`` 0: the identity, negative:
+        the shifts reversed). ``factor`` 1 gives ``self``."""
+        if factor == 1.0:
+            return self
+        shears = tuple(
+            dataclasses.replace(s, amplitude=tuple(a * factor for a in s.amplitude))
+            for s in self.shears
+        )
+        return Deformation(centre=self.centre, shears=shears)
 
     def max_edge(self, tolerance: float) -> float:
         """Longest straight edge whose deformed image stays within ``tolerance`` px of a chord.
@@ -237,3 +253,36 @@ def compose(
             [c * e + d * g, c * f + d * h, c * ux + d * uy + ty],
         ]
     )
+
+
+def affine_power(matrix: npt.NDArray[np.float64], exponent: float) -> npt.NDArray[np.float64]:
+    """The 2x3 matrix of ``matrix`` applied ``exponent`` times.
+
+    An integer ``exponent`` composes the matrix (or its inverse) that many times with
+    :func:`compose`, in Python floats: ``exponent`` 1 gives the matrix's own values, 0 the
+    identity. A fractional one needs a similarity (rotation, uniform zoom and translation, as
+    every sampled motion is), written ``z -> a z + b`` on complex numbers: its power is
+    ``z -> a^e z + b (a^e - 1) / (a - 1)``, ``a^e`` taken on the principal branch (a rotation
+    by the smaller angle, so a turn past 180 degrees goes back the short way).
+    """
+    if float(exponent).is_integer():
+        step = matrix if exponent >= 0 else _inverse_affine(matrix)
+        result = np.eye(2, 3)
+        for _ in range(int(abs(exponent))):
+            result = compose(step, result)
+        return result if exponent != 1 else np.array(matrix, dtype=np.float64)
+    (m00, m01, tx), (m10, m11, ty) = matrix.tolist()
+    size = max(abs(m00), abs(m01), abs(m10), abs(m11), 1e-300)
+    if abs(m00 - m11) > 1e-9 * size or abs(m01 + m10) > 1e-9 * size:
+        raise ValueError(f"a fractional power needs a similarity, got {matrix.tolist()}")
+    log_a = cmath.log(complex(0.5 * (m00 + m11), 0.5 * (m10 - m01)))
+    power = cmath.exp(exponent * log_a)
+    shift = complex(tx, ty) * (exponent if log_a == 0 else _expm1(exponent * log_a) / _expm1(log_a))
+    return np.array([[power.real, -power.imag, shift.real], [power.imag, power.real, shift.imag]])
+
+
+def _expm1(z: complex) -> complex:
+    """``exp(z) - 1`` without cancellation near 0 (``cmath`` has no ``expm1``)."""
+    if abs(z) < 1e-4:
+        return z * (1 + z / 2 * (1 + z / 3 * (1 + z / 4)))
+    return cmath.exp(z) - 1

@@ -58,6 +58,9 @@ UNITLESS = {
         if (param, key) != ("translation", "range")
     ),
     "render.supersampling",
+    "frames",
+    "trajectory.acceleration",
+    "trajectory.jitter",
 }
 
 #: Small frames and objects, for statistics over many samples.
