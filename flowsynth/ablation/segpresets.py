@@ -114,6 +114,15 @@ class SegmentationPreset:
     ema: float = 0.0  # decay of the evaluated weight average (TrainConfig.ema)
 
 
+def _every_row(steps: int) -> dict[str, Grid]:
+    """Every augmentation and loss at three training-set sizes per dataset, ``steps`` each."""
+    augments, losses = ("none", "affine", "elastic"), ("weighted", "plain")
+    return {
+        "isbi2012_em": Grid((3, 10, 20), augments, losses, dict.fromkeys((3, 10, 20), steps)),
+        "retina_drive": Grid((2, 5, 20), augments, losses, dict.fromkeys((2, 5, 20), steps)),
+    }
+
+
 PRESETS = {
     "smoke": SegmentationPreset(
         "smoke",
@@ -169,20 +178,7 @@ PRESETS = {
         measurements=10,
         curve_images=10,
         ema=0.99,
-        grids={
-            "isbi2012_em": Grid(
-                (3, 10, 20),
-                ("none", "affine", "elastic"),
-                ("weighted", "plain"),
-                {3: 3000, 10: 3000, 20: 3000},
-            ),
-            "retina_drive": Grid(
-                (2, 5, 20),
-                ("none", "affine", "elastic"),
-                ("weighted", "plain"),
-                {2: 3000, 5: 3000, 20: 3000},
-            ),
-        },
+        grids=_every_row(3000),
     ),
     "gpu": SegmentationPreset(
         "gpu",
@@ -197,19 +193,6 @@ PRESETS = {
         max_images=None,
         measurements=20,
         ema=0.999,
-        grids={
-            "isbi2012_em": Grid(
-                (3, 10, 20),
-                ("none", "affine", "elastic"),
-                ("weighted", "plain"),
-                {3: 10_000, 10: 10_000, 20: 10_000},
-            ),
-            "retina_drive": Grid(
-                (2, 5, 20),
-                ("none", "affine", "elastic"),
-                ("weighted", "plain"),
-                {2: 10_000, 5: 10_000, 20: 10_000},
-            ),
-        },
+        grids=_every_row(10_000),
     ),
 }

@@ -141,8 +141,8 @@ def _step(
     ``outlines`` every layer's outline in the second. ``uint16 (H, W) -> float32 (H, W, 2),
     bool (H, W)``."""
     height, width = owner.shape
-    flow = np.zeros((height, width, 2), np.float32)
-    occlusion = np.zeros((height, width), bool)
+    flow = np.zeros((height * width, 2), np.float32)
+    occlusion = np.zeros(height * width, bool)
     flat = owner.ravel()
     order = np.argsort(flat, kind="stable")
     stops = np.cumsum(np.bincount(flat, minlength=len(here)))
@@ -151,21 +151,18 @@ def _step(
         if not len(pixels):
             continue
         ys, xs = np.divmod(pixels, width)
-        points = np.stack([xs, ys], axis=1).astype(np.float64)
+        points = np.empty((len(pixels), 2))
+        points[:, 0], points[:, 1] = xs, ys
         source = scene_kernels.map_points(points, here[k].kernel_args(inverse=True))
         moved = scene_kernels.map_points(source, there[k].kernel_args(inverse=False))
-        flow[ys, xs] = moved - points
+        flow[pixels] = moved - points
         x0, y0 = int(xs.min()), int(ys.min())
         roi = Roi(x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1)
-        covered = _covered(k, outlines, here[k], there[k], roi)
-        out = (
-            (moved[:, 0] < -0.5)
-            | (moved[:, 0] > width - 0.5)
-            | (moved[:, 1] < -0.5)
-            | (moved[:, 1] > height - 0.5)
-        )
-        occlusion[ys, xs] = out | covered[ys - y0, xs - x0]
-    return flow, occlusion
+        covered = _covered(k, outlines, here[k], there[k], roi).ravel()
+        mx, my = moved[:, 0], moved[:, 1]
+        out = (mx < -0.5) | (mx > width - 0.5) | (my < -0.5) | (my > height - 0.5)
+        occlusion[pixels] = out | covered[(ys - y0) * roi.width + (xs - x0)]
+    return flow.reshape(height, width, 2), occlusion.reshape(height, width)
 
 
 def _valid(flow: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
