@@ -38,6 +38,7 @@ from flowsynth.io.manifest import (
 )
 from flowsynth.recipe.fields import recipe_hash, to_dict
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
+from flowsynth.render.layers import check_pair_recipe
 
 __all__ = ["GenerationSummary", "generate_dataset", "metadata", "prepare_output"]
 
@@ -222,6 +223,8 @@ def generate_dataset(
         If another process is writing into ``out`` (see :mod:`flowsynth.io.lock`).
     """
     _check_arguments(layout, count, start, seed)  # (before anything is written into out)
+    if isinstance(recipe, FlowRecipe):
+        check_pair_recipe(recipe)
     began = time.perf_counter()
     out = Path(out).resolve()  # workers may run elsewhere, with another working directory
     folder, pairs = _resolve_inputs(recipe, textures, examples)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from flowsynth.recipe.fields import scaled
+from flowsynth.recipe.fields import RecipeError, scaled
 from flowsynth.recipe.schema import FlowRecipe, Render
 from flowsynth.render import kernels, raster
 from flowsynth.render.raster import Rings, Roi
@@ -292,10 +292,25 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
     )
 
 
+def check_pair_recipe(recipe: FlowRecipe) -> None:
+    """``RecipeError`` for a sequence recipe (``frames`` > 2) on a path that renders pairs: its
+    samples are sequences (:func:`flowsynth.render.sequence.render_sequence_sample`), and no
+    pair path may silently keep their first two frames."""
+    if recipe.frames > 2:
+        raise RecipeError(
+            f"frames: this recipe describes sequences of {recipe.frames} frames, and this path "
+            "renders pairs (frames: 2); render sequences with "
+            "flowsynth.render.sequence.render_sequence_sample (writing, streaming and previewing "
+            "sequences are not built yet), or give --set frames=2 for pairs"
+        )
+
+
 def render_sample(
     recipe: FlowRecipe, seed: int, index: int, *, texture_images: Sequence[Image] = ()
 ) -> Sample:
-    """Sample ``index`` of ``recipe`` with ``seed``, rendered."""
+    """Sample ``index`` of ``recipe`` with ``seed``, rendered (a pair; see
+    :func:`check_pair_recipe`)."""
+    check_pair_recipe(recipe)
     return render(
         scene_for_index(recipe, seed, index, texture_images=texture_images), recipe.render
     )

@@ -3,6 +3,8 @@ chaining, consistency, brute-force occlusion), and a sequence of two frames is t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import shapely
@@ -389,3 +391,19 @@ def test_sequence_recipes_render(name: str) -> None:
     assert sequence.valid.all() and sequence.valid_backward.all()
     pair = render(scene_for_index(recipe, 0, 0).at_frame(5), recipe.render)
     assert np.array_equal(sequence.frames[4], pair.image2)
+
+
+def test_pair_paths_refuse_a_sequence_recipe(tmp_path: Path) -> None:
+    from flowsynth.cli.main import main
+    from flowsynth.recipe.fields import RecipeError
+    from flowsynth.recipe.load import load_recipe
+    from flowsynth.render.layers import render_sample
+
+    recipe = load_recipe("sequences/default")
+    with pytest.raises(RecipeError, match="^frames: this recipe describes sequences of 5 frames"):
+        render_sample(recipe, 0, 0)
+    # generate (any executor) goes through render_sample: exit 2, the key named, no samples
+    out = tmp_path / "out"
+    args = ["generate", "sequences/default", "--out", str(out), "--count", "2"]
+    assert main([*args, "--workers", "1", "--no-progress", "--preview", "0"]) == 2
+    assert not out.exists()  # refused before anything is written
