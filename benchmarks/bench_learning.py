@@ -32,6 +32,7 @@ CANDIDATES: dict[str, FlowPreset] = {
     "scale0.375": replace(BASE, name="scale0.375", scale=0.375, crop=(96, 160), batch=8),
     "narrow-long": replace(BASE, name="narrow-long", width=0.25, steps=2400),
     "ema0.99": replace(BASE, name="ema0.99", ema=0.99),
+    "cpu-long": PRESETS["cpu-long"],
     "ema0.998-lr1.2e-3": replace(BASE, name="ema0.998-lr1.2e-3", ema=0.998, lr=1.2e-3),
 }
 
