@@ -6,6 +6,8 @@ flow sign.
 
 - :func:`load_recipe`: a recipe file or built-in name -> a frozen, validated config.
 - :func:`render_sample`: sample ``index`` of a flow recipe -> frames and exact ground truth.
+- :func:`render_sequence_sample`: sequence ``index`` of a recipe with ``frames`` > 2 -> every
+  frame, the flow between neighbours and from the first frame to each, with their masks.
 - :func:`sample_elastic_pair`: one elastically deformed image/label pair (the U-Net augmentation).
 - :func:`generate_dataset`: a recipe's samples written to disk (workers, clusters, resume).
 - :func:`verify_dataset`: every missing, extra or corrupt file of a written dataset.
@@ -18,6 +20,7 @@ __version__ = "0.7.0"
 _MODULES = {
     "load_recipe": "recipe.load",
     "render_sample": "render.layers",
+    "render_sequence_sample": "render.sequence",
     "sample_elastic_pair": "deform.pairs",
     "generate_dataset": "dataset.write",
     "verify_dataset": "dataset.verify",
