@@ -35,6 +35,22 @@ def _truncate_csv(path: Path, last_step: int) -> None:
         csv.writer(file).writerows(kept)
 
 
+def _match_columns(path: Path, columns: Sequence[str]) -> None:
+    """Rewrite ``path`` with ``columns`` as its header when a resumed run logs other columns
+    (e.g. held-out measurements added on resume); each earlier row keeps its values by name."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+        header = rows[0].keys() if rows else None
+    if header is None or list(header) == list(columns):
+        if header is None:
+            path.unlink()  # empty or header-only: written anew
+        return
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 class RunLog:
     """Per-step records to ``OUT/log.csv``, ``OUT/tensorboard/`` and a progress bar.
 
@@ -64,6 +80,8 @@ class RunLog:
             self.path.unlink(missing_ok=True)
         else:
             _truncate_csv(self.path, start_step)
+        if self.path.is_file():
+            _match_columns(self.path, self.columns)
         new = not self.path.is_file()
         self._file = open(self.path, "a", newline="")  # closed in close()
         self._csv = csv.writer(self._file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from torch import nn
 
 from flowsynth.io.images import write_png
 from flowsynth.train.config import TrainConfig
-from flowsynth.train.loop import HeldOut, train
+from flowsynth.train.loop import SEGMENTATION_COLUMNS, HeldOut, train
 
 
 def _tree(root: Path, count: int = 2, size: int = 48) -> Path:
@@ -90,3 +91,16 @@ def test_a_resumed_run_keeps_the_earlier_measurements(tmp_path: Path) -> None:
 def test_every_must_be_positive() -> None:
     with pytest.raises(ValueError, match="every >= 1"):
         HeldOut(0, ("x",), lambda model: {})
+
+
+def test_held_out_added_on_resume_keeps_the_log_aligned(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "data")
+    config = dataclasses.replace(_config(root, tmp_path / "run"), log_every=1)
+    train(config, progress=False, stop_at=4)  # no measurements; checkpoint at step 3
+    train(config, resume=True, progress=False, held_out=HeldOut(2, ("mean",), _Probe()))
+    with open(tmp_path / "run/log.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["step", *SEGMENTATION_COLUMNS, "heldout_mean"]
+    measured = [(int(r["step"]), bool(r["heldout_mean"])) for r in rows]
+    assert measured == [(1, False), (2, False), (3, False), (4, True), (5, False), (6, True)]
+    assert all(float(r["loss"]) > 0 for r in rows)
