@@ -70,7 +70,8 @@ def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
         dest="layout",
         choices=("files", "shards"),
         default="files",
-        help="files: FlyingChairs2 files; shards: WebDataset tar shards, one per chunk",
+        help="files: FlyingChairs2 files (sequences: MPI Sintel's tree); shards: WebDataset "
+        "tar shards, one per chunk (pairs only)",
     )
     parser.add_argument(
         "--workers",
@@ -152,8 +153,12 @@ def _parser() -> argparse.ArgumentParser:
         help="write a contact sheet of a recipe's samples",
         **command_help(  # type: ignore[arg-type]
             "Render a few samples of a recipe without writing a dataset, as one PNG: frames,\n"
-            "flow colours, occlusion and segmentation side by side, a row per sample.",
+            "flow colours, occlusion and segmentation side by side, a row per sample. A sequence\n"
+            "recipe (frames > 2) gives a sheet per sequence: frames, neighbour flows, occlusions\n"
+            "and visibility from the first frame, in OUT for one sequence, else in sheet-0.png,\n"
+            "sheet-1.png, ... (OUT's name with the sequence index) for --out sheet.png.",
             "flowsynth preview default --out sheet.png --count 4",
+            "flowsynth preview sequences/default --out sequence.png --count 1",
             "flowsynth preview elastic/unet --images em/image --labels em/label --out em.png",
         ),
     )
@@ -274,9 +279,12 @@ def _generate(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     if args.preview > 0 and args.count > 0:
         textures = load_texture_images(args.textures)
-        _write_preview(
-            args.out / "preview.png", recipe, args, min(args.preview, args.count), textures
-        )
+        if recipe.frames > 2:  # one sheet: the first sequence, every frame of it
+            _write_sequence_previews(args.out / "preview.png", recipe, args, 1, textures)
+        else:
+            _write_preview(
+                args.out / "preview.png", recipe, args, min(args.preview, args.count), textures
+            )
     _report(summary, args.out, seconds)
     return 0
 
@@ -335,9 +343,39 @@ def _preview(args: argparse.Namespace) -> int:
         if args.images is not None or args.labels is not None:
             raise ValueError(f"--images and --labels are for elastic recipes, not {args.recipe}")
         textures = load_texture_images(args.textures)
+        if recipe.frames > 2:
+            for path in _write_sequence_previews(args.out, recipe, args, args.count, textures):
+                print(f"wrote {path}")
+            return 0
         _write_preview(args.out, recipe, args, args.count, textures)
     print(f"wrote {args.out}")
     return 0
+
+
+def _sequence_preview_paths(out: Path, indices: Sequence[int]) -> list[Path]:
+    """Where the sheets of sequences ``indices`` go: ``out`` itself for one sequence, else
+    ``out`` with ``-{index}`` before its suffix (``sheet-0.png``, ``sheet-1.png``, ...)."""
+    if len(indices) == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}-{index}{out.suffix}") for index in indices]
+
+
+def _write_sequence_previews(
+    out: Path, recipe, args: argparse.Namespace, count: int, textures
+) -> list[Path]:
+    """One sheet per sequence of a sequence recipe (``frames`` > 2); returns the paths."""
+    # numba kernels load on import: only the commands that render pay for them.
+    from flowsynth.render.sequence import render_sequence_sample
+    from flowsynth.viz.sheets import sequence_preview_sheet
+
+    indices = range(args.start, args.start + count)
+    paths = _sequence_preview_paths(out, indices)
+    scale = getattr(args, "scale", None)
+    for index, path in zip(indices, paths, strict=True):
+        sequence = render_sequence_sample(recipe, args.seed, index, texture_images=textures)
+        sheet = sequence_preview_sheet(sequence, scale=0.5 if scale is None else scale, index=index)
+        write_png(path, sheet, compression=3)
+    return paths
 
 
 def _write_elastic_preview(recipe, args: argparse.Namespace) -> None:

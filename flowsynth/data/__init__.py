@@ -7,7 +7,9 @@ numpy-only parts (:mod:`~flowsynth.data.flowpair`, :mod:`~flowsynth.data.formats
 
 Every dataset yields :class:`FlowExample` (``float32 (3, H, W)`` images in ``[0, 1]``,
 ``float32 (2, H, W)`` flow, ``bool (H, W)`` valid and occlusion, ``has_occlusion``, ``index``,
-``name``); :func:`collate_flow` batches them to ``(B, C, H, W)``.
+``name``); :func:`collate_flow` batches them to ``(B, C, H, W)``. Sequence recipes
+(``frames`` > 2) stream through :class:`ProceduralSequenceDataset` as :class:`SequenceExample`
+(``(T, 3, H, W)`` frames, ``(T-1, ...)`` ground truth), batched by :func:`collate_sequences`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ if TYPE_CHECKING:
     from flowsynth.data.loader import make_loader
     from flowsynth.data.mix import MixedDataset
     from flowsynth.data.resolve import data_root_path, resolve_dataset
+    from flowsynth.data.sequence_augment import SequenceClip, augment_sequence
+    from flowsynth.data.sequences import (
+        ProceduralSequenceDataset,
+        SequenceExample,
+        collate_sequences,
+    )
 
 #: Public name -> the module defining it (imported on first use).
 _MODULES = {
@@ -64,6 +72,11 @@ _MODULES = {
     "read_pair": "flowpair",
     "data_root_path": "resolve",
     "resolve_dataset": "resolve",
+    "SequenceClip": "sequence_augment",
+    "augment_sequence": "sequence_augment",
+    "ProceduralSequenceDataset": "sequences",
+    "SequenceExample": "sequences",
+    "collate_sequences": "sequences",
 }
 
 __all__ = [
@@ -81,9 +94,14 @@ __all__ = [
     "MixedDataset",
     "PairFiles",
     "ProceduralFlowDataset",
+    "ProceduralSequenceDataset",
+    "SequenceClip",
+    "SequenceExample",
     "Sintel",
     "augment_pair",
+    "augment_sequence",
     "collate_flow",
+    "collate_sequences",
     "data_root_path",
     "make_loader",
     "open_flowsynth",

@@ -45,7 +45,7 @@ from flowsynth.data.formats import (
 )
 from flowsynth.data.formats.shards import list_flowsynth_shards, read_shard_sample
 from flowsynth.recipe.schema import FlowRecipe
-from flowsynth.render.layers import render_sample
+from flowsynth.render.layers import check_pair_recipe, render_sample
 from flowsynth.scene.textures import Image
 
 #: What ``transforms=`` takes: one FlowExample in, the item out (see the module docstring).
@@ -124,6 +124,12 @@ class ProceduralFlowDataset(EpochDataset):
         Prefix of each example's name (``name/0000042``).
     transforms : callable, optional
         Applied to each item's ``FlowExample`` last; see the module docstring.
+
+    Raises
+    ------
+    RecipeError
+        A sequence recipe (``frames`` > 2): stream it with
+        :class:`~flowsynth.data.sequences.ProceduralSequenceDataset`.
     """
 
     def __init__(
@@ -137,6 +143,7 @@ class ProceduralFlowDataset(EpochDataset):
         name: str = "recipe",
         transforms: Transforms | None = None,
     ) -> None:
+        check_pair_recipe(recipe)  # a sequence recipe: ProceduralSequenceDataset streams it
         super().__init__(length, augment=augment, seed=seed, transforms=transforms)
         self.recipe = recipe
         self.texture_images = tuple(texture_images)

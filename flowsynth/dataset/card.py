@@ -63,6 +63,8 @@ def dataset_card(out: Path, meta: dict[str, Any]) -> str:
     samples = sum(stop - first for first, stop in ranges)
     spans = ", ".join(f"{first}-{stop - 1}" for first, stop in ranges) or "none yet"
     kind = "elastically deformed image/label pairs" if elastic else "optical flow pairs"
+    if not elastic and recipe.get("frames", 2) > 2:
+        kind = f"optical flow sequences of {recipe['frames']} frames"
     lines = [
         f"# Synthetic {kind} made by flowsynth",
         "",
@@ -82,7 +84,12 @@ def dataset_card(out: Path, meta: dict[str, Any]) -> str:
         "  files byte for byte; `manifest/` holds each chunk's file sizes and sha256.",
         "",
     ]
-    lines += _elastic_section(meta) if elastic else _flow_section(meta)
+    if elastic:
+        lines += _elastic_section(meta)
+    elif recipe.get("frames", 2) > 2:
+        lines += _sequence_section(meta)
+    else:
+        lines += _flow_section(meta)
     if meta.get("texture_folder"):
         lines += [
             "## Texture licences",
@@ -137,6 +144,62 @@ def _flow_section(meta: dict[str, Any]) -> list[str]:
             "",
         ]
     return lines
+
+
+_SEQUENCE_MEANINGS = {
+    "clean": "frame t, RGB uint8",
+    "final": "the same frames as clean (no motion blur or atmosphere is rendered)",
+    "flow": "forward flow t -> t + 1, Middlebury .flo, float32 (u, v)",
+    "flow_backward": "backward flow t + 1 -> t (named by t)",
+    "occlusions": "occlusion of frame t in frame t + 1 (255 = occluded or out of frame)",
+    "occlusions_backward": "occlusion of frame t + 1 in frame t (named by t)",
+    "motion_boundaries": "motion boundaries of the flow t -> t + 1 (255 = boundary)",
+    "motion_boundaries_backward": "motion boundaries of the flow t + 1 -> t",
+    "invalid": "255 where frame t's flow is undefined (the last frame: its backward flow)",
+    "segmentation": "instance ids of frame t, 16-bit (0 = background)",
+    "flow_from_first": "flow from frame 1 to frame t, t = 2..T",
+    "visible_from_first": "255 where the frame-1 pixel is visible in frame t, t = 2..T",
+}
+
+
+def _sequence_section(meta: dict[str, Any]) -> list[str]:
+    entries = meta.get("files") or []
+    folders: dict[str, list[str]] = {}
+    for entry in entries:
+        root, folder, name = entry.split("/")
+        folders.setdefault(f"{root}/{folder}", []).append(name)
+    lines = [
+        "## Conventions",
+        "",
+        "Flow is float32 (H, W, 2) with `flow[..., 0] = u` (x, right) and `flow[..., 1] = v`",
+        "(y, down): pixel (x, y) of frame t moves to (x + u, y + v) in frame t + 1. Masks are",
+        "0/255 PNGs. The tree is MPI Sintel's training split, sample *i* its scene `{index:07d}`,",
+        "frames counted from 1; the folders Sintel lacks lie beside its own.",
+        "",
+        "## Files",
+        "",
+        "| files | contents |",
+        "|---|---|",
+    ]
+    for folder, names in folders.items():
+        span = f"{names[0]} ... {names[-1]}" if len(names) > 1 else names[0]
+        meaning = _SEQUENCE_MEANINGS.get(folder.split("/")[-1], "")
+        lines.append(f"| `{folder}/{{index:07d}}/` {span} | {meaning} |")
+    return [
+        *lines,
+        "",
+        "## Loading",
+        "",
+        "MPI Sintel loaders read this folder as a Sintel root (its `training/clean`, `flow`,",
+        "`occlusions` and `invalid`), for example flowsynth's own:",
+        "",
+        "```python",
+        "from flowsynth.data.formats.sintel import list_sintel",
+        "",
+        'pairs = list_sintel("{this folder}")  # neighbouring frames and the flow between them',
+        "```",
+        "",
+    ]
 
 
 def _elastic_section(meta: dict[str, Any]) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flowsynth.io.images import read_image
-from flowsynth.io.layout import FLOW_FILES, encode_fields
+from flowsynth.io.layout import FLOW_FILES, encode_fields, encode_sequence, sequence_files
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
 from flowsynth.render.layers import render_sample
 from flowsynth.scene.textures import Image
@@ -54,9 +54,10 @@ def cached_examples(folders: tuple[str, str]) -> tuple[Any, ...]:
 
 
 def sample_files(recipe: FlowRecipe | ElasticRecipe, examples: Sequence[Any] = ()) -> list[str]:
-    """The file suffixes of one sample of ``recipe`` (elastic: of its ``examples``)."""
+    """The file entries of one sample of ``recipe`` (elastic: of its ``examples``): suffixes of
+    a pair's files, paths of a sequence's (see :mod:`flowsynth.io.layout`)."""
     if isinstance(recipe, FlowRecipe):
-        return list(FLOW_FILES)
+        return list(sequence_files(recipe.frames) if recipe.frames > 2 else FLOW_FILES)
     volume = bool(examples) and examples[0].label.ndim == 3
     names = ["image", "label", "flow", "valid"] + (["weight"] if recipe.weight_map else [])
     if volume:
@@ -83,6 +84,8 @@ def sample_encoder(
         pairs = cached_examples(examples)
         return lambda index: encode_elastic(elastic_sample(recipe, pairs, seed, index), compression)
     images = cached_textures(textures)
+    if recipe.frames > 2:
+        return lambda index: encode_sequence_sample(recipe, seed, index, compression, images)
     return lambda index: encode_flow_sample(recipe, seed, index, compression, images)
 
 
@@ -96,3 +99,18 @@ def encode_flow_sample(
     """Sample ``index`` of a flow recipe, rendered and encoded as its FlyingChairs2 files."""
     sample = render_sample(recipe, seed, index, texture_images=texture_images)
     return encode_fields(sample.as_dict(), FLOW_FILES, compression)
+
+
+def encode_sequence_sample(
+    recipe: FlowRecipe,
+    seed: int,
+    index: int,
+    compression: int = 1,
+    texture_images: Sequence[Image] = (),
+) -> dict[str, bytes]:
+    """Sample ``index`` of a sequence recipe, rendered and encoded as its Sintel-style files."""
+    # Imported here: the sequence renderer is needed only for sequence recipes.
+    from flowsynth.render.sequence import render_sequence_sample
+
+    sequence = render_sequence_sample(recipe, seed, index, texture_images=texture_images)
+    return encode_sequence(sequence.as_dict(), sequence_files(recipe.frames), compression)

@@ -20,6 +20,7 @@ from typing import Any
 from flowsynth.dataset.verify import check_file, verify_dataset
 from flowsynth.io.atomic import safe_unlink
 from flowsynth.io.errors import FileFormatError
+from flowsynth.io.layout import sample_of_path, walk_sequence_files
 from flowsynth.io.lock import folder_lock
 from flowsynth.io.manifest import Chunk, list_manifests, read_manifest
 from flowsynth.io.manifest_checks import manifest_problems
@@ -59,7 +60,7 @@ def _meta_of(out: Path) -> dict[str, Any]:
 def damaged_chunks(out: Path, meta: dict[str, Any]) -> dict[Chunk, int | None]:
     """The chunks of ``out`` to write again -> the compression they were written with (None:
     unknown): chunks whose manifest is untrusted or lists a missing, cut or altered file, and
-    runs of sample files that no manifest lists (a deleted manifest)."""
+    runs of sample files (pairs' or sequences') that no manifest lists (a deleted manifest)."""
     damaged: dict[Chunk, int | None] = {}
     listed: set[str] = set()
     for chunk, path in list_manifests(out).items():
@@ -86,6 +87,18 @@ def _orphan_chunks(out: Path, meta: dict[str, Any], listed: set[str]) -> list[Ch
     of the indices found."""
     size, suffixes = meta["chunk_size"], set(meta.get("files") or ())
     spans: dict[int, tuple[int, int]] = {}
+
+    def add(index: int) -> None:
+        low, high = spans.get(index // size, (index, index))
+        spans[index // size] = (min(low, index), max(high, index))
+
+    if meta["layout"] == "files":
+        for relative, entry in walk_sequence_files(out):
+            sample = sample_of_path(relative)
+            if relative in listed or not entry.is_file(follow_symlinks=False) or sample is None:
+                continue
+            if not suffixes or sample[1] in suffixes:
+                add(sample[0])
     for entry in os.scandir(out):
         if entry.name in listed or not entry.is_file(follow_symlinks=False):
             continue
@@ -93,9 +106,7 @@ def _orphan_chunks(out: Path, meta: dict[str, Any], listed: set[str]) -> list[Ch
             match = _SAMPLE_FILE.match(entry.name)
             if match is None or (suffixes and match[2] not in suffixes):
                 continue
-            index = int(match[1])
-            low, high = spans.get(index // size, (index, index))
-            spans[index // size] = (min(low, index), max(high, index))
+            add(int(match[1]))
         elif (match := _SHARD_FILE.match(entry.name)) is not None:
             block = int(match[1])
             spans[block] = (block * size, (block + 1) * size - 1)  # a shard holds whole blocks

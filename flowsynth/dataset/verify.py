@@ -5,7 +5,8 @@ hash) and every ``DIR/manifest/chunk-*.json``, then checks that each file a mani
 there with its recorded size and sha256 (for shards: the tar, and its members by name and size;
 each member's CRC-32 names the culprit when a shard's hash is wrong), and that nothing else is
 in the folder but ``flowsynth.json``, ``preview.png``, ``README.md`` (the dataset card), the
-lock file and ``manifest/``.
+lock file and ``manifest/`` (and, for sequences, the listed files' folders below
+``training/``).
 
 Manifests and metadata are untrusted input: every malformed field, symbolic link or impossible
 number becomes a named problem in the report, and what verification allocates is bounded by the
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from flowsynth import __version__
+from flowsynth.io.atomic import safe_folder
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.layout import METADATA_NAME
+from flowsynth.io.layout import METADATA_NAME, SEQUENCE_ROOT, walk_sequence_files
 from flowsynth.io.lock import LOCK_NAME
 from flowsynth.io.manifest import (
     MANIFEST_DIR,
@@ -141,7 +143,7 @@ def _check_layout(path: Path, meta: dict[str, Any], report: VerifyReport) -> boo
     if files is not None and not (
         isinstance(files, list)
         and files
-        and all(isinstance(f, str) and f and "/" not in f for f in files)
+        and all(isinstance(f, str) and _entry_ok(f) for f in files)
         and len(set(files)) == len(files)
     ):
         report.problems.append(f"{path}: 'files' {files!r:.80} is not a list of file suffixes")
@@ -149,6 +151,21 @@ def _check_layout(path: Path, meta: dict[str, Any], report: VerifyReport) -> boo
     if meta["flowsynth"] != __version__:
         report.notes.append(f"made with flowsynth {meta['flowsynth']!r:.40}, this is {__version__}")
     return True
+
+
+def _entry_ok(entry: str) -> bool:
+    """A pair's suffix (no ``/``), or a sequence's ``training/<folder>/<file>`` (see
+    :mod:`flowsynth.io.layout`): nothing that could name a path outside the folder."""
+    if not entry or "\\" in entry or "\0" in entry:
+        return False
+    if "/" not in entry:
+        return True
+    parts = entry.split("/")
+    return (
+        len(parts) == 3
+        and parts[0] == SEQUENCE_ROOT
+        and all(part and part not in (".", "..") and part != MANIFEST_DIR for part in parts)
+    )
 
 
 def _collect(out: Path, report: VerifyReport) -> tuple[dict[str, dict[str, Any]], list[Chunk]]:
@@ -194,16 +211,42 @@ def _check_listing(out: Path, expected: dict[str, Any], report: VerifyReport) ->
             continue
         elif is_temp_name(name):
             report.problems.append(f"{entry.path}: stale temporary file of an interrupted run")
+        elif name == SEQUENCE_ROOT and entry.is_dir() and _holds(name, expected):
+            continue  # checked by _check_sequence_listing
         elif entry.is_dir():
             report.problems.append(f"{entry.path}: unexpected folder")
         elif name not in expected:
             report.problems.append(f"{entry.path}: extra file, in no manifest")
+    _check_sequence_listing(out, expected, report)
     folder = out / MANIFEST_DIR
     if folder.is_dir() and not folder.is_symlink():
         manifests = {p.name for p in list_manifests(out).values()}
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
             if entry.name not in manifests:
                 report.problems.append(f"{entry.path}: extra file in the manifest folder")
+
+
+def _holds(folder: str, expected: dict[str, Any]) -> bool:
+    prefix = folder + "/"
+    return any(name.startswith(prefix) for name in expected)
+
+
+def _check_sequence_listing(out: Path, expected: dict[str, Any], report: VerifyReport) -> None:
+    """Report temporary, foreign and unlisted entries below ``out/training`` (sequences)."""
+    if not _holds(SEQUENCE_ROOT, expected):
+        return
+    folders = {name.rsplit("/", 1)[0] for name in expected if "/" in name}
+    folders |= {folder.rsplit("/", 1)[0] for folder in folders if "/" in folder}
+    for relative, entry in walk_sequence_files(out):
+        if entry.is_symlink():
+            report.problems.append(f"{entry.path}: symbolic link, not written by flowsynth")
+        elif is_temp_name(entry.name):
+            report.problems.append(f"{entry.path}: stale temporary file of an interrupted run")
+        elif entry.is_dir():
+            if relative not in folders:
+                report.problems.append(f"{entry.path}: unexpected folder")
+        elif relative not in expected:
+            report.problems.append(f"{entry.path}: extra file, in no manifest")
 
 
 def check_file(path: Path, record: dict[str, Any], quick: bool) -> list[str]:
@@ -222,6 +265,19 @@ def check_file(path: Path, record: dict[str, Any], quick: bool) -> list[str]:
     if "members" in record and (problems or quick):
         problems += _check_members(path, record["members"], hashes=not quick)
     return problems
+
+
+def _check_listed(out: Path, name: str, record: dict[str, Any], quick: bool) -> list[str]:
+    """:func:`check_file` of a listed name, after checking that the folders on its way are
+    real folders (a sequence's files lie below ``training/``)."""
+    path = out / name
+    if "/" in name:
+        try:
+            if not safe_folder(out, path.parent, create=False):
+                return [f"{path}: missing"]
+        except FileFormatError as error:
+            return [str(error)]
+    return check_file(path, record, quick)
 
 
 def _check_members(path: Path, members: dict[str, Any], *, hashes: bool) -> list[str]:
@@ -280,9 +336,9 @@ def verify_dataset(
         return report
     expected, chunks = _collect(folder, report)
     _check_listing(folder, expected, report)
-    paths = [folder / name for name in sorted(expected)]
+    names = sorted(expected)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for found in pool.map(lambda p: check_file(p, expected[p.name], quick), paths):
+        for found in pool.map(lambda n: _check_listed(folder, n, expected[n], quick), names):
             report.problems += found
     coverage = Coverage(chunks)
     report.ranges = coverage.ranges()

@@ -36,9 +36,8 @@ from flowsynth.io.manifest import (
     plan_resume,
     unfinished_files,
 )
-from flowsynth.recipe.fields import recipe_hash, to_dict
+from flowsynth.recipe.fields import RecipeError, recipe_hash, to_dict
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
-from flowsynth.render.layers import check_pair_recipe
 
 __all__ = ["GenerationSummary", "generate_dataset", "metadata", "prepare_output"]
 
@@ -223,8 +222,7 @@ def generate_dataset(
         If another process is writing into ``out`` (see :mod:`flowsynth.io.lock`).
     """
     _check_arguments(layout, count, start, seed)  # (before anything is written into out)
-    if isinstance(recipe, FlowRecipe):
-        check_pair_recipe(recipe)
+    _check_kind(recipe, layout)
     began = time.perf_counter()
     out = Path(out).resolve()  # workers may run elsewhere, with another working directory
     folder, pairs = _resolve_inputs(recipe, textures, examples)
@@ -270,6 +268,17 @@ def _check_arguments(layout: str, count: int, start: int, seed: int) -> None:
         raise ValueError(f"count and start must be >= 0, got {count} and {start}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
+
+
+def _check_kind(recipe: FlowRecipe | ElasticRecipe, layout: str) -> None:
+    """Refuse a sequence recipe (``frames`` > 2) for shards, which hold pairs: a sequence is
+    written as files only (Sintel's layout, :func:`flowsynth.io.layout.sequence_files`)."""
+    if isinstance(recipe, FlowRecipe) and recipe.frames > 2 and layout != "files":
+        raise RecipeError(
+            f"frames: this recipe describes sequences of {recipe.frames} frames, which are "
+            f"written in the files layout (MPI Sintel's tree) only, not as {layout}; use "
+            "--format files, or --set frames=2 for pairs"
+        )
 
 
 def _resolve_inputs(

@@ -1,15 +1,30 @@
-"""The on-disk layout of flow datasets: FlyingChairs2-style files, one set per sample.
+"""The on-disk layout of flow datasets: one set of files per sample.
 
-``DIR/{i:07d}-img_0.png``, ``-img_1.png`` (RGB), ``-flow_01.flo``, ``-flow_10.flo`` (Middlebury),
-``-occ_01.png``, ``-occ_10.png``, ``-mb_01.png``, ``-mb_10.png`` (0/255 masks, 255 = occluded or
-boundary), ``-seg_0.png``, ``-seg_1.png`` (16-bit instance ids, 0 = background), so that
-FlyingChairs2 loaders read them unchanged. ``DIR/flowsynth.json`` describes the dataset.
+Pairs, FlyingChairs2-style: ``DIR/{i:07d}-img_0.png``, ``-img_1.png`` (RGB), ``-flow_01.flo``,
+``-flow_10.flo`` (Middlebury), ``-occ_01.png``, ``-occ_10.png``, ``-mb_01.png``, ``-mb_10.png``
+(0/255 masks, 255 = occluded or boundary), ``-seg_0.png``, ``-seg_1.png`` (16-bit instance ids,
+0 = background), so that FlyingChairs2 loaders read them unchanged.
+
+Sequences of ``T`` frames, MPI Sintel's training tree with sample ``i`` as scene ``{i:07d}``
+(:func:`sequence_files`): ``DIR/training/clean/{i:07d}/frame_0001.png`` ... ``frame_000T.png``,
+``flow/`` (frame t -> t + 1, ``frame_0001.flo`` ... ``frame_000{T-1}.flo``), ``occlusions/``
+(t -> t + 1, 255 = occluded) and ``invalid/`` (one per frame, 255 = invalid) as Sintel has them,
+and beside them what Sintel lacks: ``flow_backward/`` (t + 1 -> t, named by t),
+``occlusions_backward/``, ``motion_boundaries/``, ``motion_boundaries_backward/``,
+``segmentation/`` (one per frame), ``flow_from_first/`` and ``visible_from_first/``
+(frame 1 -> t, ``frame_0002`` ... ``frame_000T``; 255 = visible).
+
+A sample's files are named by *entries*: a pair entry is a suffix (``img_0.png`` ->
+``{i:07d}-img_0.png``), a sequence entry a folder and a file name (``training/flow/frame_0001.flo``
+-> ``training/flow/{i:07d}/frame_0001.flo``). ``DIR/flowsynth.json`` describes the dataset.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +51,89 @@ FLOW_FILES: dict[str, tuple[str, str]] = {
 
 METADATA_NAME = "flowsynth.json"
 
+#: The folder holding a sequence dataset's sample folders (Sintel's training split).
+SEQUENCE_ROOT = "training"
+_FRAME = "frame_{:04d}.{}"
+_SAMPLE_FOLDER = re.compile(r"^\d{7}$")
+
+
+def sequence_files(frames: int) -> dict[str, tuple[str, int, str]]:
+    """Entries of one sequence of ``frames`` frames -> (field of
+    :class:`~flowsynth.render.sequence.SequenceSample`, its frame or pair index, encoding), in
+    writing order; ``invalid`` is ``("invalid", t, "png")``, ``not valid`` of pair ``t`` (of the
+    backward pair for the last frame, which has no forward flow)."""
+    # ``final`` repeats ``clean`` (no blur or atmosphere here): loaders that read Sintel's
+    # final pass find the same frames.
+    per_frame = [
+        ("clean", "frames", "png"),
+        ("final", "frames", "png"),
+        ("segmentation", "segmentation", "png"),
+    ]
+    per_pair = [
+        ("flow", "flow", "flo"),
+        ("flow_backward", "flow_backward", "flo"),
+        ("occlusions", "occlusion", "png"),
+        ("occlusions_backward", "occlusion_backward", "png"),
+        ("motion_boundaries", "motion_boundary", "png"),
+        ("motion_boundaries_backward", "motion_boundary_backward", "png"),
+    ]
+    files: dict[str, tuple[str, int, str]] = {}
+    for folder, field, kind in per_frame[:2]:
+        for t in range(frames):
+            files[f"{SEQUENCE_ROOT}/{folder}/{_FRAME.format(t + 1, kind)}"] = (field, t, kind)
+    for folder, field, kind in per_pair:
+        for t in range(frames - 1):
+            files[f"{SEQUENCE_ROOT}/{folder}/{_FRAME.format(t + 1, kind)}"] = (field, t, kind)
+    for t in range(frames):
+        files[f"{SEQUENCE_ROOT}/invalid/{_FRAME.format(t + 1, 'png')}"] = ("invalid", t, "png")
+    for folder, field, kind in per_frame[2:]:
+        for t in range(frames):
+            files[f"{SEQUENCE_ROOT}/{folder}/{_FRAME.format(t + 1, kind)}"] = (field, t, kind)
+    for folder, field, kind in [
+        ("flow_from_first", "flow_from_first", "flo"),
+        ("visible_from_first", "visible_from_first", "png"),
+    ]:
+        for t in range(frames - 1):
+            files[f"{SEQUENCE_ROOT}/{folder}/{_FRAME.format(t + 2, kind)}"] = (field, t, kind)
+    return files
+
 
 class DatasetMismatchError(RuntimeError):
     """An output folder holds a dataset made from another recipe, seed, layout or chunk size."""
 
 
-def file_name(index: int, suffix: str) -> str:
-    """``0000042-img_0.png`` for sample 42."""
-    return f"{index:07d}-{suffix}"
+def file_name(index: int, entry: str) -> str:
+    """``0000042-img_0.png`` for sample 42 and the pair entry ``img_0.png``;
+    ``training/flow/0000042/frame_0001.flo`` for the sequence entry
+    ``training/flow/frame_0001.flo``."""
+    folder, slash, name = entry.rpartition("/")
+    return f"{folder}/{index:07d}/{name}" if slash else f"{index:07d}-{entry}"
+
+
+def sample_of_path(relative: str) -> tuple[int, str] | None:
+    """``(index, entry)`` of a sequence file's path relative to the dataset folder
+    (``training/flow/0000042/frame_0001.flo`` -> ``(42, "training/flow/frame_0001.flo")``);
+    None for any other path."""
+    parts = relative.split("/")
+    if len(parts) != 4 or parts[0] != SEQUENCE_ROOT or not _SAMPLE_FOLDER.match(parts[2]):
+        return None
+    return int(parts[2]), f"{parts[0]}/{parts[1]}/{parts[3]}"
+
+
+def walk_sequence_files(out: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every entry below ``out/training`` as ``(path relative to out, entry)``, folders before
+    what they hold; symbolic links are yielded, never followed."""
+    root = out / SEQUENCE_ROOT
+    if root.is_symlink() or not root.is_dir():
+        return
+    stack = [(SEQUENCE_ROOT, root)]
+    while stack:
+        relative, folder = stack.pop()
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            name = f"{relative}/{entry.name}"
+            yield name, entry
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((name, Path(entry.path)))
 
 
 def encode_fields(
@@ -55,6 +145,19 @@ def encode_fields(
         "flo": encode_flo,
     }
     return {suffix: encoders[kind](fields[name]) for suffix, (name, kind) in files.items()}
+
+
+def encode_sequence(
+    fields: dict[str, np.ndarray], files: dict[str, tuple[str, int, str]], compression: int
+) -> dict[str, bytes]:
+    """Encode a sequence's fields (``SequenceSample.as_dict()``): entry -> bytes."""
+    encoders: dict[str, Callable[[np.ndarray], bytes]] = {
+        "png": lambda a: encode_png(a, compression),
+        "flo": encode_flo,
+    }
+    invalid = np.concatenate([~fields["valid"], ~fields["valid_backward"][-1:]])
+    arrays = {**fields, "invalid": invalid}
+    return {entry: encoders[kind](arrays[name][t]) for entry, (name, t, kind) in files.items()}
 
 
 def write_encoded(

@@ -299,9 +299,9 @@ def check_pair_recipe(recipe: FlowRecipe) -> None:
     if recipe.frames > 2:
         raise RecipeError(
             f"frames: this recipe describes sequences of {recipe.frames} frames, and this path "
-            "renders pairs (frames: 2); render sequences with "
-            "flowsynth.render.sequence.render_sequence_sample (writing, streaming and previewing "
-            "sequences are not built yet), or give --set frames=2 for pairs"
+            "renders pairs (frames: 2); sequences are rendered by "
+            "flowsynth.render_sequence_sample, written by flowsynth generate (Sintel's layout), "
+            "streamed by flowsynth.data.ProceduralSequenceDataset; or give --set frames=2"
         )
 
 

@@ -14,7 +14,8 @@ import numpy.typing as npt
 
 from flowsynth.base.conventions import UNKNOWN_FLOW_THRESHOLD
 from flowsynth.render.sample import Sample
-from flowsynth.viz.legend import flow_key, grid_overlay, stack_below
+from flowsynth.render.sequence import SequenceSample
+from flowsynth.viz.legend import flow_key, grid_overlay, stack_below, text_cell
 from flowsynth.viz.pictures import contact_sheet, flow_to_color, label_to_color, mask_to_image
 
 ELASTIC_COLUMNS = ("example", "deformed", "example label", "deformed label", "weight map", "flow")
@@ -23,6 +24,16 @@ COLUMNS = ("frame 1", "frame 2", "flow 1->2", "occlusion 1->2", "segmentation 1"
 
 #: What the white of the occlusion column means, written in the sheet's key.
 OCCLUSION_NOTE = "occlusion: white = occluded (the frame-1 pixel is not visible in frame 2)"
+
+#: The rows of a sequence's sheet, one column per frame.
+SEQUENCE_ROWS = ("frames", "flow t->t+1", "occlusion t->t+1", "visible 1->t")
+
+#: What a sequence sheet's columns and masks show, written in its key.
+SEQUENCE_NOTES = (
+    "column t: frame t; its flow and occlusion to frame t+1; whether frame 1's pixel is seen in t",
+    "occlusion: white = occluded (the frame-t pixel is not visible in frame t+1)",
+    "visible: white = visible (the frame-1 pixel is visible in frame t)",
+)
 
 #: What the elastic sheet's overlays and weight map show, written in its key.
 ELASTIC_NOTES = (
@@ -86,6 +97,39 @@ def preview_sheet(
     rows = [preview_row(s, max_magnitude) for s in samples]
     sheet = contact_sheet(rows, titles=list(COLUMNS), scale=scale, row_titles=titles)
     return stack_below(sheet, flow_key(max_magnitude, [OCCLUSION_NOTE]))
+
+
+def sequence_preview_sheet(
+    sequence: SequenceSample,
+    *,
+    scale: float = 0.5,
+    index: int = 0,
+    max_magnitude: float | None = None,
+) -> npt.NDArray[np.uint8]:
+    """``uint8 (h, w, 3)``: one sequence, titled ``sequence #index``, a column per frame ``t``
+    and the rows of :data:`SEQUENCE_ROWS` (frames; flow and occlusion ``t -> t+1`` under frame
+    ``t``; visibility of frame 1's pixels in frame ``t``, empty under frame 1); under them the
+    flow colour key with its scale and :data:`SEQUENCE_NOTES`.
+
+    Parameters
+    ----------
+    index : the sequence's index (``render_sequence_sample(recipe, seed, index)``).
+    max_magnitude : the speed drawn fully saturated in every flow cell; by default the largest
+        neighbour speed of the sequence.
+    """
+    if max_magnitude is None:
+        max_magnitude = max_speed(list(sequence.flow))
+    frames = len(sequence.frames)
+    rows: list[list[npt.NDArray[np.uint8] | None]] = [
+        list(sequence.frames),
+        [flow_to_color(flow, max_magnitude) for flow in sequence.flow],
+        [mask_to_image(mask) for mask in sequence.occlusion],
+        [None, *(mask_to_image(mask) for mask in sequence.visible_from_first)],
+    ]
+    titles = [f"frame {t}" for t in range(1, frames + 1)]
+    sheet = contact_sheet(rows, titles=titles, scale=scale, row_titles=list(SEQUENCE_ROWS))
+    sheet = stack_below(text_cell([f"sequence #{index}"]), sheet, gap=0)
+    return stack_below(sheet, flow_key(max_magnitude, SEQUENCE_NOTES))
 
 
 def _weight_image(

@@ -51,3 +51,19 @@ def test_examples_are_refused_for_a_flow_recipe(
     args = ["preview", "default", "--out", str(tmp_path / "p.png")]
     assert main([*args, "--images", str(images), "--labels", str(labels)]) == 2
     assert "--images and --labels are for elastic recipes" in capsys.readouterr().err
+
+
+def test_preview_of_a_sequence_recipe_writes_a_sheet_per_sequence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "seq.png"
+    args = ["preview", "sequences/default", "--set", "scale=0.125", "--out", str(out)]
+    assert main([*args, "--count", "2", "--start", "3", "--scale", "1"]) == 0
+    written = [tmp_path / "seq-3.png", tmp_path / "seq-4.png"]
+    assert sorted(tmp_path.iterdir()) == written
+    sheets = [iio.imread(path) for path in written]
+    assert sheets[0].shape[1] > 5 * 64 and sheets[0].shape[0] > 4 * 48  # 5 frames, 4 rows
+    assert not np.array_equal(sheets[0], sheets[1])
+    assert capsys.readouterr().out.split() == ["wrote", str(written[0]), "wrote", str(written[1])]
+    assert main([*args, "--count", "1"]) == 0  # one sequence: exactly --out
+    assert out.exists()

@@ -12,6 +12,7 @@ NEEDS_TORCH = [
     "test_mix.py",
     "test_real_data.py",
     "test_resolve.py",
+    "test_sequence_dataset.py",
     "test_shard_reader.py",
     "test_torch_free.py",
 ]

@@ -11,6 +11,7 @@ TORCH_FREE = [
     "flowsynth, flowsynth.dataset.write, flowsynth.io",
     "flowsynth.data, flowsynth.cli.stream_bench",
     "flowsynth.data.flowpair, flowsynth.data.formats, flowsynth.data.augment",
+    "flowsynth.data.sequence_augment",
 ]
 
 

@@ -402,8 +402,9 @@ def test_pair_paths_refuse_a_sequence_recipe(tmp_path: Path) -> None:
     recipe = load_recipe("sequences/default")
     with pytest.raises(RecipeError, match="^frames: this recipe describes sequences of 5 frames"):
         render_sample(recipe, 0, 0)
-    # generate (any executor) goes through render_sample: exit 2, the key named, no samples
+    # generate writes sequences as files (tests/dataset/test_sequences_write.py), but refuses
+    # them as shards: exit 2, the key named, nothing written
     out = tmp_path / "out"
     args = ["generate", "sequences/default", "--out", str(out), "--count", "2"]
-    assert main([*args, "--workers", "1", "--no-progress", "--preview", "0"]) == 2
+    assert main([*args, "--format", "shards", "--workers", "1", "--no-progress"]) == 2
     assert not out.exists()  # refused before anything is written

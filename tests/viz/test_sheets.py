@@ -11,13 +11,16 @@ import pytest
 from flowsynth.recipe.load import load_recipe
 from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.layers import render_sample
+from flowsynth.render.sequence import render_sequence_sample
 from flowsynth.viz.legend import flow_key, grid_overlay, stack_below, text_cell
-from flowsynth.viz.pictures import BACKGROUND, contact_sheet
+from flowsynth.viz.pictures import BACKGROUND, contact_sheet, mask_to_image
 from flowsynth.viz.sheets import (
     OCCLUSION_NOTE,
+    SEQUENCE_NOTES,
     elastic_preview_sheet,
     max_speed,
     preview_sheet,
+    sequence_preview_sheet,
 )
 
 TINY = ["size=[32,48]", "objects.count=[1,2]"]
@@ -102,3 +105,54 @@ def test_elastic_sheet_is_full_size_with_grid_and_labels() -> None:
     cells = sheet[sheet.shape[0] - 64 - 40 :]
     assert (cells != BACKGROUND).any()
     assert (sheet == (255 * 0.6 + 128 * 0.4 + 0.5) // 1).any()  # yellow grid lines blended in
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    recipe = load_recipe("sequences/default", ["scale=0.125"])  # 48x64 frames
+    assert isinstance(recipe, FlowRecipe) and recipe.frames == 5
+    return render_sequence_sample(recipe, 0, 1)
+
+
+def test_sequence_sheet_has_a_column_per_frame_and_the_rows_differ(sequence) -> None:
+    sheet = sequence_preview_sheet(sequence, scale=1.0, index=1)
+    assert sheet.dtype == np.uint8 and sheet.ndim == 3
+    assert sheet.shape[1] >= 5 * 64 and sheet.shape[0] >= 4 * 48
+    # Find each frame of the sequence, and one cell of every other row, in the sheet.
+    rows = _cell_rows(sheet, sequence.frames[0])
+    assert len(rows) == 1
+    top = rows[0]
+    for t in range(5):
+        assert _found(sheet[top : top + 48], sequence.frames[t])
+    flow_row, occlusion_row, visible_row = (top + (48 + 4) * k for k in (1, 2, 3))
+    cells = [sheet[r : r + 48] for r in (top, flow_row, occlusion_row, visible_row)]
+    for a in range(4):
+        for b in range(a + 1, 4):
+            assert not np.array_equal(cells[a], cells[b])
+    assert _found(sheet[occlusion_row : occlusion_row + 48], mask_to_image(sequence.occlusion[0]))
+    visible = mask_to_image(sequence.visible_from_first[3])
+    assert _found(sheet[visible_row : visible_row + 48], visible)
+    # The key: the flow wheel's scale covers the neighbour flows, and the notes are written.
+    assert max_speed(list(sequence.flow)) > 0
+    key = flow_key(max_speed(list(sequence.flow)), SEQUENCE_NOTES)
+    assert "white = occluded" in SEQUENCE_NOTES[1] and "white = visible" in SEQUENCE_NOTES[2]
+    assert np.array_equal(sheet[-key.shape[0] - 4 : -4, 4 : 4 + key.shape[1]], key)
+
+
+def _cell_rows(sheet: np.ndarray, cell: np.ndarray) -> list[int]:
+    """The rows of ``sheet`` where ``cell`` starts (at any column)."""
+    height = cell.shape[0]
+    starts = []
+    for y in range(sheet.shape[0] - height + 1):
+        if _found(sheet[y : y + height], cell):
+            starts.append(y)
+    return starts
+
+
+def _found(band: np.ndarray, cell: np.ndarray) -> bool:
+    """Whether ``cell`` sits in ``band`` (as tall as the cell or taller, from its top)."""
+    height, width = cell.shape[:2]
+    for x in range(band.shape[1] - width + 1):
+        if np.array_equal(band[:height, x : x + width], cell):
+            return True
+    return False
