@@ -43,3 +43,17 @@ def test_breakdown_names_the_parts_and_they_add_up() -> None:
         assert abs(sum(parts.values()) - total) <= 0.02 * len(parts), done.stdout
     # the wrapped functions were really timed: the largest part of each stage took time
     assert sampling[1]["sample_shape"] > 0 and rendering[1]["composite"] > 0
+
+
+def test_sequence_benchmark_prints_the_per_frame_ratio() -> None:
+    script = SCRIPT.parent / "bench_sequence.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--samples", "1", "--repeats", "1", "--scale", "0.25"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    ratio = re.search(r"per-frame cost of a sequence / of a pair: (\d+\.\d\d)", done.stdout)
+    assert ratio is not None and float(ratio.group(1)) > 0, done.stdout
+    assert "frame size: 96x128" in done.stdout

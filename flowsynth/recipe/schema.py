@@ -240,6 +240,10 @@ class Trajectory:
 
 #: Most frames a sequence recipe may ask for.
 MAX_FRAMES = 64
+#: Most memory one rendered sequence may hold (``render.sequence.SequenceSample``: per pixel,
+#: 5 bytes per frame and 31 per neighbour pair), so that a recipe cannot ask for a sample no
+#: worker can hold.
+MAX_SEQUENCE_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -340,6 +344,14 @@ def _check_sequence(recipe: FlowRecipe) -> None:
     frames = recipe.frames
     if frames == 2:
         return
+    height, width = scaled(recipe).size
+    need = height * width * (5 * frames + 31 * (frames - 1))
+    if need > MAX_SEQUENCE_BYTES:
+        raise ValueError(
+            f"frames: {frames} frames of {height}x{width} need about {need / 2**30:.1f} GiB in"
+            f" memory per sample, above the {MAX_SEQUENCE_BYTES / 2**30:g} GiB a sequence may"
+            " take; use fewer frames, a smaller size or a smaller scale"
+        )
     cfg = recipe.trajectory
     steps = sum(1.0 + cfg.acceleration * s + (cfg.jitter if s else 0.0) for s in range(frames - 1))
     diagonal = max(float((recipe.size[0] ** 2 + recipe.size[1] ** 2) ** 0.5), MIN_REACH)

@@ -408,3 +408,15 @@ def test_pair_paths_refuse_a_sequence_recipe(tmp_path: Path) -> None:
     args = ["generate", "sequences/default", "--out", str(out), "--count", "2"]
     assert main([*args, "--format", "shards", "--workers", "1", "--no-progress"]) == 2
     assert not out.exists()  # refused before anything is written
+
+
+def test_a_sequence_too_big_to_hold_is_refused_by_its_key() -> None:
+    from flowsynth.recipe.fields import RecipeError
+    from flowsynth.recipe.load import load_recipe
+
+    # 64 frames of 2048x2048 (translations shrunk so that the reach rule allows them)
+    overrides = ["frames=64", "size=[2048,2048]", "motion.objects.translation.range=[-1,1]"]
+    overrides += ["motion.background.translation.range=[-1,1]"]
+    with pytest.raises(RecipeError, match=r"frames: 64 frames of 2048x2048 need about 8\.9 GiB"):
+        load_recipe("sequences/default", overrides)
+    load_recipe("sequences/default", ["frames=8", *overrides[1:]])  # 1.0 GiB: allowed
