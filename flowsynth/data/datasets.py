@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from torch.utils.data import Dataset
 
@@ -48,12 +48,15 @@ from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.layers import check_pair_recipe, render_sample
 from flowsynth.scene.textures import Image
 
+ItemT = TypeVar("ItemT")
+
 #: What ``transforms=`` takes: one FlowExample in, the item out (see the module docstring).
 Transforms = Callable[[FlowExample], Any]
 
 
-class EpochDataset(Dataset[FlowExample]):
-    """Shared bookkeeping: a length, an epoch, optional augmentation with its seed."""
+class EpochItems(Dataset[ItemT], Generic[ItemT]):
+    """Shared bookkeeping of the datasets rendered or augmented on the fly: a length, an epoch,
+    optional augmentation with its seed, and ``transforms`` applied to each item last."""
 
     def __init__(
         self,
@@ -61,7 +64,7 @@ class EpochDataset(Dataset[FlowExample]):
         *,
         augment: AugmentConfig | None,
         seed: int,
-        transforms: Transforms | None = None,
+        transforms: Callable[[Any], Any] | None = None,
     ) -> None:
         if length < 0 or seed < 0:
             raise ValueError(f"length and seed must be >= 0, got {length}, {seed}")
@@ -93,6 +96,10 @@ class EpochDataset(Dataset[FlowExample]):
     def global_index(self, item: int) -> int:
         """``epoch * len + item``: the index this item's random draws are keyed by."""
         return self.epoch * self.length + self.position(item)
+
+
+class EpochDataset(EpochItems[FlowExample]):
+    """:class:`EpochItems` of pairs: ``finish`` augments a pair and makes its example."""
 
     def finish(self, pair: FlowPair, item: int, index: int) -> FlowExample:
         """Augment (if configured), convert to tensors, then apply ``transforms`` (if given:

@@ -25,9 +25,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, default_collate
+from torch.utils.data import default_collate
 
 from flowsynth.data.augment import AugmentConfig
+from flowsynth.data.datasets import EpochItems
 from flowsynth.data.sequence_augment import SequenceClip, augment_sequence
 from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.sequence import render_sequence_sample
@@ -114,7 +115,7 @@ def collate_sequences(examples: Sequence[SequenceExample]) -> SequenceExample:
     return SequenceExample(**stacked, name=tuple(str(e.name) for e in examples))
 
 
-class ProceduralSequenceDataset(Dataset[SequenceExample]):
+class ProceduralSequenceDataset(EpochItems[SequenceExample]):
     """Sequences of a recipe rendered on the fly: item ``i`` at epoch ``e`` is sequence
     ``e*len+i`` (:func:`~flowsynth.render.sequence.render_sequence_sample`).
 
@@ -153,35 +154,10 @@ class ProceduralSequenceDataset(Dataset[SequenceExample]):
         name: str = "recipe",
         transforms: Callable[[SequenceExample], Any] | None = None,
     ) -> None:
-        if length < 0 or seed < 0:
-            raise ValueError(f"length and seed must be >= 0, got {length}, {seed}")
-        if transforms is not None and not callable(transforms):
-            raise TypeError(f"transforms must be callable, got {type(transforms).__name__}")
+        super().__init__(length, augment=augment, seed=seed, transforms=transforms)
         self.recipe = recipe
-        self.seed = seed
-        self.length = length
-        self.augment = augment
         self.texture_images = tuple(texture_images)
         self.name = name
-        self.transforms = transforms
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return self.length
-
-    def set_epoch(self, epoch: int) -> None:
-        """Use epoch ``epoch`` (>= 0) from now on: new sequences and new augmentation draws."""
-        if epoch < 0:
-            raise ValueError(f"epoch must be >= 0, got {epoch}")
-        self.epoch = int(epoch)
-
-    def global_index(self, item: int) -> int:
-        """``epoch * len + item`` (``item`` negative counts from the end)."""
-        if item < 0:
-            item += self.length
-        if not 0 <= item < self.length:
-            raise IndexError(f"item {item} out of range for a dataset of {self.length}")
-        return self.epoch * self.length + item
 
     def clip(self, index: int) -> SequenceClip:
         """Sequence ``index`` of the recipe (not an item position), un-augmented, numpy."""
