@@ -8,6 +8,8 @@ flow sign.
 - :func:`render_sample`: sample ``index`` of a flow recipe -> frames and exact ground truth.
 - :func:`render_sequence_sample`: sequence ``index`` of a recipe with ``frames`` > 2 -> every
   frame, the flow between neighbours and from the first frame to each, with their masks.
+- :func:`render_stereo_sample`: sample ``index`` of a stereo recipe (``recipes/stereo``) -> a
+  rectified left/right pair with exact disparity, occlusion and segmentation of both views.
 - :func:`sample_elastic_pair`: one elastically deformed image/label pair (the U-Net augmentation).
 - :func:`generate_dataset`: a recipe's samples written to disk (workers, clusters, resume).
 - :func:`verify_dataset`: every missing, extra or corrupt file of a written dataset.
@@ -21,6 +23,7 @@ _MODULES = {
     "load_recipe": "recipe.load",
     "render_sample": "render.layers",
     "render_sequence_sample": "render.sequence",
+    "render_stereo_sample": "render.stereo",
     "sample_elastic_pair": "deform.pairs",
     "generate_dataset": "dataset.write",
     "verify_dataset": "dataset.verify",

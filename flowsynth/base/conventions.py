@@ -13,6 +13,10 @@ Convention
   by a layer in front of it, or moved out of frame). ``occlusion_backward`` is the same from
   frame 2 to frame 1.
 - ``valid``: ``bool (H, W)``, True where the ground truth is defined.
+- Disparity (rectified stereo): ``float32 (H, W)``, positive, FlyingThings3D's sign: left-view
+  pixel ``(x, y)`` is seen at ``(x - d_left, y)`` in the right view (:func:`right_x`), and
+  right-view pixel ``(x, y)`` at ``(x + d_right, y)`` in the left view. As flow from left to
+  right, ``flow = (-d_left, 0)``; backward flow is ``(+d_right, 0)``.
 - Torch tensors are ``(B, C, H, W)`` and appear only in the torch layer.
 
 ``warp_backward`` is the executable form of the flow sign: frame 1 is approximately
@@ -69,6 +73,13 @@ def warp_backward(
         borderMode=cv2.BORDER_REPLICATE,
     )
     return np.asarray(warped, dtype=image.dtype)
+
+
+def right_x(
+    x_left: npt.NDArray[np.floating], disparity: npt.NDArray[np.floating]
+) -> npt.NDArray[np.floating]:
+    """Right-view x of left-view points at ``x_left`` with disparity ``disparity``: ``x - d``."""
+    return x_left - disparity
 
 
 def moved_out_of_frame(flow: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:

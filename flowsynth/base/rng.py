@@ -25,6 +25,7 @@ class Stream(enum.IntEnum):
     ELASTIC = 4  # elastic deformation of segmentation pairs
     AUGMENT = 5  # training-time augmentation
     MIX = 6  # choice of the source in dataset mixtures
+    STEREO = 7  # disparity planes of a stereo pair's layers
 
 
 def sample_rng(seed: int, index: int, stream: int, *part: int) -> np.random.Generator:

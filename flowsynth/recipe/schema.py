@@ -238,6 +238,28 @@ class Trajectory:
     jitter: float = spec(0.0, low=0.0, high=1.0, doc="largest random change of a step's rate")
 
 
+@dataclass(frozen=True)
+class Stereo:
+    """A rectified stereo pair instead of a flow pair (``flowsynth.render.stereo``).
+
+    Every layer lies on a plane of disparity ``d(x, y) = d0 + gx x + gy y`` (left-view pixels):
+    the right view is the left one with each layer shifted by ``-d`` along x, so the pair's flow
+    is ``(-d, 0)`` (FlyingThings3D's sign, ``conventions.right_x``). The background has the
+    smallest disparity and each object in front a larger one, all within ``disparity`` over the
+    frame. A stereo recipe's layers move only by their disparity: it must ask for no motion
+    (``motion.still_probability: 1``) and no deformation, and is a pair (``frames: 2``).
+    """
+
+    enabled: bool = False
+    disparity: Range = spec(
+        (0.0, 64.0), low=0.0, pixels=True, doc="disparity over the frame, pixels (>= 0)"
+    )
+    slant: float = spec(0.0, low=0.0, high=0.5, doc="largest |dd/dx|, |dd/dy|; 0: fronto-parallel")
+
+    def check(self) -> None:
+        _check_range("disparity", self.disparity)
+
+
 #: Most frames a sequence recipe may ask for.
 MAX_FRAMES = 64
 #: Most memory one rendered sequence may hold (``render.sequence.SequenceSample``: per pixel,
@@ -278,10 +300,16 @@ class FlowRecipe:
     trajectory: Trajectory = spec(
         Trajectory(), omit_default=True, doc="how motions carry on over a sequence's frames"
     )
+    stereo: Stereo = spec(
+        Stereo(),
+        omit_default=True,
+        doc="rectified stereo pairs instead of flow pairs (render.stereo)",
+    )
 
     def check(self) -> None:
         _check_reach(self)
         _check_sequence(self)
+        _check_stereo(self)
         if self.scale == 1.0:
             return
         # The scaled frame must still be a frame the schema allows.
@@ -314,6 +342,8 @@ _SHAPE_LENGTHS = (
     "textures.noise_scale",
 )
 _TRANSLATIONS = ("motion.background.translation.range", "motion.objects.translation.range")
+#: Lengths in pixels held to :data:`TRANSLATION_REACH` besides the translations.
+_SHIFTS = ("stereo.disparity",)
 
 
 def _check_reach(recipe: FlowRecipe) -> None:
@@ -322,7 +352,10 @@ def _check_reach(recipe: FlowRecipe) -> None:
     ``scale`` multiplies the lengths and the frame alike, so the unscaled ones are compared.
     """
     diagonal = max(float((recipe.size[0] ** 2 + recipe.size[1] ** 2) ** 0.5), MIN_REACH)
-    for names, reach in ((_SHAPE_LENGTHS, SHAPE_REACH), (_TRANSLATIONS, TRANSLATION_REACH)):
+    for names, reach in (
+        (_SHAPE_LENGTHS, SHAPE_REACH),
+        (_TRANSLATIONS + _SHIFTS, TRANSLATION_REACH),
+    ):
         for name in names:
             value: object = recipe
             for part in name.split("."):
@@ -334,6 +367,27 @@ def _check_reach(recipe: FlowRecipe) -> None:
                     f" at most {reach:g} x the frame diagonal ({reach * diagonal:.0f} px for"
                     f" size {list(recipe.size)})"
                 )
+
+
+def _check_stereo(recipe: FlowRecipe) -> None:
+    """A stereo recipe's layers move only by their disparity (see :class:`Stereo`): it may not
+    ask for motions, deformations or more frames of its own."""
+    if not recipe.stereo.enabled:
+        return
+    if recipe.frames != 2:
+        raise ValueError(f"frames: a stereo recipe is a pair (frames: 2), got {recipe.frames}")
+    if recipe.motion.still_probability != 1.0:
+        raise ValueError(
+            "motion.still_probability: a stereo recipe's layers move only by their disparity;"
+            f" set it to 1.0 (no motion of their own), got {recipe.motion.still_probability}"
+        )
+    for layer in ("background", "objects"):
+        probability = getattr(recipe.deformation, layer).probability
+        if probability != 0.0:
+            raise ValueError(
+                f"deformation.{layer}.probability: a stereo recipe's layers are not deformed;"
+                f" set it to 0.0, got {probability}"
+            )
 
 
 def _check_sequence(recipe: FlowRecipe) -> None:

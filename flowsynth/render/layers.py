@@ -295,13 +295,20 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
 def check_pair_recipe(recipe: FlowRecipe) -> None:
     """``RecipeError`` for a sequence recipe (``frames`` > 2) on a path that renders pairs: its
     samples are sequences (:func:`flowsynth.render.sequence.render_sequence_sample`), and no
-    pair path may silently keep their first two frames."""
+    pair path may silently keep their first two frames. Likewise for a stereo recipe
+    (``stereo.enabled``, :func:`flowsynth.render.stereo.render_stereo_sample`)."""
     if recipe.frames > 2:
         raise RecipeError(
             f"frames: this recipe describes sequences of {recipe.frames} frames, and this path "
             "renders pairs (frames: 2); sequences are rendered by "
             "flowsynth.render_sequence_sample, written by flowsynth generate (Sintel's layout), "
             "streamed by flowsynth.data.ProceduralSequenceDataset; or give --set frames=2"
+        )
+    if recipe.stereo.enabled:
+        raise RecipeError(
+            "stereo.enabled: this recipe describes rectified stereo pairs, and this path renders"
+            " flow pairs; stereo pairs are rendered by flowsynth.render.stereo."
+            "render_stereo_sample"
         )
 
 

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from flowsynth.base.rng import Stream, sample_rng, sample_weighted
 from flowsynth.recipe.schema import FlowRecipe, scaled
 from flowsynth.scene import kernels
+from flowsynth.scene.disparity import DisparityPlane, sample_disparity_planes
 from flowsynth.scene.motion import sample_affine, sample_deformation, sample_strength
 from flowsynth.scene.shapes import Geometry, sample_shape
 from flowsynth.scene.textures import Image, sample_texture
@@ -86,6 +87,7 @@ class _Streams:
     layout: np.random.Generator
     motion: np.random.Generator
     deformation: np.random.Generator
+    stereo: np.random.Generator | None = None  # made for a stereo recipe only
 
 
 def scene_for_index(
@@ -96,6 +98,7 @@ def scene_for_index(
         layout=sample_rng(seed, index, Stream.LAYOUT),
         motion=sample_rng(seed, index, Stream.MOTION),
         deformation=sample_rng(seed, index, Stream.DEFORMATION),
+        stereo=sample_rng(seed, index, Stream.STEREO) if recipe.stereo.enabled else None,
     )
     return sample_scene(recipe, seed, index, streams=streams, texture_images=texture_images)
 
@@ -153,8 +156,13 @@ def sample_scene(
 ) -> ScenePlan:
     """Draw the layout, motions, deformations and textures of one sample.
 
-    Draw order (fixed: the bytes of every sample depend on it): the motion strength, the
-    background, then per object its kind, place, shape, motion, deformation and texture.
+    Draw order (fixed: the bytes of every sample depend on it): the motion strength, the object
+    count, the background, then per object its kind, place, shape, motion, deformation and
+    texture. The count is the layout stream's first draw and the background draws from other
+    streams, so drawing the count before the background changes no sample.
+
+    A stereo recipe (``recipe.stereo``) draws one disparity plane per layer from its own stream
+    (``scene.disparity``) and moves each layer by its plane instead of its (identity) motion.
     """
     scale = recipe.scale
     recipe = scaled(recipe)
@@ -162,15 +170,32 @@ def sample_scene(
     cfg = recipe.objects
     strength = sample_strength(recipe.motion, rng=streams.motion)
     outline = _frame_outline(height, width)
-    background = _background_layer(recipe, seed, index, outline, strength, streams, texture_images)
+    count = int(streams.layout.integers(cfg.count[0], cfg.count[1] + 1))
+    planes: tuple[DisparityPlane | None, ...] = (None,) * (count + 1)
+    if streams.stereo is not None:
+        planes = sample_disparity_planes(
+            recipe.stereo, count + 1, height, width, rng=streams.stereo
+        )
+    background = _background_layer(
+        recipe, seed, index, outline, strength, streams, texture_images, planes[0]
+    )
     layers = [background]
     kinds = sorted(k for k, weight in cfg.kinds.items() if weight > 0)
     weights = tuple(float(cfg.kinds[k]) for k in kinds)
-    count = int(streams.layout.integers(cfg.count[0], cfg.count[1] + 1))
     for k in range(1, count + 1):
         kind = kinds[sample_weighted(weights, rng=streams.layout)]
         layer = _object_layer(
-            recipe, seed, index, k, kind, outline, background, strength, streams, texture_images
+            recipe,
+            seed,
+            index,
+            k,
+            kind,
+            outline,
+            background,
+            strength,
+            streams,
+            texture_images,
+            planes[k],
         )
         if layer is not None:
             layers.append(layer)
@@ -185,9 +210,10 @@ def _background_layer(
     strength: float,
     streams: _Streams,
     texture_images: Sequence[Image],
+    plane: DisparityPlane | None = None,
 ) -> Layer:
-    """The background: its motion about the frame centre, and a texture over everything any
-    frame shows of it."""
+    """The background: its motion about the frame centre (its disparity plane's, given one),
+    and a texture over everything any frame shows of it."""
     height, width = recipe.size
     centre = ((width - 1) / 2, (height - 1) / 2)
     background_affine = sample_affine(
@@ -203,6 +229,8 @@ def _background_layer(
             strength=strength,
         ),
     )
+    if plane is not None:
+        motion = plane.motion()
     trajectory = _trajectory(recipe, seed, index, 0, motion)
     x0, y0, w, h = _texture_extent(
         np.concatenate([outline, *(_pulled_back(m, outline) for m in trajectory)])
@@ -223,10 +251,11 @@ def _object_layer(
     strength: float,
     streams: _Streams,
     texture_images: Sequence[Image],
+    plane: DisparityPlane | None = None,
 ) -> Layer | None:
-    """Object ``k`` of kind ``kind``: place, shape, motion (relative to the background's),
-    deformation, trajectory and texture; None when it is empty or out of view in every frame
-    (its draws are made all the same)."""
+    """Object ``k`` of kind ``kind``: place, shape, motion (relative to the background's;
+    its disparity plane's, given one), deformation, trajectory and texture; None when it is
+    empty or out of view in every frame (its draws are made all the same)."""
     height, width = recipe.size
     cfg = recipe.objects
     spread_x, spread_y = cfg.spread * width, cfg.spread * height
@@ -247,6 +276,8 @@ def _object_layer(
     if geometry.is_empty:
         return None
     motion = LayerMotion(compose(background.motion.affine, relative), deformation)
+    if plane is not None:
+        motion = plane.motion()
     trajectory = _trajectory(recipe, seed, index, k, motion)
     # Texture is defined over the shape's box; only the part some frame can show is made.
     extent = _texture_extent(np.array([[xmin, ymin], [xmax, ymax]]))

@@ -25,6 +25,7 @@ PIXELS = {
     "motion.background.translation.range",
     "motion.objects.translation.range",
     "render.motion_boundary_threshold",
+    "stereo.disparity",
 }
 
 #: Every other number of a flow recipe: counts, probabilities, angles, zoom factors, shares of a
@@ -61,6 +62,7 @@ UNITLESS = {
     "frames",
     "trajectory.acceleration",
     "trajectory.jitter",
+    "stereo.slant",
 }
 
 #: Small frames and objects, for statistics over many samples.
