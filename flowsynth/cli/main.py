@@ -205,11 +205,16 @@ def _load(args: argparse.Namespace):
 
 def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, textures) -> None:
     # numba kernels load on import: only the commands that render pay for them.
-    from flowsynth.render.layers import render_sample
+    from flowsynth.render.layers import render, render_sample
+    from flowsynth.render.stereo import stereo_plan
     from flowsynth.viz.sheets import preview_sheet
 
     indices = range(args.start, args.start + count)
-    samples = [render_sample(recipe, args.seed, i, texture_images=textures) for i in indices]
+    if recipe.stereo.enabled:  # the rendered pair: left, right, flow (-disparity, 0), masks
+        plans = [stereo_plan(recipe, args.seed, i, texture_images=textures) for i in indices]
+        samples = [render(plan, recipe.render) for plan in plans]
+    else:
+        samples = [render_sample(recipe, args.seed, i, texture_images=textures) for i in indices]
     scale = getattr(args, "scale", None)
     sheet = preview_sheet(samples, scale=0.5 if scale is None else scale, indices=indices)
     write_png(path, sheet, compression=3)

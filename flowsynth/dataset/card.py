@@ -63,8 +63,11 @@ def dataset_card(out: Path, meta: dict[str, Any]) -> str:
     samples = sum(stop - first for first, stop in ranges)
     spans = ", ".join(f"{first}-{stop - 1}" for first, stop in ranges) or "none yet"
     kind = "elastically deformed image/label pairs" if elastic else "optical flow pairs"
+    stereo = not elastic and bool((recipe.get("stereo") or {}).get("enabled"))
     if not elastic and recipe.get("frames", 2) > 2:
         kind = f"optical flow sequences of {recipe['frames']} frames"
+    if stereo:
+        kind = "rectified stereo pairs"
     lines = [
         f"# Synthetic {kind} made by flowsynth",
         "",
@@ -77,7 +80,8 @@ def dataset_card(out: Path, meta: dict[str, Any]) -> str:
     if not elastic:
         scale = recipe.get("scale", 1.0)
         size = [round(s * scale) for s in recipe.get("size", [0, 0])]
-        lines.append(f"- frames: {size[0]} x {size[1]} pixels (height x width)")
+        what = "views" if stereo else "frames"
+        lines.append(f"- {what}: {size[0]} x {size[1]} pixels (height x width)")
     lines += [
         "- `flowsynth.json`: the resolved recipe, seed and library versions; sample *i* is a pure",
         "  function of (recipe, seed, *i*), so `flowsynth verify . --repair` rewrites damaged",
@@ -86,6 +90,8 @@ def dataset_card(out: Path, meta: dict[str, Any]) -> str:
     ]
     if elastic:
         lines += _elastic_section(meta)
+    elif stereo:
+        lines += _stereo_section(meta)
     elif recipe.get("frames", 2) > 2:
         lines += _sequence_section(meta)
     else:
@@ -143,6 +149,53 @@ def _flow_section(meta: dict[str, Any]) -> list[str]:
             "own `FlyingChairs2` reader also accepts this folder as it is.",
             "",
         ]
+    return lines
+
+
+_STEREO_MEANINGS = {
+    "left.png": "left view, RGB uint8",
+    "right.png": "right view, RGB uint8",
+    "disp_left.pfm": "disparity of the left view, float32 PFM (`Pf`, rows bottom to top)",
+    "disp_right.pfm": "disparity of the right view, float32 PFM",
+    "occ_left.png": "255 where the left pixel is not visible in the right view",
+    "occ_right.png": "255 where the right pixel is not visible in the left view",
+    "seg_left.png": "instance ids of the left view, 16-bit (0 = background)",
+    "seg_right.png": "instance ids of the right view, 16-bit",
+}
+
+
+def _stereo_section(meta: dict[str, Any]) -> list[str]:
+    stereo = (meta.get("recipe") or {}).get("stereo") or {}
+    low, high = (stereo.get("disparity") or ["?", "?"])[:2]
+    lines = [
+        "## Conventions",
+        "",
+        "Rectified pairs, FlyingThings3D's sign: left pixel (x, y) is seen at (x - d, y) in the",
+        "right view, right pixel (x, y) at (x + d, y) in the left view; disparities are >= 0",
+        f"(the recipe draws layer disparities in [{low}, {high}] px, slant "
+        f"{stereo.get('slant', 0.0)}). Disparity is",
+        "PFM as FlyingThings3D writes it (`Pf`, little-endian, scale -1, rows bottom to top);",
+        "masks are 0/255 PNGs.",
+        "",
+        "## Files",
+        "",
+        "| file | contents |",
+        "|---|---|",
+    ]
+    suffixes = meta.get("files") or list(_STEREO_MEANINGS)
+    lines += [f"| `{{index:07d}}-{s}` | {_STEREO_MEANINGS.get(s, '')} |" for s in suffixes]
+    lines += [
+        "",
+        "## Loading",
+        "",
+        "```python",
+        "from flowsynth.io import read_image, read_pfm, read_png",
+        "",
+        'left = read_image("{this folder}/0000000-left.png")',
+        'disparity = read_pfm("{this folder}/0000000-disp_left.pfm")  # float32 (H, W)',
+        "```",
+        "",
+    ]
     return lines
 
 

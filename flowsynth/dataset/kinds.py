@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from flowsynth.io.images import read_image
-from flowsynth.io.layout import FLOW_FILES, encode_fields, encode_sequence, sequence_files
+from flowsynth.io.layout import (
+    FLOW_FILES,
+    STEREO_FILES,
+    encode_fields,
+    encode_sequence,
+    sequence_files,
+)
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
 from flowsynth.render.layers import render_sample
 from flowsynth.scene.textures import Image
@@ -55,7 +61,9 @@ def cached_examples(folders: tuple[str, str]) -> tuple[Any, ...]:
 
 def sample_files(recipe: FlowRecipe | ElasticRecipe, examples: Sequence[Any] = ()) -> list[str]:
     """The file entries of one sample of ``recipe`` (elastic: of its ``examples``): suffixes of
-    a pair's files, paths of a sequence's (see :mod:`flowsynth.io.layout`)."""
+    a pair's or stereo pair's files, paths of a sequence's (see :mod:`flowsynth.io.layout`)."""
+    if isinstance(recipe, FlowRecipe) and recipe.stereo.enabled:
+        return list(STEREO_FILES)
     if isinstance(recipe, FlowRecipe):
         return list(sequence_files(recipe.frames) if recipe.frames > 2 else FLOW_FILES)
     volume = bool(examples) and examples[0].label.ndim == 3
@@ -84,6 +92,8 @@ def sample_encoder(
         pairs = cached_examples(examples)
         return lambda index: encode_elastic(elastic_sample(recipe, pairs, seed, index), compression)
     images = cached_textures(textures)
+    if recipe.stereo.enabled:
+        return lambda index: encode_stereo_sample(recipe, seed, index, compression, images)
     if recipe.frames > 2:
         return lambda index: encode_sequence_sample(recipe, seed, index, compression, images)
     return lambda index: encode_flow_sample(recipe, seed, index, compression, images)
@@ -114,3 +124,19 @@ def encode_sequence_sample(
 
     sequence = render_sequence_sample(recipe, seed, index, texture_images=texture_images)
     return encode_sequence(sequence.as_dict(), sequence_files(recipe.frames), compression)
+
+
+def encode_stereo_sample(
+    recipe: FlowRecipe,
+    seed: int,
+    index: int,
+    compression: int = 1,
+    texture_images: Sequence[Image] = (),
+) -> dict[str, bytes]:
+    """Sample ``index`` of a stereo recipe, rendered and encoded as its files (PNG views, masks
+    and segmentation, PFM disparity; :data:`flowsynth.io.layout.STEREO_FILES`)."""
+    # Imported here: the stereo renderer is needed only for stereo recipes.
+    from flowsynth.render.stereo import render_stereo_sample
+
+    stereo = render_stereo_sample(recipe, seed, index, texture_images=texture_images)
+    return encode_fields(stereo.as_dict(), STEREO_FILES, compression)

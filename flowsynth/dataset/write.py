@@ -271,8 +271,15 @@ def _check_arguments(layout: str, count: int, start: int, seed: int) -> None:
 
 
 def _check_kind(recipe: FlowRecipe | ElasticRecipe, layout: str) -> None:
-    """Refuse a sequence recipe (``frames`` > 2) for shards, which hold pairs: a sequence is
-    written as files only (Sintel's layout, :func:`flowsynth.io.layout.sequence_files`)."""
+    """Refuse a sequence recipe (``frames`` > 2) or a stereo recipe (``stereo.enabled``) for
+    shards, which hold flow pairs: both are written as files only (Sintel's layout,
+    :func:`flowsynth.io.layout.sequence_files`; :data:`flowsynth.io.layout.STEREO_FILES`)."""
+    if isinstance(recipe, FlowRecipe) and recipe.stereo.enabled and layout != "files":
+        raise RecipeError(
+            f"stereo.enabled: this recipe describes rectified stereo pairs, which are written "
+            f"in the files layout only (left/right PNGs, PFM disparity), not as {layout}; use "
+            "--format files"
+        )
     if isinstance(recipe, FlowRecipe) and recipe.frames > 2 and layout != "files":
         raise RecipeError(
             f"frames: this recipe describes sequences of {recipe.frames} frames, which are "

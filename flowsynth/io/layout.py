@@ -14,6 +14,12 @@ and beside them what Sintel lacks: ``flow_backward/`` (t + 1 -> t, named by t),
 ``segmentation/`` (one per frame), ``flow_from_first/`` and ``visible_from_first/``
 (frame 1 -> t, ``frame_0002`` ... ``frame_000T``; 255 = visible).
 
+Rectified stereo pairs (:data:`STEREO_FILES`): ``DIR/{i:07d}-left.png``, ``-right.png`` (RGB),
+``-disp_left.pfm``, ``-disp_right.pfm`` (float32 disparity >= 0, PFM as FlyingThings3D writes
+it; left pixel ``x`` is at ``x - disp_left`` in the right view), ``-occ_left.png``,
+``-occ_right.png`` (255 = not visible in the other view), ``-seg_left.png``, ``-seg_right.png``
+(16-bit instance ids).
+
 A sample's files are named by *entries*: a pair entry is a suffix (``img_0.png`` ->
 ``{i:07d}-img_0.png``), a sequence entry a folder and a file name (``training/flow/frame_0001.flo``
 -> ``training/flow/{i:07d}/frame_0001.flo``). ``DIR/flowsynth.json`` describes the dataset.
@@ -34,6 +40,7 @@ from flowsynth.io.atomic import atomic_write_bytes
 from flowsynth.io.flo import encode_flo
 from flowsynth.io.images import encode_png
 from flowsynth.io.pagecache import DropBehind
+from flowsynth.io.pfm import encode_pfm
 
 #: File suffix -> (sample field, kind of encoding), in writing order.
 FLOW_FILES: dict[str, tuple[str, str]] = {
@@ -47,6 +54,19 @@ FLOW_FILES: dict[str, tuple[str, str]] = {
     "mb_10.png": ("motion_boundary_backward", "png"),
     "seg_0.png": ("segmentation1", "png"),
     "seg_1.png": ("segmentation2", "png"),
+}
+
+#: A stereo sample's file suffix -> (field of ``StereoSample``, kind of encoding), in writing
+#: order.
+STEREO_FILES: dict[str, tuple[str, str]] = {
+    "left.png": ("left", "png"),
+    "right.png": ("right", "png"),
+    "disp_left.pfm": ("disp_left", "pfm"),
+    "disp_right.pfm": ("disp_right", "pfm"),
+    "occ_left.png": ("occ_left", "png"),
+    "occ_right.png": ("occ_right", "png"),
+    "seg_left.png": ("seg_left", "png"),
+    "seg_right.png": ("seg_right", "png"),
 }
 
 METADATA_NAME = "flowsynth.json"
@@ -143,6 +163,7 @@ def encode_fields(
     encoders: dict[str, Callable[[np.ndarray], bytes]] = {
         "png": lambda a: encode_png(a, compression),
         "flo": encode_flo,
+        "pfm": encode_pfm,
     }
     return {suffix: encoders[kind](fields[name]) for suffix, (name, kind) in files.items()}
 
