@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         SequenceExample,
         collate_sequences,
     )
+    from flowsynth.data.stereo import StereoDataset, StereoExample, resolve_stereo_dataset
 
 #: Public name -> the module defining it (imported on first use).
 _MODULES = {
@@ -77,6 +78,9 @@ _MODULES = {
     "ProceduralSequenceDataset": "sequences",
     "SequenceExample": "sequences",
     "collate_sequences": "sequences",
+    "StereoDataset": "stereo",
+    "StereoExample": "stereo",
+    "resolve_stereo_dataset": "stereo",
 }
 
 __all__ = [
@@ -98,6 +102,8 @@ __all__ = [
     "SequenceClip",
     "SequenceExample",
     "Sintel",
+    "StereoDataset",
+    "StereoExample",
     "augment_pair",
     "augment_sequence",
     "collate_flow",
@@ -107,6 +113,7 @@ __all__ = [
     "open_flowsynth",
     "read_pair",
     "resolve_dataset",
+    "resolve_stereo_dataset",
     "stream_bench",
     "to_example",
 ]

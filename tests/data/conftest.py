@@ -14,6 +14,7 @@ NEEDS_TORCH = [
     "test_resolve.py",
     "test_sequence_dataset.py",
     "test_shard_reader.py",
+    "test_stereo_readers.py",
     "test_torch_free.py",
 ]
 
