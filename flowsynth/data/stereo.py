@@ -62,6 +62,15 @@ def _image(array: np.ndarray) -> torch.Tensor:
     return tensor.to(torch.float32) / 255.0
 
 
+def sample_crop_origin(
+    shape: tuple[int, int], crop: tuple[int, int], *, rng: np.random.Generator
+) -> tuple[int, int]:
+    """``(top, left)`` of a random ``crop`` window inside ``shape`` (two draws)."""
+    top = int(rng.integers(0, shape[0] - crop[0] + 1))
+    left = int(rng.integers(0, shape[1] - crop[1] + 1))
+    return top, left
+
+
 def crop_stereo(pair: StereoPair, top: int, left: int, size: tuple[int, int]) -> StereoPair:
     """The window ``[top:top+h, left:left+w]`` of every field (the same window in both views)."""
     height, width = size
@@ -121,8 +130,7 @@ class StereoDataset(EpochItems[StereoExample]):
                     f"{self.crop[1]}x{self.crop[0]}"
                 )
             rng = sample_rng(self.seed, self.global_index(item), Stream.AUGMENT)
-            top = int(rng.integers(0, height - self.crop[0] + 1))
-            left = int(rng.integers(0, width - self.crop[1] + 1))
+            top, left = sample_crop_origin((height, width), self.crop, rng=rng)
             pair = crop_stereo(pair, top, left, self.crop)
         has_occlusion = pair.occlusion is not None
         occlusion = pair.occlusion if pair.occlusion is not None else np.zeros_like(pair.valid)
