@@ -277,3 +277,17 @@ def augment_pair(pair: FlowPair, config: AugmentConfig, *, seed: int, index: int
     """Augment ``pair`` with draws from ``sample_rng(seed, index, Stream.AUGMENT)``."""
     rng = sample_rng(seed, index, Stream.AUGMENT)
     return apply_augment(pair, sample_augment(config, pair.shape, rng=rng))
+
+
+def sample_crop_window(
+    shape: tuple[int, int], crop: tuple[int, int], *, rng: np.random.Generator
+) -> tuple[slice, slice]:
+    """A random ``crop`` window inside ``shape`` (always two draws); ``ValueError`` if too big."""
+    (height, width), (crop_height, crop_width) = shape, crop
+    if crop_height > height or crop_width > width:
+        raise ValueError(
+            f"crop {crop_height}x{crop_width} is larger than the image {height}x{width}"
+        )
+    top = int(rng.integers(0, height - crop_height + 1))
+    left = int(rng.integers(0, width - crop_width + 1))
+    return slice(top, top + crop_height), slice(left, left + crop_width)

@@ -43,6 +43,7 @@ import torch
 from torch.utils.data import Dataset
 
 from flowsynth.base.rng import Stream, sample_rng
+from flowsynth.data.augment import sample_crop_window
 from flowsynth.deform import instances_from_binary, load_pairs, sample_elastic_pair, unet_weight_map
 from flowsynth.deform.pairs import Pair, PairFileError, PairFolderError
 from flowsynth.io.errors import FileFormatError
@@ -283,20 +284,6 @@ def image_to_chw(image: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
     scale = {np.dtype(np.uint8): 1 / 255, np.dtype(np.uint16): 1 / 65535}.get(image.dtype, 1.0)
     array = image.astype(np.float32) * np.float32(scale)
     return np.ascontiguousarray(array[None] if array.ndim == 2 else array.transpose(2, 0, 1))
-
-
-def sample_crop_window(
-    shape: tuple[int, int], crop: tuple[int, int], *, rng: np.random.Generator
-) -> tuple[slice, slice]:
-    """A random ``crop`` window inside ``shape`` (always two draws); ``ValueError`` if too big."""
-    (height, width), (crop_height, crop_width) = shape, crop
-    if crop_height > height or crop_width > width:
-        raise ValueError(
-            f"crop {crop_height}x{crop_width} is larger than the image {height}x{width}"
-        )
-    top = int(rng.integers(0, height - crop_height + 1))
-    left = int(rng.integers(0, width - crop_width + 1))
-    return slice(top, top + crop_height), slice(left, left + crop_width)
 
 
 def sample_training_arrays(

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from flowsynth.base.rng import Stream, sample_rng
+from flowsynth.data.augment import sample_crop_window
 from flowsynth.data.datasets import EpochItems
 from flowsynth.data.formats.stereo import (
     StereoFiles,
@@ -62,19 +63,8 @@ def _image(array: np.ndarray) -> torch.Tensor:
     return tensor.to(torch.float32) / 255.0
 
 
-def sample_crop_origin(
-    shape: tuple[int, int], crop: tuple[int, int], *, rng: np.random.Generator
-) -> tuple[int, int]:
-    """``(top, left)`` of a random ``crop`` window inside ``shape`` (two draws)."""
-    top = int(rng.integers(0, shape[0] - crop[0] + 1))
-    left = int(rng.integers(0, shape[1] - crop[1] + 1))
-    return top, left
-
-
-def crop_stereo(pair: StereoPair, top: int, left: int, size: tuple[int, int]) -> StereoPair:
-    """The window ``[top:top+h, left:left+w]`` of every field (the same window in both views)."""
-    height, width = size
-    rows, cols = slice(top, top + height), slice(left, left + width)
+def crop_stereo(pair: StereoPair, rows: slice, cols: slice) -> StereoPair:
+    """The window ``[rows, cols]`` of every field (the same window in both views)."""
     occlusion = None if pair.occlusion is None else pair.occlusion[rows, cols]
     return StereoPair(
         pair.left[rows, cols],
@@ -130,8 +120,7 @@ class StereoDataset(EpochItems[StereoExample]):
                     f"{self.crop[1]}x{self.crop[0]}"
                 )
             rng = sample_rng(self.seed, self.global_index(item), Stream.AUGMENT)
-            top, left = sample_crop_origin((height, width), self.crop, rng=rng)
-            pair = crop_stereo(pair, top, left, self.crop)
+            pair = crop_stereo(pair, *sample_crop_window((height, width), self.crop, rng=rng))
         has_occlusion = pair.occlusion is not None
         occlusion = pair.occlusion if pair.occlusion is not None else np.zeros_like(pair.valid)
         example = StereoExample(
