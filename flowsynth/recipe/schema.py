@@ -248,6 +248,12 @@ class Stereo:
     smallest disparity and each object in front a larger one, all within ``disparity`` over the
     frame. A stereo recipe's layers move only by their disparity: it must ask for no motion
     (``motion.still_probability: 1``) and no deformation, and is a pair (``frames: 2``).
+
+    With ``scene_flow`` the layers move as in a flow recipe (motion and deformation as the
+    recipe asks) between time ``t`` and ``t + 1``, and each layer's plane changes its disparity
+    by a draw from ``disparity_change`` (``scene.disparity``): a sample is left and right views
+    at ``t`` and ``t + 1`` with the left view's flow, disparities at both times and the
+    disparity change (FlyingThings3D's set; ``flowsynth.render.stereo.render_scene_flow``).
     """
 
     enabled: bool = False
@@ -255,9 +261,27 @@ class Stereo:
         (0.0, 64.0), low=0.0, pixels=True, doc="disparity over the frame, pixels (>= 0)"
     )
     slant: float = spec(0.0, low=0.0, high=0.5, doc="largest |dd/dx|, |dd/dy|; 0: fronto-parallel")
+    scene_flow: bool = spec(
+        False,
+        omit_default=True,
+        doc="layers also move from t to t + 1 (the recipe's motion): stereo at both times",
+    )
+    disparity_change: Range = spec(
+        (0.0, 0.0),
+        pixels=True,
+        omit_default=True,
+        doc="change of each layer's disparity from t to t + 1, pixels (scene flow; kept within"
+        " half the way to its neighbours' disparities, so the depth order holds)",
+    )
 
     def check(self) -> None:
         _check_range("disparity", self.disparity)
+        _check_range("disparity_change", self.disparity_change)
+        if self.disparity_change != (0.0, 0.0) and not self.scene_flow:
+            raise ValueError(
+                "disparity_change: a change of disparity from t to t + 1 needs scene flow"
+                " (stereo.scene_flow: true), which renders both times"
+            )
 
 
 #: Most frames a sequence recipe may ask for.
@@ -343,7 +367,7 @@ _SHAPE_LENGTHS = (
 )
 _TRANSLATIONS = ("motion.background.translation.range", "motion.objects.translation.range")
 #: Lengths in pixels held to :data:`TRANSLATION_REACH` besides the translations.
-_SHIFTS = ("stereo.disparity",)
+_SHIFTS = ("stereo.disparity", "stereo.disparity_change")
 
 
 def _check_reach(recipe: FlowRecipe) -> None:
@@ -371,15 +395,25 @@ def _check_reach(recipe: FlowRecipe) -> None:
 
 def _check_stereo(recipe: FlowRecipe) -> None:
     """A stereo recipe's layers move only by their disparity (see :class:`Stereo`): it may not
-    ask for motions, deformations or more frames of its own."""
-    if not recipe.stereo.enabled:
+    ask for motions, deformations or more frames of its own. A scene-flow recipe's layers move
+    from ``t`` to ``t + 1`` as the recipe asks; it is one step (``frames: 2``) too."""
+    stereo = recipe.stereo
+    if not stereo.enabled:
+        if stereo.scene_flow:
+            raise ValueError(
+                "stereo.scene_flow: scene flow is stereo at two times; it needs"
+                " stereo.enabled: true"
+            )
         return
     if recipe.frames != 2:
         raise ValueError(f"frames: a stereo recipe is a pair (frames: 2), got {recipe.frames}")
+    if stereo.scene_flow:
+        return
     if recipe.motion.still_probability != 1.0:
         raise ValueError(
             "motion.still_probability: a stereo recipe's layers move only by their disparity;"
-            f" set it to 1.0 (no motion of their own), got {recipe.motion.still_probability}"
+            f" set it to 1.0 (no motion of their own), got {recipe.motion.still_probability};"
+            " or ask for scene flow (stereo.scene_flow: true), where layers move from t to t + 1"
         )
     for layer in ("background", "objects"):
         probability = getattr(recipe.deformation, layer).probability

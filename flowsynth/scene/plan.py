@@ -6,6 +6,9 @@ pure function of its arguments. Rendering (``flowsynth.render``) draws no random
 A sequence's plan (``frames`` > 2) is the same plan with each layer's trajectory
 (``scene.trajectory``: its maps ``C_2 .. C_T`` from frame 1); its textures cover what any of
 its frames shows. :meth:`ScenePlan.at_frame` gives the pair plan of frame 1 and frame ``t``.
+A scene-flow plan (``stereo.scene_flow``) is built the same way with four images: the left
+view at ``t`` as frame 1, then the left view at ``t + 1``, the right view at ``t`` and the right
+view at ``t + 1`` (``scene.disparity.SCENE_FLOW_IMAGES``).
 
 A plan is drawn from the recipe with its ``scale`` applied (``schema.scaled``: every length in
 pixels multiplied, the frame size too); the plan records that scale for the renderer's pixel
@@ -25,7 +28,7 @@ import numpy.typing as npt
 from flowsynth.base.rng import Stream, sample_rng, sample_weighted
 from flowsynth.recipe.schema import FlowRecipe, scaled
 from flowsynth.scene import kernels
-from flowsynth.scene.disparity import DisparityPlane, sample_disparity_planes
+from flowsynth.scene.disparity import LayerDisparity, sample_disparity_planes
 from flowsynth.scene.motion import sample_affine, sample_deformation, sample_strength
 from flowsynth.scene.shapes import Geometry, sample_shape
 from flowsynth.scene.textures import Image, sample_texture
@@ -42,7 +45,8 @@ class Layer:
 
     ``texture`` pixel ``(0, 0)`` sits at frame-1 pixel ``origin = (x, y)``. ``motion`` maps
     frame 1 to frame 2; in a sequence's plan ``trajectory`` holds the maps from frame 1 to
-    frames ``2 .. T`` (``motion`` first; empty in a plan of a pair made otherwise).
+    frames ``2 .. T`` (``motion`` first; empty in a plan of a pair made otherwise), in a
+    scene-flow plan those to its images ``2 .. 4``.
     """
 
     geometry: Geometry | None
@@ -162,7 +166,9 @@ def sample_scene(
     streams, so drawing the count before the background changes no sample.
 
     A stereo recipe (``recipe.stereo``) draws one disparity plane per layer from its own stream
-    (``scene.disparity``) and moves each layer by its plane instead of its (identity) motion.
+    (``scene.disparity``) and moves each layer by its plane instead of its (identity) motion;
+    a scene-flow recipe keeps the motion and adds the maps to the right views at ``t`` and
+    ``t + 1`` (:meth:`~flowsynth.scene.disparity.LayerDisparity.maps`).
     """
     scale = recipe.scale
     recipe = scaled(recipe)
@@ -171,7 +177,7 @@ def sample_scene(
     strength = sample_strength(recipe.motion, rng=streams.motion)
     outline = _frame_outline(height, width)
     count = int(streams.layout.integers(cfg.count[0], cfg.count[1] + 1))
-    planes: tuple[DisparityPlane | None, ...] = (None,) * (count + 1)
+    planes: tuple[LayerDisparity | None, ...] = (None,) * (count + 1)
     if streams.stereo is not None:
         planes = sample_disparity_planes(
             recipe.stereo, count + 1, height, width, rng=streams.stereo
@@ -210,7 +216,7 @@ def _background_layer(
     strength: float,
     streams: _Streams,
     texture_images: Sequence[Image],
-    plane: DisparityPlane | None = None,
+    plane: LayerDisparity | None = None,
 ) -> Layer:
     """The background: its motion about the frame centre (its disparity plane's, given one),
     and a texture over everything any frame shows of it."""
@@ -229,9 +235,10 @@ def _background_layer(
             strength=strength,
         ),
     )
-    if plane is not None:
-        motion = plane.motion()
-    trajectory = _trajectory(recipe, seed, index, 0, motion)
+    if plane is None:
+        trajectory = _trajectory(recipe, seed, index, 0, motion)
+    else:
+        motion, trajectory = plane.maps(motion)
     x0, y0, w, h = _texture_extent(
         np.concatenate([outline, *(_pulled_back(m, outline) for m in trajectory)])
     )
@@ -251,7 +258,7 @@ def _object_layer(
     strength: float,
     streams: _Streams,
     texture_images: Sequence[Image],
-    plane: DisparityPlane | None = None,
+    plane: LayerDisparity | None = None,
 ) -> Layer | None:
     """Object ``k`` of kind ``kind``: place, shape, motion (relative to the background's;
     its disparity plane's, given one), deformation, trajectory and texture; None when it is
@@ -276,9 +283,10 @@ def _object_layer(
     if geometry.is_empty:
         return None
     motion = LayerMotion(compose(background.motion.affine, relative), deformation)
-    if plane is not None:
-        motion = plane.motion()
-    trajectory = _trajectory(recipe, seed, index, k, motion)
+    if plane is None:
+        trajectory = _trajectory(recipe, seed, index, k, motion)
+    else:
+        motion, trajectory = plane.maps(motion)
     # Texture is defined over the shape's box; only the part some frame can show is made.
     extent = _texture_extent(np.array([[xmin, ymin], [xmax, ymax]]))
     frame = _texture_extent(outline)

@@ -26,6 +26,7 @@ PIXELS = {
     "motion.objects.translation.range",
     "render.motion_boundary_threshold",
     "stereo.disparity",
+    "stereo.disparity_change",
 }
 
 #: Every other number of a flow recipe: counts, probabilities, angles, zoom factors, shares of a
