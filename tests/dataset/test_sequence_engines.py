@@ -1,0 +1,50 @@
+"""Sequences written through a Dask cluster and through Ray: the bytes of the in-process run
+(issue: workers, chunks and engines keep every guarantee they have for pairs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flowsynth.dataset.write import generate_dataset
+from tests.dataset.test_sequences_write import digests, generate, sequence_recipe
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three sequences, written in this process, one chunk of two and one of one."""
+    out = tmp_path_factory.mktemp("sequences") / "data"
+    assert (
+        generate(out, "--workers", "1", "--executor", "serial", "--chunk-size", "2", count=3) == 0
+    )
+    return out
+
+
+def test_dask_cluster_writes_the_same_sequences(reference: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            protocol="tcp",  # real sockets on the loopback, as on a cluster
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        summary = generate_dataset(
+            sequence_recipe(), 0, tmp_path / "data", count=3, chunk_size=2, executor=client
+        )
+    assert summary.chunks_written == 2 and summary.written == 3
+    assert digests(tmp_path / "data") == digests(reference)
+
+
+def test_ray_writes_the_same_sequences(reference: Path, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray", reason="ray is not installed")
+    out = tmp_path / "data"
+    extra = ("--executor", "ray", "--workers", "2", "--chunk-size", "2")
+    assert generate(out, *extra, count=3) == 0
+    assert not ray.is_initialized()
+    assert digests(out) == digests(reference)
