@@ -67,11 +67,13 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
+        "--layout",
         dest="layout",
-        choices=("files", "shards"),
+        choices=("files", "shards", "flyingthings3d"),
         default="files",
         help="files: FlyingChairs2 files (sequences: MPI Sintel's tree); shards: WebDataset "
-        "tar shards, one per chunk (pairs only)",
+        "tar shards, one per chunk (pairs and stereo pairs); flyingthings3d: stereo pairs in "
+        "FlyingThings3D's tree (frames_cleanpass/, disparity/), read by stereo loaders as is",
     )
     parser.add_argument(
         "--workers",
@@ -117,7 +119,8 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser(
         "generate",
-        help="write a flow dataset (files or shards); run it again to resume",
+        help="write a flow or stereo dataset (files, shards or a FlyingThings3D tree); run it "
+        "again to resume",
         **command_help(  # type: ignore[arg-type]
             "Write samples [start, start + count) of a flow recipe into OUT: FlyingChairs2-style\n"
             "files (or tar shards), OUT/flowsynth.json (recipe, seed, versions), a manifest per\n"
@@ -126,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
             "flowsynth generate default --out data/train --count 22232",
             "flowsynth generate ablation/boxes --out boxes --count 1000 --set size=[192,256]",
             "flowsynth generate default --out tex --count 100 --textures ~/photos",
+            "flowsynth generate stereo/default --out sf --count 1000 --format flyingthings3d",
         ),
     )
     _add_recipe_arguments(generate)
@@ -205,18 +209,21 @@ def _load(args: argparse.Namespace):
 
 def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, textures) -> None:
     # numba kernels load on import: only the commands that render pay for them.
-    from flowsynth.render.layers import render, render_sample
-    from flowsynth.render.stereo import stereo_plan
-    from flowsynth.viz.sheets import preview_sheet
+    from flowsynth.render.layers import render_sample
+    from flowsynth.render.stereo import render_stereo_sample
+    from flowsynth.viz.sheets import preview_sheet, stereo_preview_sheet
 
     indices = range(args.start, args.start + count)
-    if recipe.stereo.enabled:  # the rendered pair: left, right, flow (-disparity, 0), masks
-        plans = [stereo_plan(recipe, args.seed, i, texture_images=textures) for i in indices]
-        samples = [render(plan, recipe.render) for plan in plans]
+    scale = getattr(args, "scale", None)
+    scale = 0.5 if scale is None else scale
+    if recipe.stereo.enabled:  # left, right, disparity (colour-mapped as such), occlusion
+        pairs = [
+            render_stereo_sample(recipe, args.seed, i, texture_images=textures) for i in indices
+        ]
+        sheet = stereo_preview_sheet(pairs, scale=scale, indices=indices)
     else:
         samples = [render_sample(recipe, args.seed, i, texture_images=textures) for i in indices]
-    scale = getattr(args, "scale", None)
-    sheet = preview_sheet(samples, scale=0.5 if scale is None else scale, indices=indices)
+        sheet = preview_sheet(samples, scale=scale, indices=indices)
     write_png(path, sheet, compression=3)
 
 

@@ -1,8 +1,10 @@
 """A torch dataset of rectified stereo pairs on disk, with random crops.
 
 Specs (:func:`resolve_stereo_dataset`): ``middlebury_stereo`` (``<data_root>/middlebury_stereo``),
-``kitti_stereo=PATH`` (KITTI 2015 layout by default; ``year=2012`` for 2012) and
-``flowsynth_stereo=PATH`` (a dataset written by ``flowsynth generate`` from a stereo recipe).
+``kitti_stereo=PATH`` (KITTI 2015 layout by default; ``year=2012`` for 2012),
+``flyingthings3d_stereo=PATH`` (FlyingThings3D's tree, or a flowsynth dataset written in it with
+``--format flyingthings3d``) and ``flowsynth_stereo=PATH`` (a dataset written by ``flowsynth
+generate`` from a stereo recipe, as files or as shards).
 
 Augmentation is a random crop only, the same window in both views, drawn from
 ``sample_rng(seed, epoch * len + item, Stream.AUGMENT)``. There is no horizontal flip: flipping
@@ -24,10 +26,16 @@ import torch
 from flowsynth.base.rng import Stream, sample_rng
 from flowsynth.data.augment import sample_crop_window
 from flowsynth.data.datasets import EpochItems
+from flowsynth.data.formats.shards import (
+    ShardSample,
+    list_flowsynth_stereo_shards,
+    read_stereo_shard_sample,
+)
 from flowsynth.data.formats.stereo import (
     StereoFiles,
     StereoPair,
     list_flowsynth_stereo,
+    list_flyingthings3d_stereo,
     list_kitti_stereo,
     list_middlebury_stereo,
     read_stereo,
@@ -37,6 +45,7 @@ from flowsynth.data.formats.stereo import (
 STEREO_FOLDERS: dict[str, str | None] = {
     "middlebury_stereo": "middlebury_stereo",
     "kitti_stereo": None,
+    "flyingthings3d_stereo": None,
     "flowsynth_stereo": None,
 }
 
@@ -81,8 +90,9 @@ class StereoDataset(EpochItems[StereoExample]):
 
     Parameters
     ----------
-    pairs : sequence of StereoFiles
-        From a lister in :mod:`flowsynth.data.formats.stereo`.
+    pairs : sequence of StereoFiles or ShardSample
+        From a lister in :mod:`flowsynth.data.formats.stereo`, or
+        :func:`~flowsynth.data.formats.shards.list_flowsynth_stereo_shards`.
     crop : (height, width) | None
         Random crop, the same window in both views; a pair smaller than it raises ValueError.
     seed : int
@@ -93,7 +103,7 @@ class StereoDataset(EpochItems[StereoExample]):
 
     def __init__(
         self,
-        pairs: Sequence[StereoFiles],
+        pairs: Sequence[StereoFiles | ShardSample],
         *,
         crop: tuple[int, int] | None = None,
         seed: int = 0,
@@ -107,7 +117,10 @@ class StereoDataset(EpochItems[StereoExample]):
 
     def pair(self, item: int) -> StereoPair:
         """Pair ``item``, uncropped, numpy."""
-        return read_stereo(self.pairs[self.position(item)])
+        files = self.pairs[self.position(item)]
+        if isinstance(files, ShardSample):
+            return read_stereo_shard_sample(files)
+        return read_stereo(files)
 
     def __getitem__(self, item: int) -> Any:
         item = self.position(item)
@@ -138,11 +151,12 @@ class StereoDataset(EpochItems[StereoExample]):
 def resolve_stereo_dataset(
     spec: str, data_root: str | os.PathLike[str] | None = None, **options: Any
 ) -> StereoDataset:
-    """The stereo dataset a spec names: ``middlebury_stereo``, ``kitti_stereo=PATH`` or
-    ``flowsynth_stereo=PATH`` (any name also takes ``=PATH``).
+    """The stereo dataset a spec names: ``middlebury_stereo``, ``kitti_stereo=PATH``,
+    ``flyingthings3d_stereo=PATH`` or ``flowsynth_stereo=PATH`` (files, or shards when PATH
+    holds ``shard-*.tar``; any name also takes ``=PATH``).
 
     ``options``: ``crop``, ``seed``, ``transforms``; for KITTI also ``year`` (2015 default)
-    and ``split``.
+    and ``split``; for FlyingThings3D ``passes`` and ``splits``.
 
     Raises
     ------
@@ -167,11 +181,15 @@ def resolve_stereo_dataset(
     else:
         root = data_root_path(data_root) / folder
     dataset_options = {k: options.pop(k) for k in ("crop", "seed", "transforms") if k in options}
-    pairs: list[StereoFiles]
+    pairs: list[StereoFiles] | list[ShardSample]
     if name == "middlebury_stereo":
         pairs = list_middlebury_stereo(root, **options)
     elif name == "kitti_stereo":
         pairs = list_kitti_stereo(root, **options)
+    elif name == "flyingthings3d_stereo":
+        pairs = list_flyingthings3d_stereo(root, **options)
+    elif root.is_dir() and any(root.glob("shard-*.tar")):
+        pairs = list_flowsynth_stereo_shards(root, **options)
     else:
         pairs = list_flowsynth_stereo(root, **options)
     return StereoDataset(pairs, **dataset_options)

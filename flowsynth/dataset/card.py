@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flowsynth.io.atomic import atomic_write_bytes
-from flowsynth.io.layout import FLOW_FILES
+from flowsynth.io.layout import FLOW_FILES, STEREO_FILES, file_name
 from flowsynth.io.manifest import Coverage, list_manifests
 
 CARD_NAME = "README.md"
@@ -182,17 +182,68 @@ def _stereo_section(meta: dict[str, Any]) -> list[str]:
         "| file | contents |",
         "|---|---|",
     ]
-    suffixes = meta.get("files") or list(_STEREO_MEANINGS)
-    lines += [f"| `{{index:07d}}-{s}` | {_STEREO_MEANINGS.get(s, '')} |" for s in suffixes]
+    entries = meta.get("files") or list(_STEREO_MEANINGS)
+    meanings = [_STEREO_MEANINGS.get(s, "") for s in STEREO_FILES]
+    if meta.get("tree") == "flyingthings3d":
+        return lines[:-2] + _flyingthings3d_files(entries, meanings)
+    if meta.get("layout") == "shards":
+        lines[-2:-2] = [
+            "`shard-NNNNNN.tar` (WebDataset): one tar per chunk, members `{index:07d}.{suffix}`",
+            "with the suffixes below and a `.json` of each sample's index, seed and recipe hash.",
+            "",
+        ]
+    lines += [f"| `{{index:07d}}-{s}` | {_STEREO_MEANINGS.get(s, '')} |" for s in entries]
+    reader = "flowsynth_stereo"
     lines += [
         "",
         "## Loading",
         "",
         "```python",
-        "from flowsynth.io import read_image, read_pfm, read_png",
+        "from flowsynth.data import resolve_stereo_dataset",
         "",
-        'left = read_image("{this folder}/0000000-left.png")',
-        'disparity = read_pfm("{this folder}/0000000-disp_left.pfm")  # float32 (H, W)',
+        f'dataset = resolve_stereo_dataset("{reader}={{this folder}}")  # torch Dataset',
+        "```",
+        "",
+    ]
+    if meta.get("layout") != "shards":
+        lines += [
+            "```python",
+            "from flowsynth.io import read_image, read_pfm",
+            "",
+            'left = read_image("{this folder}/0000000-left.png")',
+            'disparity = read_pfm("{this folder}/0000000-disp_left.pfm")  # float32 (H, W)',
+            "```",
+            "",
+        ]
+    return lines
+
+
+def _flyingthings3d_files(entries: list[str], meanings: list[str]) -> list[str]:
+    """The files and loading sections of a stereo dataset in FlyingThings3D's tree."""
+    lines = [
+        "FlyingThings3D's tree (sample `i` is the scene folder `{index:07d}` of `TRAIN/A`, each",
+        "view's one frame `0000`); `occlusion/` and `segmentation/` are flowsynth's own, beside",
+        "the folders stereo loaders read.",
+        "",
+        "| file | contents |",
+        "|---|---|",
+    ]
+    for entry, meaning in zip(entries, meanings, strict=False):
+        name = file_name(0, entry).replace("/0000000/", "/{index:07d}/")
+        lines.append(f"| `{name}` | {meaning} |")
+    lines += [
+        "",
+        "## Loading",
+        "",
+        "Stereo loaders that read FlyingThings3D read `FlyingThings3D/` as it is. Their roots:",
+        "RAFT-Stereo's `SceneFlowDatasets`, this folder (it also opens its own",
+        "`datasets/flyingthings_validation.txt`); IGEV's, `FlyingThings3D/` itself;",
+        "torchvision's `SceneFlowStereo`, a folder holding this one as `SceneFlow/`.",
+        "",
+        "```python",
+        "from flowsynth.data import resolve_stereo_dataset",
+        "",
+        'dataset = resolve_stereo_dataset("flyingthings3d_stereo={this folder}")  # torch Dataset',
         "```",
         "",
     ]

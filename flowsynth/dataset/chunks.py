@@ -66,6 +66,7 @@ class ChunkTask:
     textures: str | None = None  # absolute folder of texture images
     examples: tuple[str, str] | None = None  # absolute image and label folders (elastic)
     threads: int | None = None  # OpenCV threads in the worker (None: leave alone)
+    tree: str | None = None  # the tree of a files layout (``"flyingthings3d"``), if any
 
     def load_recipe(self) -> FlowRecipe | ElasticRecipe:
         """The recipe, rebuilt from its resolved dict (cached per process) and hash-checked."""
@@ -96,6 +97,7 @@ def write_chunk(task: ChunkTask) -> dict[str, Any]:
         compression=task.compression,
         textures=task.textures,
         examples=task.examples,
+        tree=task.tree,
     )
     out, chunk = Path(task.out), Chunk(task.first, task.count)
     if task.layout == "files":
@@ -118,6 +120,8 @@ def write_chunk(task: ChunkTask) -> dict[str, Any]:
         "compression": task.compression,  # so that a repair writes the same bytes
         "files": files,
     }
+    if task.tree is not None:
+        record["tree"] = task.tree
     write_manifest(out, chunk, record)
     return {**record, "first": chunk.first, "count": chunk.count}
 

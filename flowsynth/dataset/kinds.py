@@ -17,6 +17,7 @@ from flowsynth.io.layout import (
     encode_fields,
     encode_sequence,
     sequence_files,
+    tree_files,
 )
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
 from flowsynth.render.layers import render_sample
@@ -59,11 +60,14 @@ def cached_examples(folders: tuple[str, str]) -> tuple[Any, ...]:
     return tuple(load_pairs(*folders))
 
 
-def sample_files(recipe: FlowRecipe | ElasticRecipe, examples: Sequence[Any] = ()) -> list[str]:
+def sample_files(
+    recipe: FlowRecipe | ElasticRecipe, examples: Sequence[Any] = (), *, tree: str | None = None
+) -> list[str]:
     """The file entries of one sample of ``recipe`` (elastic: of its ``examples``): suffixes of
-    a pair's or stereo pair's files, paths of a sequence's (see :mod:`flowsynth.io.layout`)."""
+    a pair's or stereo pair's files, paths of a sequence's, or of a stereo pair's in the
+    ``tree`` named (``"flyingthings3d"``; see :mod:`flowsynth.io.layout`)."""
     if isinstance(recipe, FlowRecipe) and recipe.stereo.enabled:
-        return list(STEREO_FILES)
+        return list(STEREO_FILES if tree is None else tree_files(tree))
     if isinstance(recipe, FlowRecipe):
         return list(sequence_files(recipe.frames) if recipe.frames > 2 else FLOW_FILES)
     volume = bool(examples) and examples[0].label.ndim == 3
@@ -81,8 +85,10 @@ def sample_encoder(
     compression: int = 1,
     textures: str | None = None,
     examples: tuple[str, str] | None = None,
+    tree: str | None = None,
 ) -> Callable[[int], dict[str, bytes]]:
-    """index -> the encoded files (suffix -> bytes) of that sample, for the recipe's kind."""
+    """index -> the encoded files (entry -> bytes) of that sample, for the recipe's kind (a
+    stereo recipe's in the ``tree`` named, if any: :func:`flowsynth.io.layout.tree_files`)."""
     if isinstance(recipe, ElasticRecipe):
         # The deform kernels (numba) load only for elastic recipes.
         from flowsynth.deform.recipe import elastic_sample, encode_elastic
@@ -93,7 +99,8 @@ def sample_encoder(
         return lambda index: encode_elastic(elastic_sample(recipe, pairs, seed, index), compression)
     images = cached_textures(textures)
     if recipe.stereo.enabled:
-        return lambda index: encode_stereo_sample(recipe, seed, index, compression, images)
+        files = STEREO_FILES if tree is None else tree_files(tree)
+        return lambda index: encode_stereo_sample(recipe, seed, index, compression, images, files)
     if recipe.frames > 2:
         return lambda index: encode_sequence_sample(recipe, seed, index, compression, images)
     return lambda index: encode_flow_sample(recipe, seed, index, compression, images)
@@ -132,11 +139,13 @@ def encode_stereo_sample(
     index: int,
     compression: int = 1,
     texture_images: Sequence[Image] = (),
+    files: dict[str, tuple[str, str]] = STEREO_FILES,
 ) -> dict[str, bytes]:
     """Sample ``index`` of a stereo recipe, rendered and encoded as its files (PNG views, masks
-    and segmentation, PFM disparity; :data:`flowsynth.io.layout.STEREO_FILES`)."""
+    and segmentation, PFM disparity): entry -> bytes, for the entries of ``files``
+    (:data:`flowsynth.io.layout.STEREO_FILES`, or a tree's: the same bytes, other names)."""
     # Imported here: the stereo renderer is needed only for stereo recipes.
     from flowsynth.render.stereo import render_stereo_sample
 
     stereo = render_stereo_sample(recipe, seed, index, texture_images=texture_images)
-    return encode_fields(stereo.as_dict(), STEREO_FILES, compression)
+    return encode_fields(stereo.as_dict(), files, compression)

@@ -20,7 +20,7 @@ from typing import Any
 from flowsynth.dataset.verify import check_file, verify_dataset
 from flowsynth.io.atomic import safe_unlink
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.layout import sample_of_path, walk_sequence_files
+from flowsynth.io.layout import sample_of_path, walk_tree_files
 from flowsynth.io.lock import folder_lock
 from flowsynth.io.manifest import Chunk, list_manifests, read_manifest
 from flowsynth.io.manifest_checks import manifest_problems
@@ -60,7 +60,8 @@ def _meta_of(out: Path) -> dict[str, Any]:
 def damaged_chunks(out: Path, meta: dict[str, Any]) -> dict[Chunk, int | None]:
     """The chunks of ``out`` to write again -> the compression they were written with (None:
     unknown): chunks whose manifest is untrusted or lists a missing, cut or altered file, and
-    runs of sample files (pairs' or sequences') that no manifest lists (a deleted manifest)."""
+    runs of sample files (pairs', sequences' or a tree's) that no manifest lists (a deleted
+    manifest)."""
     damaged: dict[Chunk, int | None] = {}
     listed: set[str] = set()
     for chunk, path in list_manifests(out).items():
@@ -93,7 +94,7 @@ def _orphan_chunks(out: Path, meta: dict[str, Any], listed: set[str]) -> list[Ch
         spans[index // size] = (min(low, index), max(high, index))
 
     if meta["layout"] == "files":
-        for relative, entry in walk_sequence_files(out):
+        for relative, entry in walk_tree_files(out):
             sample = sample_of_path(relative)
             if relative in listed or not entry.is_file(follow_symlinks=False) or sample is None:
                 continue
@@ -219,7 +220,7 @@ def _write(
     progress: bool,
 ) -> None:
     # numba kernels load on import: only a repair that renders pays for them.
-    from flowsynth.dataset.write import generate_dataset
+    from flowsynth.dataset.write import generate_dataset, layout_option
 
     generate_dataset(
         from_mapping(meta["recipe"]),
@@ -227,7 +228,7 @@ def _write(
         folder,
         count=count,
         start=start,
-        layout=meta["layout"],
+        layout=layout_option(meta),
         chunk_size=meta["chunk_size"],
         compression=compression,
         textures=inputs[0],

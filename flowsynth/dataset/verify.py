@@ -5,8 +5,8 @@ hash) and every ``DIR/manifest/chunk-*.json``, then checks that each file a mani
 there with its recorded size and sha256 (for shards: the tar, and its members by name and size;
 each member's CRC-32 names the culprit when a shard's hash is wrong), and that nothing else is
 in the folder but ``flowsynth.json``, ``preview.png``, ``README.md`` (the dataset card), the
-lock file and ``manifest/`` (and, for sequences, the listed files' folders below
-``training/``).
+lock file and ``manifest/`` (and, for sequences and the FlyingThings3D tree, the listed files'
+folders below ``training/`` or ``FlyingThings3D/``).
 
 Manifests and metadata are untrusted input: every malformed field, symbolic link or impossible
 number becomes a named problem in the report, and what verification allocates is bounded by the
@@ -28,7 +28,13 @@ from typing import Any
 from flowsynth import __version__
 from flowsynth.io.atomic import safe_folder
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.layout import METADATA_NAME, SEQUENCE_ROOT, walk_sequence_files
+from flowsynth.io.layout import (
+    METADATA_NAME,
+    SAMPLE_DEPTH,
+    SEQUENCE_ROOT,
+    TREES,
+    walk_tree_files,
+)
 from flowsynth.io.lock import LOCK_NAME
 from flowsynth.io.manifest import (
     MANIFEST_DIR,
@@ -76,9 +82,10 @@ class VerifyReport:
         """One line describing the dataset."""
         spans = ", ".join(f"{a}-{b - 1}" for a, b in self.ranges) or "none"
         meta = self.meta
+        tree = f" ({meta['tree']} tree)" if isinstance(meta.get("tree"), str) else ""
         return (
             f"{self.samples} samples (indices {spans}) in {self.chunks} chunks, {self.files} "
-            f"files, {self.bytes / 1e6:.1f} MB; layout {meta.get('layout')}, seed "
+            f"files, {self.bytes / 1e6:.1f} MB; layout {meta.get('layout')}{tree}, seed "
             f"{meta.get('seed')}, recipe {str(meta.get('recipe_hash'))[:12]}, flowsynth "
             f"{meta.get('flowsynth')}"
         )
@@ -131,6 +138,10 @@ def _check_layout(path: Path, meta: dict[str, Any], report: VerifyReport) -> boo
     if not isinstance(meta["layout"], str) or meta["layout"] not in ("files", "shards"):
         report.problems.append(f"{path}: unknown layout {meta['layout']!r:.80}")
         return False
+    tree = meta.get("tree")
+    if tree is not None and (meta["layout"] != "files" or tree not in TREES):
+        report.problems.append(f"{path}: unknown tree {tree!r:.80} of layout {meta['layout']!r}")
+        return False
     size = meta.get("chunk_size")
     if (size is not None or meta["layout"] == "shards") and not (
         isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= MAX_CHUNK_SIZE
@@ -154,18 +165,18 @@ def _check_layout(path: Path, meta: dict[str, Any], report: VerifyReport) -> boo
 
 
 def _entry_ok(entry: str) -> bool:
-    """A pair's suffix (no ``/``), or a sequence's ``training/<folder>/<file>`` (see
+    """A pair's suffix (no ``/``), or a tree's path below one of the roots of
+    :data:`~flowsynth.io.layout.SAMPLE_DEPTH` (a sequence's ``training/<folder>/<file>``; see
     :mod:`flowsynth.io.layout`): nothing that could name a path outside the folder."""
     if not entry or "\\" in entry or "\0" in entry:
         return False
     if "/" not in entry:
         return True
     parts = entry.split("/")
-    return (
-        len(parts) == 3
-        and parts[0] == SEQUENCE_ROOT
-        and all(part and part not in (".", "..") and part != MANIFEST_DIR for part in parts)
-    )
+    depth = SAMPLE_DEPTH.get(parts[0])
+    if depth is None or len(parts) < depth + 1 or (parts[0] == SEQUENCE_ROOT and len(parts) != 3):
+        return False
+    return all(part and part not in (".", "..") and part != MANIFEST_DIR for part in parts)
 
 
 def _collect(out: Path, report: VerifyReport) -> tuple[dict[str, dict[str, Any]], list[Chunk]]:
@@ -211,13 +222,13 @@ def _check_listing(out: Path, expected: dict[str, Any], report: VerifyReport) ->
             continue
         elif is_temp_name(name):
             report.problems.append(f"{entry.path}: stale temporary file of an interrupted run")
-        elif name == SEQUENCE_ROOT and entry.is_dir() and _holds(name, expected):
-            continue  # checked by _check_sequence_listing
+        elif name in SAMPLE_DEPTH and entry.is_dir() and _holds(name, expected):
+            continue  # checked by _check_tree_listing
         elif entry.is_dir():
             report.problems.append(f"{entry.path}: unexpected folder")
         elif name not in expected:
             report.problems.append(f"{entry.path}: extra file, in no manifest")
-    _check_sequence_listing(out, expected, report)
+    _check_tree_listing(out, expected, report)
     folder = out / MANIFEST_DIR
     if folder.is_dir() and not folder.is_symlink():
         manifests = {p.name for p in list_manifests(out).values()}
@@ -231,13 +242,18 @@ def _holds(folder: str, expected: dict[str, Any]) -> bool:
     return any(name.startswith(prefix) for name in expected)
 
 
-def _check_sequence_listing(out: Path, expected: dict[str, Any], report: VerifyReport) -> None:
-    """Report temporary, foreign and unlisted entries below ``out/training`` (sequences)."""
-    if not _holds(SEQUENCE_ROOT, expected):
+def _check_tree_listing(out: Path, expected: dict[str, Any], report: VerifyReport) -> None:
+    """Report temporary, foreign and unlisted entries below the tree roots of ``out``
+    (``training/`` of sequences, ``FlyingThings3D/``)."""
+    if not any(_holds(root, expected) for root in SAMPLE_DEPTH):
         return
-    folders = {name.rsplit("/", 1)[0] for name in expected if "/" in name}
-    folders |= {folder.rsplit("/", 1)[0] for folder in folders if "/" in folder}
-    for relative, entry in walk_sequence_files(out):
+    folders: set[str] = set()
+    for name in expected:
+        parts = name.split("/")
+        folders.update("/".join(parts[:end]) for end in range(1, len(parts)))
+    for relative, entry in walk_tree_files(out):
+        if not _holds(relative.split("/", 1)[0], expected):
+            continue  # (reported by _check_listing as an unexpected folder)
         if entry.is_symlink():
             report.problems.append(f"{entry.path}: symbolic link, not written by flowsynth")
         elif is_temp_name(entry.name):
@@ -269,7 +285,7 @@ def check_file(path: Path, record: dict[str, Any], quick: bool) -> list[str]:
 
 def _check_listed(out: Path, name: str, record: dict[str, Any], quick: bool) -> list[str]:
     """:func:`check_file` of a listed name, after checking that the folders on its way are
-    real folders (a sequence's files lie below ``training/``)."""
+    real folders (a tree's files lie below ``training/`` or ``FlyingThings3D/``)."""
     path = out / name
     if "/" in name:
         try:

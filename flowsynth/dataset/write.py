@@ -26,7 +26,7 @@ from flowsynth.dataset.chunks import ChunkTask, library_versions, write_chunk
 from flowsynth.dataset.kinds import cached_examples, sample_files
 from flowsynth.dataset.parallel import available_cores, open_executor
 from flowsynth.io.atomic import atomic_write_bytes, check_entry, safe_unlink
-from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, DatasetMismatchError
+from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, TREES, DatasetMismatchError
 from flowsynth.io.lock import folder_lock
 from flowsynth.io.manifest import (
     MAX_CHUNK_SIZE,
@@ -41,8 +41,22 @@ from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
 
 __all__ = ["GenerationSummary", "generate_dataset", "metadata", "prepare_output"]
 
-LAYOUTS = ("files", "shards")
+#: ``layout`` values: per-file, tar shards, and the trees of per-file layouts
+#: (:data:`flowsynth.io.layout.TREES`).
+LAYOUTS = ("files", "shards", *TREES)
 DEFAULT_CHUNK_SIZE = 64
+
+
+def storage_of(layout: str) -> tuple[str, str | None]:
+    """``(layout recorded in flowsynth.json and the manifests, tree or None)`` of a ``layout``
+    value: a tree (``"flyingthings3d"``) is stored as ``("files", tree)``."""
+    return ("files", layout) if layout in TREES else (layout, None)
+
+
+def layout_option(meta: dict[str, Any]) -> str:
+    """The ``layout`` value (``--format``) that wrote the dataset ``meta`` describes."""
+    tree = meta.get("tree")
+    return tree if isinstance(tree, str) else str(meta.get("layout"))
 
 
 def metadata(
@@ -57,11 +71,13 @@ def metadata(
 ) -> dict[str, Any]:
     """What ``flowsynth.json`` records: the resolved recipe, its hash, seed, layout and versions.
 
-    ``layout`` is ``"files"`` (one file per field) or ``"shards"`` (tar shards); ``chunk_size``
-    is the number of samples per chunk (and per shard); ``files`` the suffixes of one sample's
-    files; ``examples`` the image and label folders of an elastic dataset.
+    ``layout`` is ``"files"`` (one file per field), ``"shards"`` (tar shards) or a tree of
+    files (``"flyingthings3d"``, recorded as ``"layout": "files"`` and ``"tree"``);
+    ``chunk_size`` is the number of samples per chunk (and per shard); ``files`` the entries of
+    one sample's files; ``examples`` the image and label folders of an elastic dataset.
     """
-    return {
+    layout, tree = storage_of(layout)
+    meta = {
         "flowsynth": __version__,
         "chunk_size": chunk_size,
         "recipe": to_dict(recipe),
@@ -73,12 +89,15 @@ def metadata(
         "files": list(files),
         "versions": library_versions(),
     }
+    if tree is not None:
+        meta["tree"] = tree
+    return meta
 
 
 def _identity(meta: dict[str, Any]) -> dict[str, Any]:
-    """What decides a dataset's bytes: recipe, seed, layout and the flowsynth version (releases
-    may render or encode differently; one folder must not mix them)."""
-    return {k: meta.get(k) for k in ("recipe_hash", "seed", "layout", "flowsynth")}
+    """What decides a dataset's bytes: recipe, seed, layout (and tree) and the flowsynth
+    version (releases may render or encode differently; one folder must not mix them)."""
+    return {k: meta.get(k) for k in ("recipe_hash", "seed", "layout", "tree", "flowsynth")}
 
 
 def prepare_output(out: Path, meta: dict[str, Any]) -> None:
@@ -108,13 +127,21 @@ def prepare_output(out: Path, meta: dict[str, Any]) -> None:
 
 def _differences(existing: dict[str, Any], meta: dict[str, Any]) -> str:
     """Which of recipe, seed, layout and version differ, in words, hashes cut to 12 digits."""
-    words = {"recipe_hash": "recipe", "seed": "seed", "layout": "layout", "flowsynth": "version"}
+    words = {
+        "recipe_hash": "recipe",
+        "seed": "seed",
+        "layout": "layout",
+        "tree": "tree",
+        "flowsynth": "version",
+    }
     parts = []
     for key, word in words.items():
         found, wanted = existing.get(key), meta.get(key)
         if found != wanted:
             if key == "recipe_hash":
                 found, wanted = str(found)[:12], str(wanted)[:12]
+            if key == "tree":  # none: flat files (or Sintel's tree, which the entries name)
+                found, wanted = found or "none", wanted or "none"
             parts.append(f"its {word} is {str(found)[:40]}, this run's {wanted}")
     return "; ".join(parts)
 
@@ -195,8 +222,10 @@ def generate_dataset(
         dataset card ``README.md`` (:mod:`flowsynth.dataset.card`).
     count, start : int
         Number of samples and the first index.
-    layout : {"files", "shards"}
-        FlyingChairs2-style files, or WebDataset tar shards (one per chunk).
+    layout : {"files", "shards", "flyingthings3d"}
+        FlyingChairs2-style files (sequences: Sintel's tree), WebDataset tar shards (one per
+        chunk), or (stereo recipes) FlyingThings3D's tree
+        (:func:`flowsynth.io.layout.flyingthings3d_files`).
     chunk_size : int, optional
         Samples per chunk (and per shard); default: the folder's, else 64.
     compression : int
@@ -217,7 +246,11 @@ def generate_dataset(
     Raises
     ------
     DatasetMismatchError
-        If ``out`` holds a dataset of another recipe, seed, layout or shard size.
+        If ``out`` holds a dataset of another recipe, seed, layout, tree or shard size.
+    ValueError
+        An unknown ``layout``, or a tree (``"flyingthings3d"``) for a recipe that is not stereo.
+    RecipeError
+        Shards of a sequence recipe (``frames`` > 2).
     FolderBusyError
         If another process is writing into ``out`` (see :mod:`flowsynth.io.lock`).
     """
@@ -227,7 +260,9 @@ def generate_dataset(
     out = Path(out).resolve()  # workers may run elsewhere, with another working directory
     folder, pairs = _resolve_inputs(recipe, textures, examples)
     suffixes = sample_files(
-        recipe, cached_examples((str(pairs[0]), str(pairs[1]))) if pairs else ()
+        recipe,
+        cached_examples((str(pairs[0]), str(pairs[1]))) if pairs else (),
+        tree=storage_of(layout)[1],
     )
     existing = _read_metadata(out)
     size = _chunk_size(chunk_size, existing)
@@ -271,14 +306,16 @@ def _check_arguments(layout: str, count: int, start: int, seed: int) -> None:
 
 
 def _check_kind(recipe: FlowRecipe | ElasticRecipe, layout: str) -> None:
-    """Refuse a sequence recipe (``frames`` > 2) or a stereo recipe (``stereo.enabled``) for
-    shards, which hold flow pairs: both are written as files only (Sintel's layout,
-    :func:`flowsynth.io.layout.sequence_files`; :data:`flowsynth.io.layout.STEREO_FILES`)."""
-    if isinstance(recipe, FlowRecipe) and recipe.stereo.enabled and layout != "files":
-        raise RecipeError(
-            f"stereo.enabled: this recipe describes rectified stereo pairs, which are written "
-            f"in the files layout only (left/right PNGs, PFM disparity), not as {layout}; use "
-            "--format files"
+    """Refuse a sequence recipe (``frames`` > 2) for shards, which hold pairs (sequences are
+    written in Sintel's tree, :func:`flowsynth.io.layout.sequence_files`), and a tree of
+    stereo files (``flyingthings3d``) for anything but a stereo recipe."""
+    stereo = isinstance(recipe, FlowRecipe) and recipe.stereo.enabled
+    if layout in TREES and not stereo:
+        what = "an elastic" if isinstance(recipe, ElasticRecipe) else "a flow"
+        raise ValueError(
+            f"--format {layout}: FlyingThings3D's tree holds rectified stereo pairs, and this is "
+            f"{what} recipe (stereo.enabled is false); use a stereo recipe (recipes/stereo), or "
+            "--format files or shards"
         )
     if isinstance(recipe, FlowRecipe) and recipe.frames > 2 and layout != "files":
         raise RecipeError(
@@ -357,6 +394,7 @@ def _chunk_tasks(
             compression=compression,
             textures=meta["texture_folder"],
             examples=None if examples is None else (examples[0], examples[1]),
+            tree=meta.get("tree"),
         )
         for chunk, _ in plan.todo
     ]

@@ -20,9 +20,29 @@ it; left pixel ``x`` is at ``x - disp_left`` in the right view), ``-occ_left.png
 ``-occ_right.png`` (255 = not visible in the other view), ``-seg_left.png``, ``-seg_right.png``
 (16-bit instance ids).
 
+The same stereo pairs in FlyingThings3D's tree (:func:`flyingthings3d_files`, ``generate
+--format flyingthings3d``), sample ``i`` as the scene folder ``{i:07d}`` of subset ``A`` of
+``TRAIN``, each view's one frame ``0000``::
+
+    DIR/FlyingThings3D/frames_cleanpass/TRAIN/A/{i:07d}/left/0000.png, right/0000.png
+    DIR/FlyingThings3D/disparity/TRAIN/A/{i:07d}/left/0000.pfm, right/0000.pfm
+    DIR/FlyingThings3D/occlusion/TRAIN/A/{i:07d}/left/0000.png, right/0000.png
+    DIR/FlyingThings3D/segmentation/TRAIN/A/{i:07d}/left/0000.png, right/0000.png
+
+The stereo loaders (RAFT-Stereo, IGEV, torchvision's ``SceneFlowStereo``) glob
+``frames_cleanpass/TRAIN/*/*/left/*.png`` and find the right view and the disparity by replacing
+``left`` and ``frames_cleanpass`` in that path, so no folder of the tree but the view's is named
+``left``; ``occlusion/`` and ``segmentation/`` (what FlyingThings3D lacks in this form) lie
+beside the loaders' folders, where no glob of theirs reaches.
+
 A sample's files are named by *entries*: a pair entry is a suffix (``img_0.png`` ->
-``{i:07d}-img_0.png``), a sequence entry a folder and a file name (``training/flow/frame_0001.flo``
--> ``training/flow/{i:07d}/frame_0001.flo``). ``DIR/flowsynth.json`` describes the dataset.
+``{i:07d}-img_0.png``); a tree entry is a path below one of the roots of :data:`SAMPLE_DEPTH`,
+without the sample's folder, which goes in at that root's depth
+(``training/flow/frame_0001.flo`` -> ``training/flow/{i:07d}/frame_0001.flo``,
+``FlyingThings3D/disparity/TRAIN/A/left/0000.pfm`` ->
+``FlyingThings3D/disparity/TRAIN/A/{i:07d}/left/0000.pfm``). ``DIR/flowsynth.json`` describes
+the dataset (for the FlyingThings3D tree: ``"tree": "flyingthings3d"`` beside ``"layout":
+"files"``, and the entries in ``files``).
 """
 
 from __future__ import annotations
@@ -73,6 +93,14 @@ METADATA_NAME = "flowsynth.json"
 
 #: The folder holding a sequence dataset's sample folders (Sintel's training split).
 SEQUENCE_ROOT = "training"
+#: The folder holding a FlyingThings3D-style stereo dataset (:func:`flyingthings3d_files`).
+FLYINGTHINGS3D_ROOT = "FlyingThings3D"
+#: Root folder of a tree of sample folders -> the depth below ``DIR`` of a sample's folder
+#: (``training/<folder>/{i:07d}``, ``FlyingThings3D/<folder>/TRAIN/A/{i:07d}``).
+SAMPLE_DEPTH = {SEQUENCE_ROOT: 2, FLYINGTHINGS3D_ROOT: 4}
+#: The trees a ``files`` dataset may be written in: ``--format`` value -> its name in
+#: ``flowsynth.json`` (``"tree"``); flat files and Sintel's tree record none.
+TREES = ("flyingthings3d",)
 _FRAME = "frame_{:04d}.{}"
 _SAMPLE_FOLDER = re.compile(r"^\d{7}$")
 
@@ -118,6 +146,47 @@ def sequence_files(frames: int) -> dict[str, tuple[str, int, str]]:
     return files
 
 
+def flyingthings3d_files(
+    *, split: str = "TRAIN", subset: str = "A", frame: int = 0
+) -> dict[str, tuple[str, str]]:
+    """Entries of one stereo pair in FlyingThings3D's tree -> (field of
+    :class:`~flowsynth.render.stereo.StereoSample`, encoding), in the order of
+    :data:`STEREO_FILES`: frame ``frame`` (``0000``) of each view of the scene folder that
+    :func:`file_name` puts in at depth 4 (``FlyingThings3D/frames_cleanpass/TRAIN/A/{i:07d}/
+    left/0000.png``).
+
+    A scene-flow sample (frames ``0000`` and ``0001``, ``optical_flow/``,
+    ``disparity_change/``) adds its entries the same way: a path below ``FlyingThings3D/``
+    with the scene folder left out at depth 4.
+    """
+    files: dict[str, tuple[str, str]] = {}
+    folders = {
+        "left.png": "frames_cleanpass",
+        "disp_left.pfm": "disparity",
+        "occ_left.png": "occlusion",
+        "seg_left.png": "segmentation",
+    }
+    for suffix, (field, kind) in STEREO_FILES.items():
+        view = "left" if field.endswith("left") else "right"
+        folder = folders[suffix.replace("right", "left")]
+        entry = f"{FLYINGTHINGS3D_ROOT}/{folder}/{split}/{subset}/{view}/{frame:04d}.{kind}"
+        files[entry] = (field, kind)
+    return files
+
+
+def tree_files(tree: str) -> dict[str, tuple[str, str]]:
+    """The stereo entries of the tree a ``--format`` value names (one of :data:`TREES`).
+
+    Raises
+    ------
+    ValueError
+        An unknown tree.
+    """
+    if tree != "flyingthings3d":
+        raise ValueError(f"--format: unknown tree {tree!r}; known: {list(TREES)}")
+    return flyingthings3d_files()
+
+
 class DatasetMismatchError(RuntimeError):
     """An output folder holds a dataset made from another recipe, seed, layout or chunk size."""
 
@@ -125,35 +194,44 @@ class DatasetMismatchError(RuntimeError):
 def file_name(index: int, entry: str) -> str:
     """``0000042-img_0.png`` for sample 42 and the pair entry ``img_0.png``;
     ``training/flow/0000042/frame_0001.flo`` for the sequence entry
-    ``training/flow/frame_0001.flo``."""
-    folder, slash, name = entry.rpartition("/")
-    return f"{folder}/{index:07d}/{name}" if slash else f"{index:07d}-{entry}"
+    ``training/flow/frame_0001.flo``; the sample's folder goes in at the depth
+    :data:`SAMPLE_DEPTH` gives the entry's root (before the file name for other roots)."""
+    parts = entry.split("/")
+    if len(parts) == 1:
+        return f"{index:07d}-{entry}"
+    depth = min(SAMPLE_DEPTH.get(parts[0], len(parts) - 1), len(parts) - 1)
+    return "/".join([*parts[:depth], f"{index:07d}", *parts[depth:]])
 
 
 def sample_of_path(relative: str) -> tuple[int, str] | None:
-    """``(index, entry)`` of a sequence file's path relative to the dataset folder
+    """``(index, entry)`` of a tree file's path relative to the dataset folder
     (``training/flow/0000042/frame_0001.flo`` -> ``(42, "training/flow/frame_0001.flo")``);
     None for any other path."""
     parts = relative.split("/")
-    if len(parts) != 4 or parts[0] != SEQUENCE_ROOT or not _SAMPLE_FOLDER.match(parts[2]):
+    depth = SAMPLE_DEPTH.get(parts[0])
+    if depth is None or len(parts) < depth + 2 or not _SAMPLE_FOLDER.match(parts[depth]):
         return None
-    return int(parts[2]), f"{parts[0]}/{parts[1]}/{parts[3]}"
+    if parts[0] == SEQUENCE_ROOT and len(parts) != 4:
+        return None
+    return int(parts[depth]), "/".join(parts[:depth] + parts[depth + 1 :])
 
 
-def walk_sequence_files(out: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """Every entry below ``out/training`` as ``(path relative to out, entry)``, folders before
-    what they hold; symbolic links are yielded, never followed."""
-    root = out / SEQUENCE_ROOT
-    if root.is_symlink() or not root.is_dir():
-        return
-    stack = [(SEQUENCE_ROOT, root)]
-    while stack:
-        relative, folder = stack.pop()
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            name = f"{relative}/{entry.name}"
-            yield name, entry
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((name, Path(entry.path)))
+def walk_tree_files(out: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every entry below the tree roots of ``out`` (:data:`SAMPLE_DEPTH`: ``training/``,
+    ``FlyingThings3D/``) as ``(path relative to out, entry)``, folders before what they hold;
+    symbolic links are yielded, never followed."""
+    for name in SAMPLE_DEPTH:
+        root = out / name
+        if root.is_symlink() or not root.is_dir():
+            continue
+        stack = [(name, root)]
+        while stack:
+            relative, folder = stack.pop()
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                path = f"{relative}/{entry.name}"
+                yield path, entry
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((path, Path(entry.path)))
 
 
 def encode_fields(

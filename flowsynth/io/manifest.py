@@ -42,7 +42,7 @@ from typing import Any
 
 from flowsynth.io.atomic import atomic_write_bytes, check_entry, safe_folder, safe_unlink
 from flowsynth.io.errors import FileFormatError
-from flowsynth.io.layout import sample_of_path, walk_sequence_files
+from flowsynth.io.layout import sample_of_path, walk_tree_files
 from flowsynth.io.limits import read_file
 from flowsynth.io.manifest_checks import manifest_problems
 
@@ -228,7 +228,7 @@ def remove_stale_temps(out: Path) -> list[Path]:
             if _TEMP_NAME.match(entry.name):  # a link or folder by that name is refused
                 safe_unlink(out, Path(entry.path), missing_ok=True)
                 removed.append(Path(entry.path))
-    for _, entry in list(walk_sequence_files(out)):  # the sample folders of sequences
+    for _, entry in list(walk_tree_files(out)):  # the sample folders of trees (sequences...)
         if _TEMP_NAME.match(entry.name):
             safe_unlink(out, Path(entry.path), missing_ok=True)
             removed.append(Path(entry.path))
@@ -374,7 +374,8 @@ class _Trust:
 def unfinished_files(
     out: Path, layout: str, chunk_size: int, keep: Iterable[Chunk], sample_suffixes: Iterable[str]
 ) -> list[Path]:
-    """Sample files (``{i:07d}-{suffix}``, or a sequence's files below ``training/``) or shards
+    """Sample files (``{i:07d}-{suffix}``, or a tree's files below ``training/`` or
+    ``FlyingThings3D/``) or shards
     (``shard-{k:06d}.tar``) of ``out`` that no chunk of ``keep`` (finished or about to be
     written) accounts for."""
     kept = list(keep)
@@ -383,7 +384,7 @@ def unfinished_files(
     suffixes = set(sample_suffixes)
     found = []
     if layout == "files":
-        for relative, entry in walk_sequence_files(out):
+        for relative, entry in walk_tree_files(out):
             sample = sample_of_path(relative)
             if sample and sample[1] in suffixes and not coverage.covers(Chunk(sample[0], 1)):
                 found.append(Path(entry.path))

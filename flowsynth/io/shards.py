@@ -7,6 +7,9 @@ within a sample::
     {i:07d}.flow_01.flo  {i:07d}.flow_10.flo  {i:07d}.img_0.png  {i:07d}.img_1.png
     {i:07d}.json  {i:07d}.mb_01.png ... {i:07d}.seg_1.png
 
+A stereo recipe's shards hold its :data:`~flowsynth.io.layout.STEREO_FILES` the same way
+(``{i:07d}.left.png``, ``{i:07d}.disp_left.pfm``, ...).
+
 WebDataset splits a member name at its first dot into the sample key (``0000042``) and the field
 (``img_0.png``), so each sample's files arrive together. ``{i:07d}.json`` holds the index, seed
 and recipe hash. ``tar xf`` gives the per-file layout except for the separator: the shard member

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from flowsynth.base.conventions import UNKNOWN_FLOW_THRESHOLD
 from flowsynth.render.sample import Sample
 from flowsynth.render.sequence import SequenceSample
+from flowsynth.render.stereo import StereoSample
 from flowsynth.viz.legend import flow_key, grid_overlay, stack_below, text_cell
-from flowsynth.viz.pictures import contact_sheet, flow_to_color, label_to_color, mask_to_image
+from flowsynth.viz.pictures import (
+    BACKGROUND,
+    contact_sheet,
+    flow_to_color,
+    label_to_color,
+    mask_to_image,
+)
 
 ELASTIC_COLUMNS = ("example", "deformed", "example label", "deformed label", "weight map", "flow")
 
@@ -33,6 +41,15 @@ SEQUENCE_NOTES = (
     "column t: frame t; its flow and occlusion to frame t+1; whether frame 1's pixel is seen in t",
     "occlusion: white = occluded (the frame-t pixel is not visible in frame t+1)",
     "visible: white = visible (the frame-1 pixel is visible in frame t)",
+)
+
+#: The columns of a stereo sheet, one row per pair.
+STEREO_COLUMNS = ("left", "right", "disparity (left)", "occlusion (left)", "disparity (right)")
+
+#: What a stereo sheet's disparity colours and masks mean, written in its key.
+STEREO_NOTES = (
+    "left pixel x is seen at x - d in the right view; right pixel x at x + d in the left",
+    "occlusion: white = the left pixel is not visible in the right view",
 )
 
 #: What the elastic sheet's overlays and weight map show, written in its key.
@@ -130,6 +147,77 @@ def sequence_preview_sheet(
     sheet = contact_sheet(rows, titles=titles, scale=scale, row_titles=list(SEQUENCE_ROWS))
     sheet = stack_below(text_cell([f"sequence #{index}"]), sheet, gap=0)
     return stack_below(sheet, flow_key(max_magnitude, SEQUENCE_NOTES))
+
+
+def disparity_to_color(
+    disparity: npt.NDArray[np.float32], max_disparity: float
+) -> npt.NDArray[np.uint8]:
+    """``float32 (H, W)`` disparity -> ``uint8 (H, W, 3)`` RGB, magma: black at 0 px, light
+    yellow at ``max_disparity`` px and beyond (near is bright); non-finite values black."""
+    top = max(float(max_disparity), 1e-6)
+    finite = np.isfinite(disparity)
+    levels = np.where(finite, np.clip(disparity / top, 0.0, 1.0), 0.0)
+    grey = (levels * 255.0 + 0.5).astype(np.uint8)
+    bgr = cv2.applyColorMap(grey, cv2.COLORMAP_MAGMA)
+    return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def disparity_key(
+    max_disparity: float, notes: Sequence[str] = (), *, width: int = 160, height: int = 14
+) -> npt.NDArray[np.uint8]:
+    """The colour bar of :func:`disparity_to_color` from 0 to ``max_disparity`` px with its
+    scale written beside it, then ``notes``, one a line.
+
+    Returns
+    -------
+    uint8 (h, w, 3)
+    """
+    ramp = np.linspace(0.0, max(float(max_disparity), 1e-6), width, dtype=np.float32)
+    bar = disparity_to_color(np.repeat(ramp[None, :], height, axis=0), max_disparity)
+    lines = [
+        f"disparity colours: 0 px (black, far) ... {max_disparity:.1f} px (yellow, near)",
+        *notes,
+    ]
+    text = text_cell(lines, height=height)
+    key = np.full((max(height, text.shape[0]), width + 8 + text.shape[1], 3), BACKGROUND, np.uint8)
+    key[:height, :width] = bar
+    key[: text.shape[0], width + 8 :] = text
+    return key
+
+
+def stereo_preview_sheet(
+    samples: Sequence[StereoSample],
+    *,
+    scale: float = 0.5,
+    indices: Sequence[int] | None = None,
+    max_disparity: float | None = None,
+) -> npt.NDArray[np.uint8]:
+    """``uint8 (h, w, 3)``: one row per rectified pair, labelled ``#index``, columns as in
+    :data:`STEREO_COLUMNS` (the disparities colour-mapped by :func:`disparity_to_color`, one
+    scale for the sheet); under them the disparity colour bar and :data:`STEREO_NOTES`.
+
+    Parameters
+    ----------
+    indices : each pair's index (``render_stereo_sample(recipe, seed, index)``); 0, 1, ... if
+        None.
+    max_disparity : the disparity drawn brightest; by default the largest on the sheet.
+    """
+    titles = _row_titles(indices, len(samples))
+    if max_disparity is None:
+        found = [float(d.max(initial=0.0)) for s in samples for d in (s.disp_left, s.disp_right)]
+        max_disparity = max(found, default=0.0)
+    rows = [
+        [
+            sample.left,
+            sample.right,
+            disparity_to_color(sample.disp_left, max_disparity),
+            mask_to_image(sample.occ_left),
+            disparity_to_color(sample.disp_right, max_disparity),
+        ]
+        for sample in samples
+    ]
+    sheet = contact_sheet(rows, titles=list(STEREO_COLUMNS), scale=scale, row_titles=titles)
+    return stack_below(sheet, disparity_key(max_disparity, STEREO_NOTES))
 
 
 def _weight_image(

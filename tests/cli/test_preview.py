@@ -1,5 +1,6 @@
 """``flowsynth preview`` of an elastic recipe: a sheet from ``--images/--labels``, or a clear
-error saying what to pass."""
+error saying what to pass; of a sequence recipe, a sheet per sequence; of a stereo recipe, the
+stereo sheet."""
 
 from __future__ import annotations
 
@@ -67,3 +68,22 @@ def test_preview_of_a_sequence_recipe_writes_a_sheet_per_sequence(
     assert capsys.readouterr().out.split() == ["wrote", str(written[0]), "wrote", str(written[1])]
     assert main([*args, "--count", "1"]) == 0  # one sequence: exactly --out
     assert out.exists()
+
+
+def test_preview_of_a_stereo_recipe_shows_disparity_not_flow(tmp_path: Path) -> None:
+    """``flowsynth preview`` and ``generate``'s preview.png of a stereo recipe: the stereo
+    sheet (views, colour-mapped disparity, occlusion), not a flow sheet."""
+    from flowsynth.recipe.load import load_recipe
+    from flowsynth.render.stereo import render_stereo_sample
+    from flowsynth.viz.sheets import stereo_preview_sheet
+
+    out = tmp_path / "stereo.png"
+    sets = ["--set", "scale=0.125"]
+    assert main(["preview", "stereo/default", *sets, "--out", str(out), "--count", "2"]) == 0
+    recipe = load_recipe("stereo/default", ["scale=0.125"])
+    pairs = [render_stereo_sample(recipe, 0, index) for index in (0, 1)]
+    assert np.array_equal(iio.imread(out), stereo_preview_sheet(pairs, indices=[0, 1]))
+    data = tmp_path / "data"
+    args = ["generate", "stereo/default", *sets, "--out", str(data), "--count", "2"]
+    assert main([*args, "--preview", "2", "--workers", "1", "--no-progress"]) == 0
+    assert np.array_equal(iio.imread(data / "preview.png"), iio.imread(out))

@@ -1,5 +1,6 @@
 """Stereo readers and StereoDataset: Middlebury 2014 on the real data root, a fake KITTI stereo
-tree, flowsynth's own stereo layout, the disparity sign convention, crops and bad files."""
+tree, a fake FlyingThings3D tree, flowsynth's own stereo layouts (flat files, FlyingThings3D's
+tree, shards), the disparity sign convention, crops and bad files."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ from flowsynth.data.formats import (
     list_middlebury_stereo,
     read_stereo,
 )
-from flowsynth.io import FileFormatError, write_png
+from flowsynth.data.formats.shards import (
+    list_flowsynth_stereo_shards,
+    read_stereo_shard_sample,
+)
+from flowsynth.data.formats.stereo import list_flyingthings3d_stereo
+from flowsynth.io import FileFormatError, write_pfm, write_png
 from flowsynth.recipe.load import load_recipe
 from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.stereo import render_stereo_sample
@@ -206,3 +212,98 @@ def test_middlebury_stereo_spec_reads_the_data_root(middlebury_root: Path) -> No
     assert len(dataset) == 15
     example = dataset[3]
     assert example.left.shape == (3, 64, 96) and float(example.left.max()) <= 1.0
+
+
+def test_fake_flyingthings3d_tree_reads_back(tmp_path: Path) -> None:
+    """FlyingThings3D's own naming (``%04d`` scenes and frames), both passes, TRAIN and TEST,
+    under ``ROOT/FlyingThings3D``; no occlusion folder: occlusion unknown."""
+    rng = np.random.default_rng(4)
+    root = tmp_path / "sceneflow"
+    base = root / "FlyingThings3D"
+    expected = {}
+    for pass_, split, subset, scene, frame in [
+        ("frames_cleanpass", "TRAIN", "A", "0000", "0006"),
+        ("frames_cleanpass", "TRAIN", "B", "0012", "0007"),
+        ("frames_cleanpass", "TEST", "C", "0149", "0010"),
+        ("frames_finalpass", "TRAIN", "A", "0000", "0006"),
+    ]:
+        where = (split, subset, scene)
+        views = [rng.integers(0, 256, (5, 7, 3), np.uint8) for _ in range(2)]
+        for view, image in zip(("left", "right"), views, strict=True):
+            path = base.joinpath(pass_, *where, view, f"{frame}.png")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_png(path, image)
+        disparity = rng.uniform(0, 40, (5, 7)).astype(np.float32)
+        path = base.joinpath("disparity", *where, "left", f"{frame}.pfm")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_pfm(path, disparity)
+        expected[f"flyingthings3d_stereo/{pass_}/{split}/{subset}/{scene}/{frame}"] = views
+    files = list_flyingthings3d_stereo(root)
+    assert [f.name for f in files] == list(expected)  # by pass, then TRAIN before TEST
+    for entry in files:
+        pair = read_stereo(entry)
+        left, right = expected[entry.name]
+        assert np.array_equal(pair.left, left) and np.array_equal(pair.right, right)
+        assert pair.occlusion is None and pair.valid.all() and pair.disparity.shape == (5, 7)
+    clean_train = list_flyingthings3d_stereo(base, passes=("frames_cleanpass",), splits=("TRAIN",))
+    assert len(clean_train) == 2
+    dataset = resolve_stereo_dataset(f"flyingthings3d_stereo={root}", splits=("TEST",))
+    assert len(dataset) == 1 and not dataset[0].has_occlusion
+    with pytest.raises(ValueError, match="passes"):
+        list_flyingthings3d_stereo(root, passes=("frames_dirtypass",))
+    (base / "disparity/TRAIN/B/0012/left/0007.pfm").unlink()
+    with pytest.raises(FileNotFoundError, match="0007.pfm"):
+        list_flyingthings3d_stereo(root)
+    with pytest.raises(FileNotFoundError, match="expected the layout"):
+        list_flyingthings3d_stereo(tmp_path / "none")
+
+
+@pytest.fixture(scope="module")
+def stereo_layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three stereo pairs written in FlyingThings3D's tree and as shards (chunks of 2)."""
+    folder = tmp_path_factory.mktemp("layouts")
+    roots = {}
+    for layout in ("flyingthings3d", "shards"):
+        out = roots[layout] = folder / layout
+        args = ["generate", "stereo/default", "--out", str(out), "--count", "3"]
+        args += ["--set", "scale=0.25", "--preview", "0", "--workers", "1", "--no-progress"]
+        assert main([*args, "--format", layout, "--chunk-size", "2"]) == 0
+    return roots
+
+
+def _check_rendered(pairs: list, names: list[str]) -> None:
+    recipe = load_recipe("stereo/default", ["scale=0.25"])
+    assert isinstance(recipe, FlowRecipe)
+    assert [pair.name for pair in pairs] == names
+    for index, pair in enumerate(pairs):
+        stereo = render_stereo_sample(recipe, 0, index)
+        assert np.array_equal(pair.left, stereo.left) and np.array_equal(pair.right, stereo.right)
+        assert pair.disparity.tobytes() == stereo.disp_left.astype(np.float32).tobytes()
+        assert pair.valid.all()
+        assert pair.occlusion is not None and np.array_equal(pair.occlusion, stereo.occ_left)
+
+
+def test_generated_flyingthings3d_tree_reads_back_the_rendered_pairs(
+    stereo_layouts: dict[str, Path],
+) -> None:
+    root = stereo_layouts["flyingthings3d"]
+    files = list_flyingthings3d_stereo(root)
+    names = [f"flyingthings3d_stereo/frames_cleanpass/TRAIN/A/{i:07d}/0000" for i in range(3)]
+    _check_rendered([read_stereo(entry) for entry in files], names)
+    dataset = resolve_stereo_dataset(f"flyingthings3d_stereo={root}", crop=(16, 24))
+    example = dataset[2]
+    assert example.has_occlusion and example.left.shape == (3, 16, 24)
+
+
+def test_generated_stereo_shards_read_back_the_rendered_pairs(
+    stereo_layouts: dict[str, Path],
+) -> None:
+    root = stereo_layouts["shards"]
+    samples = list_flowsynth_stereo_shards(root)
+    names = [f"flowsynth_stereo/{i:07d}" for i in range(3)]
+    _check_rendered([read_stereo_shard_sample(sample) for sample in samples], names)
+    dataset = resolve_stereo_dataset(f"flowsynth_stereo={root}")
+    assert len(dataset) == 3 and dataset[1].name == "flowsynth_stereo/0000001"
+    with pytest.raises(FileNotFoundError, match="shard"):
+        list_flowsynth_stereo_shards(root / "manifest")

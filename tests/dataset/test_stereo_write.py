@@ -1,5 +1,5 @@
 """Stereo pairs on disk: exact names, values that read back (PFM disparity exactly), verify and
-repair, workers, and shards refused before anything is written."""
+repair, workers. (FlyingThings3D's tree, shards and Dask: test_stereo_layouts.py.)"""
 
 from __future__ import annotations
 
@@ -145,9 +145,12 @@ def test_a_resumed_run_writes_the_same_bytes(dataset: Path, tmp_path: Path) -> N
     assert digests(out) == digests(dataset)
 
 
-def test_shards_of_stereo_are_refused_before_anything_is_written(tmp_path: Path) -> None:
-    with pytest.raises(RecipeError, match="stereo.enabled"):
-        generate_dataset(stereo_recipe(), 0, tmp_path / "shards", count=1, layout="shards")
-    assert not (tmp_path / "shards").exists()
-    assert generate(tmp_path / "cli", "--format", "shards") != 0
-    assert not (tmp_path / "cli").exists()
+def test_sequences_in_shards_or_flyingthings3d_are_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    sequence = load_recipe("sequences/default", ["scale=0.25"])
+    with pytest.raises(RecipeError, match="frames"):
+        generate_dataset(sequence, 0, tmp_path / "shards", count=1, layout="shards")
+    with pytest.raises(ValueError, match="--format flyingthings3d"):
+        generate_dataset(sequence, 0, tmp_path / "ft3d", count=1, layout="flyingthings3d")
+    assert not (tmp_path / "shards").exists() and not (tmp_path / "ft3d").exists()

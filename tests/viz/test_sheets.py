@@ -12,15 +12,21 @@ from flowsynth.recipe.load import load_recipe
 from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.layers import render_sample
 from flowsynth.render.sequence import render_sequence_sample
+from flowsynth.render.stereo import render_stereo_sample
 from flowsynth.viz.legend import flow_key, grid_overlay, stack_below, text_cell
 from flowsynth.viz.pictures import BACKGROUND, contact_sheet, mask_to_image
 from flowsynth.viz.sheets import (
     OCCLUSION_NOTE,
     SEQUENCE_NOTES,
+    STEREO_COLUMNS,
+    STEREO_NOTES,
+    disparity_key,
+    disparity_to_color,
     elastic_preview_sheet,
     max_speed,
     preview_sheet,
     sequence_preview_sheet,
+    stereo_preview_sheet,
 )
 
 TINY = ["size=[32,48]", "objects.count=[1,2]"]
@@ -156,3 +162,39 @@ def _found(band: np.ndarray, cell: np.ndarray) -> bool:
         if np.array_equal(band[:height, x : x + width], cell):
             return True
     return False
+
+
+def test_disparity_colours_grow_brighter_with_disparity_and_saturate() -> None:
+    ramp = np.array([[0.0, 10.0, 20.0, 40.0, 80.0, np.nan]], np.float32)
+    colours = disparity_to_color(ramp, 40.0)
+    assert colours.dtype == np.uint8 and colours.shape == (1, 6, 3)
+    brightness = colours[0].astype(int).sum(axis=1)
+    assert list(brightness[:4]) == sorted(brightness[:4]) and brightness[0] < 30
+    assert np.array_equal(colours[0, 3], colours[0, 4])  # 40 px and beyond: the top colour
+    assert np.array_equal(colours[0, 5], colours[0, 0])  # not finite: as 0 px
+
+
+def test_stereo_sheet_shows_views_disparities_and_occlusion() -> None:
+    recipe = load_recipe("stereo/default", ["scale=0.125"])  # 48x64 views
+    assert isinstance(recipe, FlowRecipe)
+    pairs = [render_stereo_sample(recipe, 0, index) for index in (2, 3)]
+    sheet = stereo_preview_sheet(pairs, scale=1.0, indices=[2, 3])
+    assert sheet.dtype == np.uint8 and sheet.shape[1] >= len(STEREO_COLUMNS) * 64
+    top = max(float(d.max()) for p in pairs for d in (p.disp_left, p.disp_right))
+    assert top > 0
+    for pair in pairs:
+        rows = _cell_rows(sheet, pair.left)
+        assert len(rows) == 1
+        band = sheet[rows[0] : rows[0] + 48]
+        for cell in (
+            pair.right,
+            disparity_to_color(pair.disp_left, top),
+            mask_to_image(pair.occ_left),
+            disparity_to_color(pair.disp_right, top),
+        ):
+            assert _found(band, cell)
+    key = disparity_key(top, STEREO_NOTES)
+    assert np.array_equal(sheet[-key.shape[0] - 4 : -4, 4 : 4 + key.shape[1]], key)
+    assert "white" in STEREO_NOTES[1] and "x - d" in STEREO_NOTES[0]
+    with pytest.raises(ValueError, match="indices"):
+        stereo_preview_sheet(pairs, indices=[1])

@@ -1,4 +1,5 @@
-"""Rectified stereo pairs: Middlebury 2014, KITTI stereo 2012/2015 and flowsynth's own layout.
+"""Rectified stereo pairs: Middlebury 2014, KITTI stereo 2012/2015, FlyingThings3D (SceneFlow)
+and flowsynth's own layouts.
 
 Each lister turns a root folder into a list of :class:`StereoFiles`; :func:`read_stereo` reads
 one into a :class:`StereoPair` through the guarded readers of :mod:`flowsynth.io` (a truncated
@@ -23,6 +24,9 @@ from flowsynth.io import FileFormatError, read_image, read_label, read_pfm, read
 #: pixels with ground truth, non-occluded only) of each benchmark.
 KITTI_STEREO_IMAGES = (("image_2", "image_3"), ("colored_0", "colored_1"), ("image_0", "image_1"))
 KITTI_STEREO_DISPARITY = {2015: ("disp_occ_0", "disp_noc_0"), 2012: ("disp_occ", "disp_noc")}
+#: FlyingThings3D's image passes and splits, in listing order.
+FLYINGTHINGS3D_PASSES = ("frames_cleanpass", "frames_finalpass")
+FLYINGTHINGS3D_SPLITS = ("TRAIN", "TEST")
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,9 @@ class StereoFiles:
 
     ``kind``: ``"middlebury"`` (PFM disparity, inf = unknown; ``mask`` 255 non-occluded,
     128 occluded, 0 no ground truth), ``"kitti"`` (16-bit PNG disparity / 256, 0 = invalid;
-    ``mask`` the non-occluded disparity PNG, or None) or ``"flowsynth"`` (PFM disparity, dense;
-    ``mask`` the 0/255 occlusion PNG, 255 = not visible in the right view).
+    ``mask`` the non-occluded disparity PNG, or None), ``"flowsynth"`` or
+    ``"flyingthings3d"`` (PFM disparity, dense; ``mask`` the 0/255 occlusion PNG, 255 = not
+    visible in the right view, or None where the dataset has none).
     """
 
     name: str
@@ -186,6 +191,61 @@ def list_flowsynth_stereo(root: str | Path) -> list[StereoFiles]:
     return _require_stereo("flowsynth stereo", root, layout, pairs)
 
 
+def list_flyingthings3d_stereo(
+    root: str | Path,
+    *,
+    passes: tuple[str, ...] = FLYINGTHINGS3D_PASSES,
+    splits: tuple[str, ...] = FLYINGTHINGS3D_SPLITS,
+) -> list[StereoFiles]:
+    """FlyingThings3D (SceneFlow) stereo, or a flowsynth dataset written in its tree
+    (``flowsynth generate --format flyingthings3d``): every frame of every scene.
+
+    Expected tree::
+
+        ROOT/FlyingThings3D/         (or ROOT itself)
+          frames_cleanpass/TRAIN/A/0000/left/0006.png    left view (and TEST/, B/, C/ ...)
+          frames_cleanpass/TRAIN/A/0000/right/0006.png   right view
+          frames_finalpass/...                            the same frames, rendered more
+          disparity/TRAIN/A/0000/left/0006.pfm            left disparity, float32 >= 0
+          occlusion/TRAIN/A/0000/left/0006.png            optional (flowsynth's): 255 = not
+                                                          visible in the right view
+
+    Each pass and split present is listed (``passes``, ``splits`` choose among them), sorted
+    by pass, split, subset, scene and frame (``flyingthings3d_stereo/frames_cleanpass/TRAIN/
+    A/0000/0006``). Occlusion is None where ``occlusion/`` has no file for the frame.
+    """
+    for name, chosen, known in (
+        ("passes", passes, FLYINGTHINGS3D_PASSES),
+        ("splits", splits, FLYINGTHINGS3D_SPLITS),
+    ):
+        unknown = [item for item in chosen if item not in known]
+        if unknown or not chosen:
+            raise ValueError(f"{name} must be some of {list(known)}, got {list(chosen)!r}")
+    root, layout = Path(root), layout_of(list_flyingthings3d_stereo)
+    dataset = "FlyingThings3D stereo"
+    base = root / "FlyingThings3D" if (root / "FlyingThings3D").is_dir() else root
+    if not base.is_dir():
+        raise missing_layout(dataset, root, layout, "no folder")
+    pairs = []
+    for pass_ in passes:
+        for split in splits:
+            for left in sorted((base / pass_ / split).glob("*/*/left/*.png")):
+                subset, scene, frame = left.parts[-4], left.parts[-3], left.stem
+                where = (split, subset, scene)
+                occlusion = base.joinpath("occlusion", *where, "left", f"{frame}.png")
+                pairs.append(
+                    StereoFiles(
+                        f"flyingthings3d_stereo/{pass_}/{split}/{subset}/{scene}/{frame}",
+                        left,
+                        base.joinpath(pass_, *where, "right", left.name),
+                        base.joinpath("disparity", *where, "left", f"{frame}.pfm"),
+                        occlusion if occlusion.is_file() else None,
+                        "flyingthings3d",
+                    )
+                )
+    return _require_stereo(dataset, root, layout, pairs)
+
+
 def _check_size(path: Path, shape: tuple[int, ...], expected: tuple[int, ...], first: Path) -> None:
     if tuple(shape[:2]) != tuple(expected[:2]):
         raise FileFormatError(
@@ -234,7 +294,7 @@ def read_stereo(files: StereoFiles) -> StereoPair:
             _, visible = _read_kitti_disparity(files.mask)
             _check_size(files.mask, visible.shape, shape, files.left)
             occlusion = valid & ~visible
-    elif files.kind in ("middlebury", "flowsynth"):
+    elif files.kind in ("middlebury", "flowsynth", "flyingthings3d"):
         disparity = _read_disparity_pfm(files.disparity)
         _check_size(files.disparity, disparity.shape, shape, files.left)
         valid = np.isfinite(disparity) & (disparity >= 0)
