@@ -210,13 +210,18 @@ def _load(args: argparse.Namespace):
 def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, textures) -> None:
     # numba kernels load on import: only the commands that render pay for them.
     from flowsynth.render.layers import render_sample
-    from flowsynth.render.stereo import render_stereo_sample
-    from flowsynth.viz.sheets import preview_sheet, stereo_preview_sheet
+    from flowsynth.render.stereo import render_scene_flow_sample, render_stereo_sample
+    from flowsynth.viz.sheets import preview_sheet, scene_flow_preview_sheet, stereo_preview_sheet
 
     indices = range(args.start, args.start + count)
     scale = getattr(args, "scale", None)
     scale = 0.5 if scale is None else scale
-    if recipe.stereo.enabled:  # left, right, disparity (colour-mapped as such), occlusion
+    if recipe.stereo.scene_flow:  # a row per time: views, disparity, occlusion; flow, change
+        samples = [
+            render_scene_flow_sample(recipe, args.seed, i, texture_images=textures) for i in indices
+        ]
+        sheet = scene_flow_preview_sheet(samples, scale=scale, indices=indices)
+    elif recipe.stereo.enabled:  # left, right, disparity (colour-mapped as such), occlusion
         pairs = [
             render_stereo_sample(recipe, args.seed, i, texture_images=textures) for i in indices
         ]

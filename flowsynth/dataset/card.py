@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flowsynth.io.atomic import atomic_write_bytes
-from flowsynth.io.layout import FLOW_FILES, STEREO_FILES, file_name
+from flowsynth.io.layout import FLOW_FILES, SCENE_FLOW_FILES, file_name, flyingthings3d_files
 from flowsynth.io.manifest import Coverage, list_manifests
 
 CARD_NAME = "README.md"
@@ -67,7 +67,8 @@ def dataset_card(out: Path, meta: dict[str, Any]) -> str:
     if not elastic and recipe.get("frames", 2) > 2:
         kind = f"optical flow sequences of {recipe['frames']} frames"
     if stereo:
-        kind = "rectified stereo pairs"
+        scene_flow = bool((recipe.get("stereo") or {}).get("scene_flow"))
+        kind = "scene flow (stereo at t and t + 1)" if scene_flow else "rectified stereo pairs"
     lines = [
         f"# Synthetic {kind} made by flowsynth",
         "",
@@ -152,16 +153,45 @@ def _flow_section(meta: dict[str, Any]) -> list[str]:
     return lines
 
 
+#: What each field of a stereo or scene-flow sample holds (``render.stereo``); ``_next``
+#: fields hold the same at ``t + 1`` (:func:`_stereo_meaning`).
 _STEREO_MEANINGS = {
-    "left.png": "left view, RGB uint8",
-    "right.png": "right view, RGB uint8",
-    "disp_left.pfm": "disparity of the left view, float32 PFM (`Pf`, rows bottom to top)",
-    "disp_right.pfm": "disparity of the right view, float32 PFM",
-    "occ_left.png": "255 where the left pixel is not visible in the right view",
-    "occ_right.png": "255 where the right pixel is not visible in the left view",
-    "seg_left.png": "instance ids of the left view, 16-bit (0 = background)",
-    "seg_right.png": "instance ids of the right view, 16-bit",
+    "left": "left view, RGB uint8",
+    "right": "right view, RGB uint8",
+    "disp_left": "disparity of the left view, float32 PFM (`Pf`, rows bottom to top)",
+    "disp_right": "disparity of the right view, float32 PFM",
+    "occ_left": "255 where the left pixel is not visible in the right view",
+    "occ_right": "255 where the right pixel is not visible in the left view",
+    "seg_left": "instance ids of the left view, 16-bit (0 = background)",
+    "seg_right": "instance ids of the right view, 16-bit",
+    "flow": "the left view's flow t -> t + 1, float32 (u, v)",
+    "flow_backward": "the left view's flow t + 1 -> t",
+    "occ_flow": "255 where the left pixel at t is not visible at t + 1",
+    "occ_flow_backward": "255 where the left pixel at t + 1 is not visible at t",
+    "disp_change": "disparity at t + 1 of the point each left pixel at t shows, less its"
+    " disparity at t (> 0: nearer), float32 PFM",
+    "unknown_flow": "NaN: a frame pair the sample lacks (the loaders pair files by index and"
+    " never open it)",
+    "unknown": "NaN: a frame pair the sample lacks",
 }
+#: Entry of a stereo or scene-flow file (flat or in FlyingThings3D's tree) -> its field.
+_STEREO_FIELDS = {
+    entry: field
+    for files in (
+        SCENE_FLOW_FILES,
+        flyingthings3d_files(),
+        flyingthings3d_files(scene_flow=True),
+    )
+    for entry, (field, _) in files.items()
+}
+
+
+def _stereo_meaning(entry: str) -> str:
+    """What the stereo or scene-flow file ``entry`` holds."""
+    field = _STEREO_FIELDS.get(entry, "")
+    if field.endswith("_next"):
+        return f"at t + 1: {_STEREO_MEANINGS[field.removesuffix('_next')]}"
+    return _STEREO_MEANINGS.get(field, "")
 
 
 def _stereo_section(meta: dict[str, Any]) -> list[str]:
@@ -182,17 +212,17 @@ def _stereo_section(meta: dict[str, Any]) -> list[str]:
         "| file | contents |",
         "|---|---|",
     ]
-    entries = meta.get("files") or list(_STEREO_MEANINGS)
-    meanings = [_STEREO_MEANINGS.get(s, "") for s in STEREO_FILES]
+    entries = meta.get("files") or []
+    meanings = [_stereo_meaning(entry) for entry in entries]
     if meta.get("tree") == "flyingthings3d":
-        return lines[:-2] + _flyingthings3d_files(entries, meanings)
+        return lines[:-2] + _flyingthings3d_files(entries, meanings, stereo.get("scene_flow"))
     if meta.get("layout") == "shards":
         lines[-2:-2] = [
             "`shard-NNNNNN.tar` (WebDataset): one tar per chunk, members `{index:07d}.{suffix}`",
             "with the suffixes below and a `.json` of each sample's index, seed and recipe hash.",
             "",
         ]
-    lines += [f"| `{{index:07d}}-{s}` | {_STEREO_MEANINGS.get(s, '')} |" for s in entries]
+    lines += [f"| `{{index:07d}}-{s}` | {m} |" for s, m in zip(entries, meanings, strict=True)]
     reader = "flowsynth_stereo"
     lines += [
         "",
@@ -218,12 +248,15 @@ def _stereo_section(meta: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _flyingthings3d_files(entries: list[str], meanings: list[str]) -> list[str]:
-    """The files and loading sections of a stereo dataset in FlyingThings3D's tree."""
+def _flyingthings3d_files(entries: list[str], meanings: list[str], scene_flow: bool) -> list[str]:
+    """The files and loading sections of a stereo (``scene_flow``: scene-flow) dataset in
+    FlyingThings3D's tree."""
+    frames = "frames `0000` (t) and `0001` (t + 1)" if scene_flow else "one frame `0000`"
+    own = "`occlusion/`, `segmentation/`" + (" and `flow_occlusion/`" if scene_flow else "")
     lines = [
         "FlyingThings3D's tree (sample `i` is the scene folder `{index:07d}` of `TRAIN/A`, each",
-        "view's one frame `0000`); `occlusion/` and `segmentation/` are flowsynth's own, beside",
-        "the folders stereo loaders read.",
+        f"view's {frames}); {own} are",
+        "flowsynth's own, beside the folders the loaders read.",
         "",
         "| file | contents |",
         "|---|---|",

@@ -10,14 +10,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from flowsynth.io.images import read_image
 from flowsynth.io.layout import (
     FLOW_FILES,
+    SCENE_FLOW_FILES,
     STEREO_FILES,
+    UNKNOWN_FIELDS,
     encode_fields,
     encode_sequence,
     sequence_files,
-    tree_files,
+    stereo_files,
 )
 from flowsynth.recipe.schema import ElasticRecipe, FlowRecipe
 from flowsynth.render.layers import render_sample
@@ -67,7 +71,7 @@ def sample_files(
     a pair's or stereo pair's files, paths of a sequence's, or of a stereo pair's in the
     ``tree`` named (``"flyingthings3d"``; see :mod:`flowsynth.io.layout`)."""
     if isinstance(recipe, FlowRecipe) and recipe.stereo.enabled:
-        return list(STEREO_FILES if tree is None else tree_files(tree))
+        return list(stereo_files(scene_flow=recipe.stereo.scene_flow, tree=tree))
     if isinstance(recipe, FlowRecipe):
         return list(sequence_files(recipe.frames) if recipe.frames > 2 else FLOW_FILES)
     volume = bool(examples) and examples[0].label.ndim == 3
@@ -99,8 +103,9 @@ def sample_encoder(
         return lambda index: encode_elastic(elastic_sample(recipe, pairs, seed, index), compression)
     images = cached_textures(textures)
     if recipe.stereo.enabled:
-        files = STEREO_FILES if tree is None else tree_files(tree)
-        return lambda index: encode_stereo_sample(recipe, seed, index, compression, images, files)
+        files = stereo_files(scene_flow=recipe.stereo.scene_flow, tree=tree)
+        encode = encode_scene_flow_sample if recipe.stereo.scene_flow else encode_stereo_sample
+        return lambda index: encode(recipe, seed, index, compression, images, files)
     if recipe.frames > 2:
         return lambda index: encode_sequence_sample(recipe, seed, index, compression, images)
     return lambda index: encode_flow_sample(recipe, seed, index, compression, images)
@@ -149,3 +154,25 @@ def encode_stereo_sample(
 
     stereo = render_stereo_sample(recipe, seed, index, texture_images=texture_images)
     return encode_fields(stereo.as_dict(), files, compression)
+
+
+def encode_scene_flow_sample(
+    recipe: FlowRecipe,
+    seed: int,
+    index: int,
+    compression: int = 1,
+    texture_images: Sequence[Image] = (),
+    files: dict[str, tuple[str, str]] = SCENE_FLOW_FILES,
+) -> dict[str, bytes]:
+    """Sample ``index`` of a scene-flow recipe (``stereo.scene_flow``), rendered and encoded as
+    the entries of ``files`` (:data:`flowsynth.io.layout.SCENE_FLOW_FILES`, or a tree's, whose
+    files without a value hold NaN: :data:`flowsynth.io.layout.UNKNOWN_FIELDS`)."""
+    # Imported here: the stereo renderer is needed only for stereo recipes.
+    from flowsynth.render.stereo import render_scene_flow_sample
+
+    sample = render_scene_flow_sample(recipe, seed, index, texture_images=texture_images)
+    fields = sample.as_dict()
+    shape = sample.disp_left.shape
+    for name, channels in UNKNOWN_FIELDS.items():
+        fields[name] = np.full(shape + ((channels,) if channels else ()), np.nan, np.float32)
+    return encode_fields(fields, files, compression)

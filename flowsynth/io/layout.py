@@ -89,6 +89,26 @@ STEREO_FILES: dict[str, tuple[str, str]] = {
     "seg_right.png": ("seg_right", "png"),
 }
 
+#: A scene-flow sample's file suffix -> (field of ``SceneFlowSample``, kind of encoding), in
+#: writing order: the stereo pair at ``t`` (:data:`STEREO_FILES`), the pair at ``t + 1``
+#: (``left_next.png``, ...), then the left view's flow both ways, its occlusion both ways and
+#: the disparity change.
+SCENE_FLOW_FILES: dict[str, tuple[str, str]] = {
+    **STEREO_FILES,
+    **{
+        suffix.replace(".", "_next."): (field + "_next", kind)
+        for suffix, (field, kind) in STEREO_FILES.items()
+    },
+    "flow.flo": ("flow", "flo"),
+    "flow_backward.flo": ("flow_backward", "flo"),
+    "occ_flow.png": ("occ_flow", "png"),
+    "occ_flow_backward.png": ("occ_flow_backward", "png"),
+    "disp_change.pfm": ("disp_change", "pfm"),
+}
+#: Fields of nothing but NaN that a scene-flow sample's FlyingThings3D tree writes where that
+#: tree has a file and the sample has no value (:func:`flyingthings3d_files`).
+UNKNOWN_FIELDS = {"unknown_flow": 2, "unknown": 0}
+
 METADATA_NAME = "flowsynth.json"
 
 #: The folder holding a sequence dataset's sample folders (Sintel's training split).
@@ -147,17 +167,28 @@ def sequence_files(frames: int) -> dict[str, tuple[str, int, str]]:
 
 
 def flyingthings3d_files(
-    *, split: str = "TRAIN", subset: str = "A", frame: int = 0
+    *, split: str = "TRAIN", subset: str = "A", scene_flow: bool = False
 ) -> dict[str, tuple[str, str]]:
     """Entries of one stereo pair in FlyingThings3D's tree -> (field of
     :class:`~flowsynth.render.stereo.StereoSample`, encoding), in the order of
-    :data:`STEREO_FILES`: frame ``frame`` (``0000``) of each view of the scene folder that
+    :data:`STEREO_FILES`: frame ``0000`` of each view of the scene folder that
     :func:`file_name` puts in at depth 4 (``FlyingThings3D/frames_cleanpass/TRAIN/A/{i:07d}/
     left/0000.png``).
 
-    A scene-flow sample (frames ``0000`` and ``0001``, ``optical_flow/``,
-    ``disparity_change/``) adds its entries the same way: a path below ``FlyingThings3D/``
-    with the scene folder left out at depth 4.
+    With ``scene_flow`` (fields of :class:`~flowsynth.render.stereo.SceneFlowSample`), frame
+    ``0001`` too (``t + 1``), and FlyingThings3D's files of the left view's flow and disparity
+    change, index-aligned with the frames as its loaders expect (``into_future`` file ``k``:
+    frame ``k -> k + 1``; ``into_past`` file ``k``: ``k -> k - 1``)::
+
+        optical_flow/TRAIN/A/{i:07d}/into_future/left/OpticalFlowIntoFuture_0000_L.pfm  t -> t+1
+        optical_flow/TRAIN/A/{i:07d}/into_past/left/OpticalFlowIntoPast_0001_L.pfm      t+1 -> t
+        disparity_change/TRAIN/A/{i:07d}/into_future/left/0000.pfm
+        flow_occlusion/TRAIN/A/{i:07d}/into_future/left/0000.png, into_past/left/0001.png
+
+    Flows are 3-channel PFM with a zero third channel. The files of frame pairs the sample does
+    not have (``into_future`` of ``0001``, ``into_past`` of ``0000``) are all NaN
+    (:data:`UNKNOWN_FIELDS`): the loaders pair ``into_future`` file ``k`` with frames ``k,
+    k + 1`` for every ``k`` but the last and never open them.
     """
     files: dict[str, tuple[str, str]] = {}
     folders = {
@@ -166,16 +197,49 @@ def flyingthings3d_files(
         "occ_left.png": "occlusion",
         "seg_left.png": "segmentation",
     }
-    for suffix, (field, kind) in STEREO_FILES.items():
-        view = "left" if field.endswith("left") else "right"
-        folder = folders[suffix.replace("right", "left")]
-        entry = f"{FLYINGTHINGS3D_ROOT}/{folder}/{split}/{subset}/{view}/{frame:04d}.{kind}"
-        files[entry] = (field, kind)
+    for frame, tail in enumerate(("", "_next") if scene_flow else ("",)):
+        for suffix, (field, kind) in STEREO_FILES.items():
+            view = "left" if field.endswith("left") else "right"
+            folder = folders[suffix.replace("right", "left")]
+            entry = f"{FLYINGTHINGS3D_ROOT}/{folder}/{split}/{subset}/{view}/{frame:04d}.{kind}"
+            files[entry] = (field + tail, kind)
+    if not scene_flow:
+        return files
+    root = f"{FLYINGTHINGS3D_ROOT}/{{}}/{split}/{subset}/{{}}/left"
+    flow, change, occlusion = (
+        root.format("optical_flow", "{}"),
+        root.format("disparity_change", "{}"),
+        root.format("flow_occlusion", "{}"),
+    )
+    for frame, (future, past) in enumerate(
+        (("flow", "unknown_flow"), ("unknown_flow", "flow_backward"))
+    ):
+        files[f"{flow.format('into_future')}/OpticalFlowIntoFuture_{frame:04d}_L.pfm"] = (
+            future,
+            "pfm_flow",
+        )
+        files[f"{flow.format('into_past')}/OpticalFlowIntoPast_{frame:04d}_L.pfm"] = (
+            past,
+            "pfm_flow",
+        )
+    files[f"{change.format('into_future')}/0000.pfm"] = ("disp_change", "pfm")
+    files[f"{change.format('into_future')}/0001.pfm"] = ("unknown", "pfm")
+    files[f"{occlusion.format('into_future')}/0000.png"] = ("occ_flow", "png")
+    files[f"{occlusion.format('into_past')}/0001.png"] = ("occ_flow_backward", "png")
     return files
 
 
-def tree_files(tree: str) -> dict[str, tuple[str, str]]:
-    """The stereo entries of the tree a ``--format`` value names (one of :data:`TREES`).
+def stereo_files(*, scene_flow: bool, tree: str | None = None) -> dict[str, tuple[str, str]]:
+    """The entries of one stereo (``scene_flow``: scene-flow) sample: flat files, or those of
+    the tree a ``--format`` value names (one of :data:`TREES`)."""
+    if tree is not None:
+        return tree_files(tree, scene_flow=scene_flow)
+    return SCENE_FLOW_FILES if scene_flow else STEREO_FILES
+
+
+def tree_files(tree: str, *, scene_flow: bool = False) -> dict[str, tuple[str, str]]:
+    """The stereo (``scene_flow``: scene-flow) entries of the tree a ``--format`` value names
+    (one of :data:`TREES`).
 
     Raises
     ------
@@ -184,7 +248,7 @@ def tree_files(tree: str) -> dict[str, tuple[str, str]]:
     """
     if tree != "flyingthings3d":
         raise ValueError(f"--format: unknown tree {tree!r}; known: {list(TREES)}")
-    return flyingthings3d_files()
+    return flyingthings3d_files(scene_flow=scene_flow)
 
 
 class DatasetMismatchError(RuntimeError):
@@ -242,8 +306,14 @@ def encode_fields(
         "png": lambda a: encode_png(a, compression),
         "flo": encode_flo,
         "pfm": encode_pfm,
+        "pfm_flow": _encode_flow_pfm,
     }
     return {suffix: encoders[kind](fields[name]) for suffix, (name, kind) in files.items()}
+
+
+def _encode_flow_pfm(flow: np.ndarray) -> bytes:
+    """``float (H, W, 2)`` flow as FlyingThings3D's 3-channel PFM, the third channel zero."""
+    return encode_pfm(np.concatenate([flow, np.zeros_like(flow[..., :1])], axis=-1))
 
 
 def encode_sequence(

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from flowsynth.base.conventions import UNKNOWN_FLOW_THRESHOLD
 from flowsynth.render.sample import Sample
 from flowsynth.render.sequence import SequenceSample
-from flowsynth.render.stereo import StereoSample
+from flowsynth.render.stereo import SceneFlowSample, StereoSample
 from flowsynth.viz.legend import flow_key, grid_overlay, stack_below, text_cell
 from flowsynth.viz.pictures import (
     BACKGROUND,
@@ -218,6 +218,77 @@ def stereo_preview_sheet(
     ]
     sheet = contact_sheet(rows, titles=list(STEREO_COLUMNS), scale=scale, row_titles=titles)
     return stack_below(sheet, disparity_key(max_disparity, STEREO_NOTES))
+
+
+#: The columns of a scene-flow sheet: a row per time (``t``, ``t+1``) of each sample.
+SCENE_FLOW_COLUMNS = (
+    "left",
+    "right",
+    "disparity (left)",
+    "occlusion (left)",
+    "flow (left, t->t+1)",
+    "disparity change",
+)
+
+
+def _change_to_grey(change: npt.NDArray[np.float32], largest: float) -> npt.NDArray[np.uint8]:
+    """``float32 (H, W)`` disparity change -> ``uint8 (H, W)`` grey: 128 for none, white at
+    ``+largest`` px (nearer) and beyond, black at ``-largest``."""
+    levels = np.clip(change / max(float(largest), 1e-6), -1.0, 1.0)
+    return (128.0 + 127.0 * np.nan_to_num(levels) + 0.5).astype(np.uint8)
+
+
+def scene_flow_preview_sheet(
+    samples: Sequence[SceneFlowSample],
+    *,
+    scale: float = 0.5,
+    indices: Sequence[int] | None = None,
+) -> npt.NDArray[np.uint8]:
+    """``uint8 (h, w, 3)``: two rows per scene-flow sample, ``#index t`` and ``#index t+1``,
+    columns as in :data:`SCENE_FLOW_COLUMNS` (the left view's flow and the disparity change in
+    the ``t`` row); under them the disparity colour bar, the flow colour key and what the
+    masks and greys mean. One disparity scale, one flow scale and one change scale for the
+    sheet.
+
+    Parameters
+    ----------
+    indices : each sample's index (``render_scene_flow_sample(recipe, seed, index)``); 0, 1,
+        ... if None.
+    """
+    titles = _row_titles(indices, len(samples))
+    disparities = [
+        d for s in samples for d in (s.disp_left, s.disp_right, s.disp_left_next, s.disp_right_next)
+    ]
+    max_disparity = max((float(d.max(initial=0.0)) for d in disparities), default=0.0)
+    max_magnitude = max_speed([s.flow for s in samples])
+    largest = max((float(np.abs(s.disp_change).max(initial=0.0)) for s in samples), default=0.0)
+    rows: list[list[npt.NDArray[np.generic] | None]] = []
+    row_titles = []
+    for sample, title in zip(samples, titles, strict=True):
+        for later in (False, True):
+            stereo = sample.stereo(later=later)
+            row: list[npt.NDArray[np.generic] | None] = [
+                stereo.left,
+                stereo.right,
+                disparity_to_color(stereo.disp_left, max_disparity),
+                mask_to_image(stereo.occ_left),
+            ]
+            if not later:
+                row += [
+                    flow_to_color(sample.flow, max_magnitude),
+                    _change_to_grey(sample.disp_change, largest),
+                ]
+            rows.append(row)
+            row_titles.append(f"{title} {'t+1' if later else 't'}")
+    sheet = contact_sheet(rows, titles=list(SCENE_FLOW_COLUMNS), scale=scale, row_titles=row_titles)
+    notes = (
+        *STEREO_NOTES,
+        f"disparity change: grey = none, white = +{largest:.1f} px (nearer), black = "
+        f"-{largest:.1f} px (farther)",
+    )
+    return stack_below(
+        stack_below(sheet, disparity_key(max_disparity, notes)), flow_key(max_magnitude, [])
+    )
 
 
 def _weight_image(
