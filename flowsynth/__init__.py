@@ -10,6 +10,9 @@ flow sign.
   frame, the flow between neighbours and from the first frame to each, with their masks.
 - :func:`render_stereo_sample`: sample ``index`` of a stereo recipe (``recipes/stereo``) -> a
   rectified left/right pair with exact disparity, occlusion and segmentation of both views.
+- :func:`render_scene_flow_sample`: sample ``index`` of a scene-flow recipe
+  (``stereo/sceneflow``) -> stereo at ``t`` and ``t + 1``, the left view's flow and the
+  disparity change (FlyingThings3D's set).
 - :func:`sample_elastic_pair`: one elastically deformed image/label pair (the U-Net augmentation).
 - :func:`generate_dataset`: a recipe's samples written to disk (workers, clusters, resume).
 - :func:`verify_dataset`: every missing, extra or corrupt file of a written dataset.
@@ -24,6 +27,7 @@ _MODULES = {
     "render_sample": "render.layers",
     "render_sequence_sample": "render.sequence",
     "render_stereo_sample": "render.stereo",
+    "render_scene_flow_sample": "render.stereo",
     "sample_elastic_pair": "deform.pairs",
     "generate_dataset": "dataset.write",
     "verify_dataset": "dataset.verify",
