@@ -4,9 +4,10 @@ Run: ``python benchmarks/bench_sequence.py [--recipe sequences/default] [--frame
 [--samples 8] [--scale 1.0]``. One thread. For the same scenes (samples ``0..N-1`` of the
 sequence recipe and of the same recipe with ``frames=2``) it times
 :func:`flowsynth.render.sequence.render_sequence_sample` and
-:func:`flowsynth.render.layers.render_sample` (best of ``--repeats`` passes, so a noisy moment
-of a shared machine does not pick the figure) and prints ms per sequence, per pair, per frame of
-each, and the ratio of the per-frame costs (the issue's aim: <= 1.2). A sequence's per-frame
+:func:`flowsynth.render.layers.render_sample` (best of ``--repeats`` passes, the two taken in
+turn, so that a noisy moment of a shared machine neither picks the figure nor weighs on one
+side only) and prints ms per sequence, per pair, per frame of each, and the ratio of the
+per-frame costs (the issue's aim: <= 1.2). A sequence's per-frame
 cost counts its ``T`` frames and all its ground truth (neighbour pairs both ways, flow and
 visibility from the first frame); a pair's counts its 2 frames.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -24,15 +26,17 @@ from flowsynth.render.layers import render_sample  # noqa: E402
 from flowsynth.render.sequence import render_sequence_sample  # noqa: E402
 
 
-def _best(call, samples: int, repeats: int) -> float:
-    """Seconds per sample: the fastest of ``repeats`` passes over ``samples`` samples."""
-    times = []
+def _best(calls: list[Callable[[int], object]], samples: int, repeats: int) -> list[float]:
+    """Seconds per sample of each call: the fastest of ``repeats`` passes over ``samples``
+    samples, the calls' passes taken in turn (a busy moment of a shared machine slows both)."""
+    times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeats):
-        began = time.perf_counter()
-        for index in range(samples):
-            call(index)
-        times.append((time.perf_counter() - began) / samples)
-    return min(times)
+        for call, spent in zip(calls, times, strict=True):
+            began = time.perf_counter()
+            for index in range(samples):
+                call(index)
+            spent.append((time.perf_counter() - began) / samples)
+    return [min(spent) for spent in times]
 
 
 def main() -> None:
@@ -52,8 +56,11 @@ def main() -> None:
     render_sample(pair, 0, 0)
     frames = sequence.frames
     samples, repeats = args.samples, args.repeats
-    per_sequence = _best(lambda i: render_sequence_sample(sequence, 0, i), samples, repeats)
-    per_pair = _best(lambda i: render_sample(pair, 0, i), samples, repeats)
+    per_sequence, per_pair = _best(
+        [lambda i: render_sequence_sample(sequence, 0, i), lambda i: render_sample(pair, 0, i)],
+        samples,
+        repeats,
+    )
     height, width = pair.size
     print(f"{args.recipe} at scale {args.scale}, {frames} frames, {args.samples} samples")
     print(f"  sequence: {per_sequence * 1e3:8.1f} ms ({per_sequence / frames * 1e3:.1f} per frame)")

@@ -217,10 +217,10 @@ def _write_preview(path: Path, recipe, args: argparse.Namespace, count: int, tex
     scale = getattr(args, "scale", None)
     scale = 0.5 if scale is None else scale
     if recipe.stereo.scene_flow:  # a row per time: views, disparity, occlusion; flow, change
-        samples = [
+        scenes = [
             render_scene_flow_sample(recipe, args.seed, i, texture_images=textures) for i in indices
         ]
-        sheet = scene_flow_preview_sheet(samples, scale=scale, indices=indices)
+        sheet = scene_flow_preview_sheet(scenes, scale=scale, indices=indices)
     elif recipe.stereo.enabled:  # left, right, disparity (colour-mapped as such), occlusion
         pairs = [
             render_stereo_sample(recipe, args.seed, i, texture_images=textures) for i in indices

@@ -215,7 +215,7 @@ def _stereo_section(meta: dict[str, Any]) -> list[str]:
     entries = meta.get("files") or []
     meanings = [_stereo_meaning(entry) for entry in entries]
     if meta.get("tree") == "flyingthings3d":
-        return lines[:-2] + _flyingthings3d_files(entries, meanings, stereo.get("scene_flow"))
+        return lines[:-2] + _flyingthings3d_files(entries, meanings, bool(stereo.get("scene_flow")))
     if meta.get("layout") == "shards":
         lines[-2:-2] = [
             "`shard-NNNNNN.tar` (WebDataset): one tar per chunk, members `{index:07d}.{suffix}`",

@@ -7,9 +7,11 @@ top of the scanline rasteriser (:mod:`flowsynth.render.scan`): :func:`footprint`
 layer and frame for its coverage, owned pixel centres and what the layers in front leave of
 them (:func:`unhidden` for the background), :func:`occluded` one call per layer and frame for
 the front layers' outlines pulled back through its motion, :func:`composite` one pass per layer
-and frame for positions, colour and ground truth (``tests/render/test_kernels.py`` pins them
-against direct references: numpy arithmetic, and the fused passes against the kernels they
-fuse).
+and frame for positions, colour and ground truth (:func:`truth` the ground truth alone). For
+sequences, :func:`carried` takes a layer's pixels from one frame to another through two maps,
+flow and occlusion in one pass, over the box of its pixels (:func:`boxes`).
+``tests/render/test_kernels.py`` pins them against direct references: numpy arithmetic, and
+the fused passes against the kernels they fuse.
 
 Rings are passed packed as :mod:`flowsynth.render.scan` says: ``points`` ``float64 (n, 2)``
 and ``ends`` ``int64 (r,)``, the index one past each ring's last vertex.
@@ -62,6 +64,46 @@ _OCCLUDED = array_type(_b, 2, layout="C")(
     *_ROI,
     MOTION_TYPE,
 )
+_CARRIED = numba.types.void(
+    *_OCCLUDED.args[:4],  # the outlines
+    *_OCCLUDED.args[5:7],  # reach, anywhere
+    array_type(_u16, 2, readonly=True, layout="C"),  # owner
+    _i64,  # layer
+    *_ROI,
+    MOTION_TYPE,  # here
+    MOTION_TYPE,  # here's inverse
+    _f64,  # here's max_edge
+    MOTION_TYPE,  # there
+    MOTION_TYPE,  # there's inverse
+    _f64,  # there's max_edge
+    array_type(_f32, 3, layout="C"),  # flow
+    array_type(_b, 2, layout="C"),  # occlusion
+)
+_BOXES = array_type(_i64, 2, layout="C")(array_type(_u16, 2, readonly=True, layout="C"), _i64)
+_COLOURED = numba.types.void(
+    array_type(_u8, 3, layout="C"),
+    array_type(_u16, 2, layout="C"),
+    _i64,
+    *_ROI,
+    array_type(_u8, 3, readonly=True, layout="C"),
+    _i64,
+    _i64,
+    _F32_C,
+    _BOOL_C,
+    array_type(_i64, 2, readonly=True, layout="C"),
+    MOTION_TYPE,
+)
+_TRUTH = numba.types.void(
+    array_type(_f32, 3, layout="C"),
+    array_type(_b, 2, layout="C"),
+    array_type(_u16, 2, layout="C"),
+    _i64,
+    *_ROI,
+    _BOOL_C,
+    _BOOL_C,
+    array_type(_i64, 2, readonly=True, layout="C"),
+    MOTION_TYPE,
+)
 _COMPOSITE = numba.types.void(
     array_type(_u8, 3, layout="C"),
     array_type(_f32, 3, layout="C"),
@@ -89,9 +131,54 @@ def _takes(
     anywhere: bool,
     rings: int,
 ) -> bool:
-    """Whether :func:`occluded` takes a layer of ``rings`` rings within ``box``."""
+    """Whether :func:`_taken` takes a layer of ``rings`` rings within ``box``."""
     meets = box[0] <= reach[2] and reach[0] <= box[2] and box[1] <= reach[3] and reach[1] <= box[3]
     return rings > 0 and (anywhere or meets)
+
+
+@jit
+def _taken(
+    points: Points,
+    ends: Ends,
+    layer_rings: npt.NDArray[np.int64],
+    bounds: npt.NDArray[np.float64],
+    first: int,
+    reach: tuple[float, float, float, float],
+    anywhere: bool,
+) -> tuple[Points, Ends]:
+    """The rings of the layers ``first`` and later whose bounds meet ``reach`` (every one if
+    ``anywhere``), in layer order, packed anew (none: empty arrays). ``points`` and ``ends``
+    pack the rings of every layer, layer ``l`` owning rings ``layer_rings[l] ..
+    layer_rings[l + 1] - 1``, inside ``bounds[l]`` (xmin, ymin, xmax, ymax)."""
+    count = rings = 0
+    for layer in range(first, layer_rings.shape[0] - 1):
+        r0, r1 = layer_rings[layer], layer_rings[layer + 1]
+        if _takes(bounds[layer], reach, anywhere, r1 - r0):
+            count += ends[r1 - 1] - (ends[r0 - 1] if r0 else 0)
+            rings += r1 - r0
+    taken = np.empty((count, 2), np.float64)
+    taken_ends = np.empty(rings, np.int64)
+    count = rings = 0
+    for layer in range(first, layer_rings.shape[0] - 1):
+        r0, r1 = layer_rings[layer], layer_rings[layer + 1]
+        if _takes(bounds[layer], reach, anywhere, r1 - r0):
+            for ring in range(r0, r1):
+                start = ends[ring - 1] if ring else 0
+                for n in range(start, ends[ring]):
+                    taken[count, 0], taken[count, 1] = points[n, 0], points[n, 1]
+                    count += 1
+                taken_ends[rings] = count
+                rings += 1
+    return taken, taken_ends
+
+
+@jit
+def _moved(points: Points, ends: Ends, max_edge: float, motion: Motion) -> tuple[Points, Ends]:
+    """Packed rings moved by a motion (:func:`map_points`), subdivided first
+    (:func:`subdivide`) with ``max_edge > 0``, as a deformation needs."""
+    if max_edge > 0:
+        points, ends = subdivide(points, ends, max_edge)
+    return map_points(points, motion), ends
 
 
 @compiled(_OCCLUDED)
@@ -113,37 +200,121 @@ def occluded(
     """``bool (height, width)``: pixel centres of a ROI inside the union of layers' outlines
     moved by a layer's motion (:func:`inside` of :func:`map_points`).
 
-    ``points`` and ``ends`` pack the rings of every layer, layer ``l`` owning rings
-    ``layer_rings[l] .. layer_rings[l + 1] - 1``, inside ``bounds[l]`` (xmin, ymin, xmax,
-    ymax). The outlines taken are those of layers ``first`` and later whose bounds meet
-    ``reach`` (every one if ``anywhere``), in layer order; with ``max_edge > 0`` they are
-    subdivided (:func:`subdivide`) before they are moved, as a deformation needs.
+    The outlines taken are those of layers ``first`` and later whose bounds meet ``reach``
+    (every one if ``anywhere``), in layer order (:func:`_taken`: ``points`` ... ``anywhere``);
+    with ``max_edge > 0`` they are subdivided (:func:`subdivide`) before they are moved, as a
+    deformation needs.
     """
-    count = rings = 0
-    for layer in range(first, layer_rings.shape[0] - 1):
-        r0, r1 = layer_rings[layer], layer_rings[layer + 1]
-        if _takes(bounds[layer], reach, anywhere, r1 - r0):
-            count += ends[r1 - 1] - (ends[r0 - 1] if r0 else 0)
-            rings += r1 - r0
-    if rings == 0:
+    taken, taken_ends = _taken(points, ends, layer_rings, bounds, first, reach, anywhere)
+    if taken_ends.shape[0] == 0:
         return np.zeros((height, width), np.bool_)
-    taken = np.empty((count, 2), np.float64)
-    taken_ends = np.empty(rings, np.int64)
-    count = rings = 0
-    for layer in range(first, layer_rings.shape[0] - 1):
-        r0, r1 = layer_rings[layer], layer_rings[layer + 1]
-        if _takes(bounds[layer], reach, anywhere, r1 - r0):
-            for ring in range(r0, r1):
-                start = ends[ring - 1] if ring else 0
-                for n in range(start, ends[ring]):
-                    taken[count, 0], taken[count, 1] = points[n, 0], points[n, 1]
-                    count += 1
-                taken_ends[rings] = count
-                rings += 1
-    if max_edge > 0:
-        taken, taken_ends = subdivide(taken, taken_ends, max_edge)
-    moved = map_points(taken, motion)
-    return inside(moved, taken_ends, x0, y0, height, width)
+    moved, moved_ends = _moved(taken, taken_ends, max_edge, motion)
+    return inside(moved, moved_ends, x0, y0, height, width)
+
+
+@compiled(_CARRIED)
+def carried(
+    points: Points,
+    ends: Ends,
+    layer_rings: npt.NDArray[np.int64],
+    bounds: npt.NDArray[np.float64],
+    reach: tuple[float, float, float, float],
+    anywhere: bool,
+    owner: npt.NDArray[np.uint16],
+    layer: int,
+    x0: int,
+    y0: int,
+    height: int,
+    width: int,
+    here: Motion,
+    here_inverse: Motion,
+    here_edge: float,
+    there: Motion,
+    there_inverse: Motion,
+    there_edge: float,
+    flow: npt.NDArray[np.float32],
+    occlusion: npt.NDArray[np.bool_],
+) -> None:
+    """Flow and occlusion of a layer's pixels from one frame of a sequence to another: the
+    pixels of ``owner`` (``uint16 (H, W)``, the first frame's segmentation) labelled ``layer``,
+    all within a ROI, written into ``flow`` (``float32 (H, W, 2)``) and ``occlusion``
+    (``bool (H, W)``).
+
+    ``here`` and ``there`` are the layer's maps from the sequence's first frame to the two, with
+    their inverses and the edge bounds (``max_edge``) of :func:`occluded`. Pixel centre ``q``
+    goes to ``r = there(here^-1(q))``, in float64 but for the sines (:func:`map_points` twice);
+    its flow is ``r - q``, rounded to float32. ``q`` is occluded where ``r`` leaves
+    ``[-0.5, W - 0.5] x [-0.5, H - 0.5]`` or lies in a layer in front there: ``q`` inside the
+    outlines there of the layers after ``layer`` that :func:`_taken` takes (``points`` ..
+    ``anywhere``), pulled back by ``there^-1`` then ``here``, each map after its subdivision
+    (:func:`_moved`).
+    """
+    first = layer + 1
+    taken, taken_ends = _taken(points, ends, layer_rings, bounds, first, reach, anywhere)
+    if taken_ends.shape[0]:
+        back, back_ends = _moved(taken, taken_ends, there_edge, there_inverse)
+        pulled, pulled_ends = _moved(back, back_ends, here_edge, here)
+        covered = inside(pulled, pulled_ends, x0, y0, height, width)
+    else:
+        covered = np.zeros((height, width), np.bool_)
+    right, bottom = flow.shape[1] - 0.5, flow.shape[0] - 0.5
+    row_x, row_y, total = np.empty(width), np.empty(width), np.empty(width)
+    row_u, row_v = np.empty(width, np.float32), np.empty(width, np.float32)
+    row_hidden = np.empty(width, np.bool_)
+    mine = np.uint16(layer)
+    for i in range(height):
+        y = y0 + i
+        labels = owner[y, x0 : x0 + width]
+        lo, hi = 0, width  # the row's span, from its first to its last pixel of the layer
+        while lo < hi and labels[lo] != mine:
+            lo += 1
+        while hi > lo and labels[hi - 1] != mine:
+            hi -= 1
+        n, x = hi - lo, x0 + lo  # n pixels from frame column x
+        xs, ys = row_x[:n], row_y[:n]
+        for j in range(n):  # the span's pixel centres, then where they go
+            xs[j], ys[j] = x + j, y
+        move(xs, ys, total[:n], here_inverse)
+        move(xs, ys, total[:n], there)
+        for j in range(n):  # the span's ground truth (a loop without branches), then the layer's
+            u, v = xs[j], ys[j]
+            row_u[j], row_v[j] = u - (x + j), v - y
+            row_hidden[j] = (
+                covered[i, lo + j] | (u < -0.5) | (u > right) | (v < -0.5) | (v > bottom)
+            )
+        flows, hidden = flow[y, x : x + n], occlusion[y, x : x + n]
+        for j in range(n):
+            if labels[lo + j] == mine:
+                flows[j, 0], flows[j, 1], hidden[j] = row_u[j], row_v[j], row_hidden[j]
+
+
+@compiled(_BOXES)
+def boxes(labels: npt.NDArray[np.uint16], count: int) -> npt.NDArray[np.int64]:
+    """``int64 (count, 4)``: the box ``(x0, y0, width, height)`` of the pixels of each label
+    ``0 .. count - 1`` of ``labels`` (``uint16 (H, W)``; all 0 for a label with none; larger
+    labels are ignored)."""
+    height, width = labels.shape
+    low = np.full((count, 2), max(height, width), np.int64)
+    high = np.full((count, 2), -1, np.int64)
+    for i in range(height):
+        row, j = labels[i], 0
+        while j < width:  # a run of one label: columns start .. j - 1
+            label, start = row[j], j
+            while j < width and row[j] == label:
+                j += 1
+            if label < count:
+                low[label, 0], high[label, 0] = (
+                    min(low[label, 0], start),
+                    max(high[label, 0], j - 1),
+                )
+                low[label, 1], high[label, 1] = min(low[label, 1], i), max(high[label, 1], i)
+    box = np.zeros((count, 4), np.int64)
+    for label in range(count):
+        if high[label, 0] >= 0:
+            box[label, 0], box[label, 1] = low[label, 0], low[label, 1]
+            box[label, 2] = high[label, 0] - low[label, 0] + 1
+            box[label, 3] = high[label, 1] - low[label, 1] + 1
+    return box
 
 
 @jit
@@ -157,6 +328,142 @@ def _blend(pixel: npt.NDArray[np.uint8], c: int, value: int, a: float) -> None:
     else:
         rest = np.float32(1.0) - a
         pixel[c] = np.uint8(np.float32(value) * a + np.float32(pixel[c]) * rest + np.float32(0.5))
+
+
+@jit
+def _truth(
+    flow: npt.NDArray[np.float32],
+    occlusion: npt.NDArray[np.bool_],
+    segmentation: npt.NDArray[np.uint16],
+    layer_id: int,
+    i: int,
+    lo: int,
+    x: int,
+    y: int,
+    xs: npt.NDArray[np.float32],
+    ys: npt.NDArray[np.float32],
+    owned: npt.NDArray[np.bool_],
+    has_owner: bool,
+    covered: npt.NDArray[np.bool_],
+) -> None:
+    """The ground truth of a span of :func:`composite` (ROI row ``i`` from column ``lo``, frame
+    row ``y`` from column ``x``; ``xs``, ``ys`` where its pixel centres go), where the layer
+    owns the pixel centres: flow, occlusion, segmentation."""
+    right, bottom = np.float32(flow.shape[1] - 0.5), np.float32(flow.shape[0] - 0.5)
+    edge = np.float32(-0.5)
+    n = xs.shape[0]
+    flows = flow[y, x : x + n]
+    hidden = occlusion[y, x : x + n]
+    ids = segmentation[y, x : x + n]
+    for j in range(n):
+        if has_owner and not owned[i, lo + j]:
+            continue
+        u, v = xs[j], ys[j]
+        flows[j, 0] = u - np.float32(x + j)
+        flows[j, 1] = v - np.float32(y)
+        hidden[j] = covered[i, lo + j] | (u < edge) | (u > right) | (v < edge) | (v > bottom)
+        ids[j] = layer_id
+
+
+@jit
+def _ids(
+    segmentation: npt.NDArray[np.uint16],
+    layer_id: int,
+    i: int,
+    lo: int,
+    x: int,
+    y: int,
+    n: int,
+    owned: npt.NDArray[np.bool_],
+    has_owner: bool,
+) -> None:
+    """:func:`_truth`'s segmentation alone."""
+    ids = segmentation[y, x : x + n]
+    for j in range(n):
+        if not has_owner or owned[i, lo + j]:
+            ids[j] = layer_id
+
+
+@jit
+def _draw(
+    image: npt.NDArray[np.uint8],
+    flow: npt.NDArray[np.float32],
+    occlusion: npt.NDArray[np.bool_],
+    segmentation: npt.NDArray[np.uint16],
+    layer_id: int,
+    x0: int,
+    y0: int,
+    height: int,
+    width: int,
+    texture: npt.NDArray[np.uint8],
+    origin_x: int,
+    origin_y: int,
+    alpha: npt.NDArray[np.float32],
+    has_alpha: bool,
+    owned: npt.NDArray[np.bool_],
+    has_owner: bool,
+    covered: npt.NDArray[np.bool_],
+    spans: npt.NDArray[np.int64],
+    motion: Motion,
+    colour: bool,
+    truth: bool,
+) -> None:
+    """The pass of :func:`composite`: its colour only with ``colour``, its flow and occlusion
+    only with ``truth`` (the arrays of the part left out are not read; the flags are tested
+    once per row, the loops over a row's pixels have none)."""
+    backward = motion[6]  # (the inverse motion: frame 2 is drawn)
+    one, half = np.float32(1.0), np.float32(0.5)
+    row_x = np.empty(width, np.float32)
+    row_y = np.empty(width, np.float32)
+    total = np.empty(width, np.float32)
+    tx, ty = np.float32(origin_x), np.float32(origin_y)
+    last_x, last_y = texture.shape[1] - 1, texture.shape[0] - 1
+    for i in range(height):
+        y = y0 + i
+        lo, hi = spans[i, 0], spans[i, 1]
+        if lo >= hi:
+            continue
+        n, x = hi - lo, x0 + lo  # the span: n pixels from frame column x
+        xs, ys = row_x[:n], row_y[:n]
+        for j in range(n):  # the span's pixel centres, then where they go
+            xs[j], ys[j] = np.float32(x + j), np.float32(y)
+        move(xs, ys, total[:n], motion)
+        if colour:
+            pixels = image[y, x : x + n]
+            if not backward:  # frame 1: the texture as it is
+                source = texture[y - origin_y, x - origin_x : x - origin_x + n]
+                for j in range(n):
+                    a = alpha[i, lo + j] if has_alpha else one
+                    if a > 0:  # (a == 0: nothing of the layer here; the pixel stays as it is)
+                        for c in range(3):
+                            _blend(pixels[j], c, source[j, c], a)
+            else:  # frame 2: bilinear texture values at the frame-1 positions, edges replicated
+                for j in range(n):
+                    a = alpha[i, lo + j] if has_alpha else one
+                    if a <= 0:
+                        continue
+                    sx, sy = xs[j] - tx, ys[j] - ty
+                    fx, fy = np.floor(sx), np.floor(sy)
+                    wx, wy = sx - fx, sy - fy
+                    c0, c1 = min(max(int(fx), 0), last_x), min(max(int(fx) + 1, 0), last_x)
+                    r0, r1 = min(max(int(fy), 0), last_y), min(max(int(fy) + 1, 0), last_y)
+                    for c in range(3):
+                        upper = (
+                            np.float32(texture[r0, c0, c]) * (one - wx)
+                            + np.float32(texture[r0, c1, c]) * wx
+                        )
+                        lower = (
+                            np.float32(texture[r1, c0, c]) * (one - wx)
+                            + np.float32(texture[r1, c1, c]) * wx
+                        )
+                        _blend(pixels[j], c, np.uint8(upper * (one - wy) + lower * wy + half), a)
+        if truth:
+            _truth(
+                flow, occlusion, segmentation, layer_id, i, lo, x, y, xs, ys, owned, has_owner,
+                covered,
+            )  # fmt: skip
+        else:
+            _ids(segmentation, layer_id, i, lo, x, y, n, owned, has_owner)
 
 
 @compiled(_COMPOSITE)
@@ -203,64 +510,60 @@ def composite(
     One compiled pass over the ROI, kept whole: colour and ground truth of a pixel come from the
     same ``q``, and splitting the loop would move each row through memory twice.
     """
-    backward = motion[6]  # (the inverse motion: frame 2 is drawn)
-    frame_height, frame_width = image.shape[0], image.shape[1]
-    right, bottom = np.float32(frame_width - 0.5), np.float32(frame_height - 0.5)
-    edge, one, half = np.float32(-0.5), np.float32(1.0), np.float32(0.5)
-    row_x = np.empty(width, np.float32)
-    row_y = np.empty(width, np.float32)
-    total = np.empty(width, np.float32)
-    tx, ty = np.float32(origin_x), np.float32(origin_y)
-    last_x, last_y = texture.shape[1] - 1, texture.shape[0] - 1
-    for i in range(height):
-        y = y0 + i
-        lo, hi = spans[i, 0], spans[i, 1]
-        if lo >= hi:
-            continue
-        n, x = hi - lo, x0 + lo  # the span: n pixels from frame column x
-        xs, ys = row_x[:n], row_y[:n]
-        for j in range(n):  # the span's pixel centres, then where they go
-            xs[j], ys[j] = np.float32(x + j), np.float32(y)
-        move(xs, ys, total[:n], motion)
-        pixels = image[y, x : x + n]
-        if not backward:  # frame 1: the texture as it is
-            source = texture[y - origin_y, x - origin_x : x - origin_x + n]
-            for j in range(n):
-                a = alpha[i, lo + j] if has_alpha else one
-                if a > 0:  # (a == 0: nothing of the layer here; the pixel stays as it is)
-                    for c in range(3):
-                        _blend(pixels[j], c, source[j, c], a)
-        else:  # frame 2: bilinear texture values at the frame-1 positions, edges replicated
-            for j in range(n):
-                a = alpha[i, lo + j] if has_alpha else one
-                if a <= 0:
-                    continue
-                sx, sy = xs[j] - tx, ys[j] - ty
-                fx, fy = np.floor(sx), np.floor(sy)
-                wx, wy = sx - fx, sy - fy
-                c0, c1 = min(max(int(fx), 0), last_x), min(max(int(fx) + 1, 0), last_x)
-                r0, r1 = min(max(int(fy), 0), last_y), min(max(int(fy) + 1, 0), last_y)
-                for c in range(3):
-                    upper = (
-                        np.float32(texture[r0, c0, c]) * (one - wx)
-                        + np.float32(texture[r0, c1, c]) * wx
-                    )
-                    lower = (
-                        np.float32(texture[r1, c0, c]) * (one - wx)
-                        + np.float32(texture[r1, c1, c]) * wx
-                    )
-                    _blend(pixels[j], c, np.uint8(upper * (one - wy) + lower * wy + half), a)
-        flows = flow[y, x : x + n]
-        hidden = occlusion[y, x : x + n]
-        ids = segmentation[y, x : x + n]
-        for j in range(n):
-            if has_owner and not owned[i, lo + j]:
-                continue
-            u, v = xs[j], ys[j]
-            flows[j, 0] = u - np.float32(x + j)
-            flows[j, 1] = v - np.float32(y)
-            hidden[j] = covered[i, lo + j] | (u < edge) | (u > right) | (v < edge) | (v > bottom)
-            ids[j] = layer_id
+    _draw(
+        image, flow, occlusion, segmentation, layer_id, x0, y0, height, width, texture, origin_x,
+        origin_y, alpha, has_alpha, owned, has_owner, covered, spans, motion, True, True,
+    )  # fmt: skip
+
+
+@compiled(_TRUTH)
+def truth(
+    flow: npt.NDArray[np.float32],
+    occlusion: npt.NDArray[np.bool_],
+    segmentation: npt.NDArray[np.uint16],
+    layer_id: int,
+    x0: int,
+    y0: int,
+    height: int,
+    width: int,
+    owned: npt.NDArray[np.bool_],
+    covered: npt.NDArray[np.bool_],
+    spans: npt.NDArray[np.int64],
+    motion: Motion,
+) -> None:
+    """:func:`composite`'s ground truth alone, with an owner mask: the same flow, occlusion and
+    segmentation, and no colour (for a frame whose image is drawn already)."""
+    image = np.zeros((1, 1, 3), np.uint8)  # placeholders, unread
+    _draw(
+        image, flow, occlusion, segmentation, layer_id, x0, y0, height, width, image, 0, 0,
+        np.zeros((1, 1), np.float32), False, owned, True, covered, spans, motion, False, True,
+    )  # fmt: skip
+
+
+@compiled(_COLOURED)
+def coloured(
+    image: npt.NDArray[np.uint8],
+    segmentation: npt.NDArray[np.uint16],
+    layer_id: int,
+    x0: int,
+    y0: int,
+    height: int,
+    width: int,
+    texture: npt.NDArray[np.uint8],
+    origin_x: int,
+    origin_y: int,
+    alpha: npt.NDArray[np.float32],
+    owned: npt.NDArray[np.bool_],
+    spans: npt.NDArray[np.int64],
+    motion: Motion,
+) -> None:
+    """:func:`composite` without flow and occlusion, with alpha and an owner mask: the same
+    colour and segmentation (for a frame whose ground truth is not kept)."""
+    flow, mask = np.zeros((1, 1, 2), np.float32), np.zeros((1, 1), np.bool_)  # placeholders, unread
+    _draw(
+        image, flow, mask, segmentation, layer_id, x0, y0, height, width, texture, origin_x,
+        origin_y, alpha, True, owned, True, mask, spans, motion, True, False,
+    )  # fmt: skip
 
 
 @jit

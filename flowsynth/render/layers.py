@@ -92,14 +92,19 @@ class _Occluders:
 
 def _occluders(outlines: list[_Outline | None], frame: int) -> _Occluders:
     """The outlines of every layer in frame ``frame`` (0 or 1), packed."""
-    parts = [o.frame2 if frame else o.frame1 for o in outlines if o is not None]
-    counts = [0 if o is None else len((o.frame2 if frame else o.frame1).ends) for o in outlines]
-    bounds = np.array(
-        [(0.0,) * 4 if o is None else (o.bounds2 if frame else o.bounds1) for o in outlines]
+    return _packed(
+        [None if o is None else (o.frame2 if frame else o.frame1) for o in outlines],
+        [None if o is None else (o.bounds2 if frame else o.bounds1) for o in outlines],
     )
-    layer_rings = np.zeros(len(outlines) + 1, np.int64)
+
+
+def _packed(rings: list[Rings | None], bounds: list[Bounds | None]) -> _Occluders:
+    """Every layer's outline in one frame (None: none), within ``bounds``, packed."""
+    counts = [0 if r is None else len(r.ends) for r in rings]
+    layer_rings = np.zeros(len(rings) + 1, np.int64)
     np.cumsum(counts, out=layer_rings[1:])
-    return _Occluders(raster.concat(parts), layer_rings, bounds)
+    boxes = np.array([(0.0,) * 4 if b is None else b for b in bounds])
+    return _Occluders(raster.concat([r for r in rings if r is not None]), layer_rings, boxes)
 
 
 def _covered(
@@ -143,15 +148,53 @@ _NO_ALPHA = np.zeros((1, 1), np.float32)
 _NO_MASK = np.zeros((1, 1), bool)
 
 
-class _Canvas:
-    """The frames and ground truth being painted, back to front."""
+@dataclass
+class _Target:
+    """Where one frame is painted (arrays of the whole frame): its image, its ground truth
+    towards the other frame (flow, occlusion) and its segmentation."""
 
-    def __init__(self, height: int, width: int) -> None:
-        self.height, self.width = height, width
-        self.image = [np.zeros((height, width, 3), np.uint8) for _ in range(2)]
-        self.flow = [np.zeros((height, width, 2), np.float32) for _ in range(2)]
-        self.occlusion = [np.zeros((height, width), bool) for _ in range(2)]
-        self.segmentation = [np.zeros((height, width), np.uint16) for _ in range(2)]
+    image: npt.NDArray[np.uint8]
+    flow: npt.NDArray[np.float32]
+    occlusion: npt.NDArray[np.bool_]
+    segmentation: npt.NDArray[np.uint16]
+
+    @classmethod
+    def blank(cls, height: int, width: int) -> _Target:
+        """Zeros."""
+        return cls(
+            np.zeros((height, width, 3), np.uint8),
+            np.zeros((height, width, 2), np.float32),
+            np.zeros((height, width), bool),
+            np.zeros((height, width), np.uint16),
+        )
+
+
+def _texture(layer: Layer, roi: Roi, *, backward: bool) -> tuple[npt.NDArray[np.uint8], int, int]:
+    """A layer's texture and origin, as the kernels that draw it into ``roi`` take them; frame
+    1's colour is read unchecked, so there the texture must cover the ROI (``ValueError``)."""
+    ox, oy = layer.origin
+    texture = np.ascontiguousarray(layer.texture)
+    fits = (
+        ox <= roi.x0 <= roi.x0 + roi.width <= ox + texture.shape[1]
+        and oy <= roi.y0 <= roi.y0 + roi.height <= oy + texture.shape[0]
+    )
+    if not (backward or fits):
+        raise ValueError(f"texture {texture.shape} at {layer.origin} does not cover {roi}")
+    return texture, ox, oy
+
+
+class _Canvas:
+    """The frames and ground truth being painted, back to front: frame 1's and frame 2's
+    ``_Target`` (``targets``; blank if not given), their arrays as ``image[frame]`` etc."""
+
+    def __init__(
+        self, height: int, width: int, targets: tuple[_Target, _Target] | None = None
+    ) -> None:
+        first, second = targets or (_Target.blank(height, width), _Target.blank(height, width))
+        self.image = [first.image, second.image]
+        self.flow = [first.flow, second.flow]
+        self.occlusion = [first.occlusion, second.occlusion]
+        self.segmentation = [first.segmentation, second.segmentation]
 
     def draw(
         self,
@@ -169,14 +212,6 @@ class _Canvas:
         blend its colour in with ``alpha``; where ``owned``, write flow, occlusion, id; only
         within each row's span."""
         frame = int(backward)
-        ox, oy = layer.origin
-        texture = np.ascontiguousarray(layer.texture)
-        fits = (
-            ox <= roi.x0 <= roi.x0 + roi.width <= ox + texture.shape[1]
-            and oy <= roi.y0 <= roi.y0 + roi.height <= oy + texture.shape[0]
-        )
-        if not (backward or fits):  # the kernel reads frame 1's colour unchecked
-            raise ValueError(f"texture {texture.shape} at {layer.origin} does not cover {roi}")
         kernels.composite(
             self.image[frame],
             self.flow[frame],
@@ -187,13 +222,67 @@ class _Canvas:
             roi.y0,
             roi.height,
             roi.width,
-            texture,
-            ox,
-            oy,
+            *_texture(layer, roi, backward=backward),
             _NO_ALPHA if alpha is None else alpha,
             alpha is not None,
             _NO_MASK if owned is None else owned,
             owned is not None,
+            covered,
+            spans,
+            layer.motion.kernel_args(inverse=backward),
+        )
+
+    def colour(
+        self,
+        k: int,
+        layer: Layer,
+        roi: Roi,
+        alpha: npt.NDArray[np.float32],
+        owned: npt.NDArray[np.bool_],
+        spans: npt.NDArray[np.int64],
+        *,
+        backward: bool,
+    ) -> None:
+        """:meth:`draw` without flow and occlusion (``kernels.coloured``): colour and id only."""
+        frame = int(backward)
+        kernels.coloured(
+            self.image[frame],
+            self.segmentation[frame],
+            k,
+            roi.x0,
+            roi.y0,
+            roi.height,
+            roi.width,
+            *_texture(layer, roi, backward=backward),
+            alpha,
+            owned,
+            spans,
+            layer.motion.kernel_args(inverse=backward),
+        )
+
+    def truth(
+        self,
+        k: int,
+        layer: Layer,
+        roi: Roi,
+        owned: npt.NDArray[np.bool_],
+        covered: npt.NDArray[np.bool_],
+        spans: npt.NDArray[np.int64],
+        *,
+        backward: bool,
+    ) -> None:
+        """:meth:`draw` without the colour (``kernels.truth``): flow, occlusion and id only."""
+        frame = int(backward)
+        kernels.truth(
+            self.flow[frame],
+            self.occlusion[frame],
+            self.segmentation[frame],
+            k,
+            roi.x0,
+            roi.y0,
+            roi.height,
+            roi.width,
+            owned,
             covered,
             spans,
             layer.motion.kernel_args(inverse=backward),
@@ -249,6 +338,41 @@ def _visible(
     return result
 
 
+def _paint(
+    canvas: _Canvas,
+    layers: Sequence[Layer],
+    outlines: list[_Outline | None],
+    visible: list[_Visible | None],
+    occluders: _Occluders | None,
+    *,
+    backward: bool,
+    colour: bool = True,
+) -> None:
+    """Draw the layers into frame 2 of ``canvas`` if ``backward``, else into frame 1, as much of
+    each as ``visible`` (:func:`_visible`) leaves; without ``colour`` only their ground truth
+    (for a frame whose image is drawn already). Their pixels are occluded where they go into a
+    layer in front by ``occluders``, every layer's outline in the other frame
+    (:func:`_occluders`); with None, no flow and occlusion are written (for a frame whose
+    ground truth is not kept: only its colour and segmentation)."""
+    for k, (layer, seen) in enumerate(zip(layers, visible, strict=True)):
+        if seen is None:
+            continue
+        roi = seen.roi
+        if occluders is None:
+            canvas.colour(k, layer, roi, seen.alpha, seen.owned, seen.spans, backward=backward)
+            continue
+        if seen.owned.any():
+            covered = _covered(k, outlines, occluders, layer.motion, roi, backward=backward)
+        else:  # no ground truth here: no occluders
+            covered = np.zeros((roi.height, roi.width), bool)
+        if colour:
+            canvas.draw(
+                k, layer, roi, seen.alpha, seen.owned, covered, seen.spans, backward=backward
+            )
+        else:
+            canvas.truth(k, layer, roi, seen.owned, covered, seen.spans, backward=backward)
+
+
 def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
     """Render both frames and every ground-truth field of a scene plan. Draws no random numbers.
 
@@ -262,17 +386,7 @@ def render(plan: ScenePlan, cfg: Render | None = None) -> Sample:
     for backward in (False, True):
         visible = _visible(outlines, int(backward), size, cfg.supersampling)
         occluders = _occluders(outlines, int(not backward))
-        for k, (layer, seen) in enumerate(zip(plan.layers, visible, strict=True)):
-            if seen is None:
-                continue
-            roi = seen.roi
-            if seen.owned.any():
-                covered = _covered(k, outlines, occluders, layer.motion, roi, backward=backward)
-            else:  # no ground truth here: no occluders
-                covered = np.zeros((roi.height, roi.width), bool)
-            canvas.draw(
-                k, layer, roi, seen.alpha, seen.owned, covered, seen.spans, backward=backward
-            )
+        _paint(canvas, plan.layers, outlines, visible, occluders, backward=backward)
     flow = canvas.flow
     valid = [np.isfinite(f[..., 0]) & np.isfinite(f[..., 1]) for f in flow]
     threshold = cfg.motion_boundary_threshold

@@ -3,10 +3,13 @@
 Each layer ``k`` has its map ``C_t`` from frame 1 to frame ``t`` (``scene.trajectory``; frames
 count from 1 here, from 0 in the arrays of :class:`SequenceSample`).
 
-- Frame ``t`` and the ground truth between frame 1 and frame ``t`` come from the pair renderer
-  (``layers.render``) of the pair plan ``plan.at_frame(t)``, whose layers move by ``C_t``. The
-  pair 1 -> 2 is that render itself, so a sequence of two frames is the pair sample, byte for
-  byte.
+- Frame ``t`` and the ground truth between frame 1 and frame ``t`` are, byte for byte, the pair
+  renderer's (``layers.render``) for the pair plan ``plan.at_frame(t)``, whose layers move by
+  ``C_t``. The pair 1 -> 2 is painted as that render paints it, so a sequence of two frames is
+  the pair sample. Frame 1 is drawn once: for a later ``t`` what it shows of each layer
+  (``layers._visible``) is reused and only the flow and occlusion from it are written
+  (``kernels.truth``); frame ``t`` is drawn without its ground truth back to frame 1, which no
+  field keeps (``kernels.coloured``).
 - Neighbours ``t -> t + 1`` (``t >= 2``) follow from the segmentation of frame ``t``: its pixel
   ``q`` owned by layer ``k`` shows the frame-1 point ``p = C_t^-1(q)``, which goes to
   ``r = C_(t+1)(p)``; the flow is ``r - q``, in float64 (the sines in float32, as the
@@ -16,9 +19,12 @@ count from 1 here, from 0 in the arrays of :class:`SequenceSample`).
   ``O_j``, pulled back into frame ``t`` and rasterised at the pixel centres, as the pair
   renderer does for frame 2 (subdivided before each map, ``layers._map``: with deformations
   the pulled-back polylines follow the true curves to ~0.01 px). Backward ``t + 1 -> t`` is
-  the mirror image.
+  the mirror image. One compiled pass per layer does both (``kernels.carried``).
 
-Cost: ``T - 1`` pair renders (each draws frame 1 again) and two passes per later neighbour pair.
+Cost: frame 1 drawn once; per later frame, its drawing and the ground truth from frame 1 (about
+a pair render's backward half and a third of its forward half); per neighbour pair after the
+first, one compiled pass per layer each way. ``benchmarks/bench_sequence.py`` times a frame of
+a sequence against a frame of a pair.
 """
 
 from __future__ import annotations
@@ -31,11 +37,21 @@ import numpy.typing as npt
 
 from flowsynth.recipe.fields import scaled
 from flowsynth.recipe.schema import FlowRecipe, Render
-from flowsynth.render import raster
-from flowsynth.render.layers import Bounds, _map, render
-from flowsynth.render.raster import Rings, Roi
+from flowsynth.render import kernels, raster
+from flowsynth.render.layers import (
+    _Canvas,
+    _grown,
+    _map,
+    _max_edge,
+    _occluders,
+    _Outline,
+    _packed,
+    _paint,
+    _Target,
+    _visible,
+)
+from flowsynth.render.raster import Rings
 from flowsynth.render.sample import Sample, motion_boundaries
-from flowsynth.scene import kernels as scene_kernels
 from flowsynth.scene.plan import ScenePlan, scene_for_index
 from flowsynth.scene.shapes import rings as geometry_rings
 from flowsynth.scene.textures import Image
@@ -100,75 +116,6 @@ class SequenceSample:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _grown(bounds: Bounds, margin: float) -> Bounds:
-    return bounds[0] - margin, bounds[1] - margin, bounds[2] + margin, bounds[3] + margin
-
-
-def _meets(a: Bounds, b: Bounds) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
-
-
-def _covered(
-    k: int, outlines: list[Rings | None], here: LayerMotion, there: LayerMotion, roi: Roi
-) -> npt.NDArray[np.bool_]:
-    """``bool (h, w)`` over ``roi`` of frame "here": pixel centres that layer ``k`` carries
-    (``C_here^-1`` then ``C_there``) into a layer in front of it in frame "there", whose
-    outlines there are ``outlines``. Only the front layers that can meet ``k``'s outline there
-    (1 px spare) are pulled back; every one for the background."""
-    own = outlines[k]
-    reach = None if own is None or own.empty else _grown(own.bounds(), 1.0)
-    front = [
-        rings
-        for rings in outlines[k + 1 :]
-        if rings is not None
-        and not rings.empty
-        and (reach is None or _meets(rings.bounds(), reach))
-    ]
-    if not front:
-        return np.zeros((roi.height, roi.width), bool)
-    pulled = _map(here, _map(there, raster.concat(front), inverse=True))
-    return raster.inside(pulled, roi)
-
-
-def _step(
-    here: Sequence[LayerMotion],
-    there: Sequence[LayerMotion],
-    owner: npt.NDArray[np.uint16],
-    outlines: list[Rings | None],
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
-    """Flow and occlusion from one frame to another: ``here[k]`` and ``there[k]`` are layer
-    ``k``'s maps from the first frame to the two, ``owner`` the segmentation of the first,
-    ``outlines`` every layer's outline in the second. ``uint16 (H, W) -> float32 (H, W, 2),
-    bool (H, W)``."""
-    height, width = owner.shape
-    flow = np.zeros((height * width, 2), np.float32)
-    occlusion = np.zeros(height * width, bool)
-    flat = owner.ravel()
-    order = np.argsort(flat, kind="stable")
-    stops = np.cumsum(np.bincount(flat, minlength=len(here)))
-    for k in range(len(here)):
-        pixels = order[(stops[k - 1] if k else 0) : stops[k]]
-        if not len(pixels):
-            continue
-        ys, xs = np.divmod(pixels, width)
-        points = np.empty((len(pixels), 2))
-        points[:, 0], points[:, 1] = xs, ys
-        source = scene_kernels.map_points(points, here[k].kernel_args(inverse=True))
-        moved = scene_kernels.map_points(source, there[k].kernel_args(inverse=False))
-        flow[pixels] = moved - points
-        x0, y0 = int(xs.min()), int(ys.min())
-        roi = Roi(x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1)
-        covered = _covered(k, outlines, here[k], there[k], roi).ravel()
-        mx, my = moved[:, 0], moved[:, 1]
-        out = (mx < -0.5) | (mx > width - 0.5) | (my < -0.5) | (my > height - 0.5)
-        occlusion[pixels] = out | covered[(ys - y0) * roi.width + (xs - x0)]
-    return flow.reshape(height, width, 2), occlusion.reshape(height, width)
-
-
-def _valid(flow: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
-    return np.isfinite(flow[..., 0]) & np.isfinite(flow[..., 1])
-
-
 def _maps(plan: ScenePlan) -> list[list[LayerMotion]]:
     """``maps[i][k]``: layer ``k``'s map from the first frame to frame ``i`` (0-based, so
     ``C_(i+1)``; the identity for the first frame)."""
@@ -180,18 +127,64 @@ def _maps(plan: ScenePlan) -> list[list[LayerMotion]]:
 
 def _outlines(plan: ScenePlan, maps: list[list[LayerMotion]]) -> list[list[Rings | None]]:
     """``outlines[i][k]``: layer ``k``'s outline in frame ``i`` (0-based; None for the
-    background)."""
+    background): its shape's rings (``raster.pack``), mapped by ``maps[i][k]`` after the
+    first frame."""
     shapes = [
         None if layer.geometry is None else raster.pack(geometry_rings(layer.geometry))
         for layer in plan.layers
     ]
-    return [
+    return [shapes] + [
         [
             None if rings is None else _map(motion, rings)
             for rings, motion in zip(shapes, frame, strict=True)
         ]
-        for frame in maps
+        for frame in maps[1:]
     ]
+
+
+def _step(
+    here: Sequence[LayerMotion],
+    there: Sequence[LayerMotion],
+    owner: npt.NDArray[np.uint16],
+    outlines: list[Rings | None],
+    out: tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]] | None = None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Flow and occlusion from one frame to another: ``here[k]`` and ``there[k]`` are layer
+    ``k``'s maps from the first frame to the two, ``owner`` the segmentation of the first,
+    ``outlines`` every layer's outline in the second. ``uint16 (H, W) -> float32 (H, W, 2),
+    bool (H, W)``, written into ``out`` if given (zeros). One compiled pass per layer over the
+    box of its pixels (``kernels.carried``); the front layers that can meet ``k``'s outline
+    there (1 px spare) are pulled back, every one for the background."""
+    height, width = owner.shape
+    flow, occlusion = out or (np.zeros((height, width, 2), np.float32), np.zeros(owner.shape, bool))
+    bounds = [None if r is None or r.empty else r.bounds() for r in outlines]
+    occluders = _packed(outlines, bounds)
+    for k, (x0, y0, w, h) in enumerate(kernels.boxes(owner, len(here))):
+        if w == 0:
+            continue
+        reach = bounds[k]
+        kernels.carried(
+            *occluders.rings,
+            occluders.layer_rings,
+            occluders.bounds,
+            (0.0,) * 4 if reach is None else _grown(reach, 1.0),
+            reach is None,
+            owner,
+            k,
+            x0,
+            y0,
+            h,
+            w,
+            here[k].kernel_args(inverse=False),
+            here[k].kernel_args(inverse=True),
+            _max_edge(here[k]),
+            there[k].kernel_args(inverse=False),
+            there[k].kernel_args(inverse=True),
+            _max_edge(there[k]),
+            flow,
+            occlusion,
+        )
+    return flow, occlusion
 
 
 def render_sequence(plan: ScenePlan, cfg: Render | None = None) -> SequenceSample:
@@ -200,40 +193,72 @@ def render_sequence(plan: ScenePlan, cfg: Render | None = None) -> SequenceSampl
 
     ``cfg`` is the ``render`` table of the recipe, as written (see ``layers.render``).
     """
-    pairs = [render(plan.at_frame(t), cfg) for t in range(2, plan.frames + 1)]
-    first = pairs[0]
-    segmentation = [first.segmentation1, *(p.segmentation2 for p in pairs)]
+    cfg = scaled(cfg or Render(), plan.scale)
+    count, size = plan.frames, (plan.height, plan.width)
+    height, width = size
+    frames = np.zeros((count, *size, 3), np.uint8)
+    segmentation = np.zeros((count, *size), np.uint16)
+    flow, flow_backward, flow_from_first = (
+        np.zeros((count - 1, *size, 2), np.float32) for _ in range(3)
+    )
+    occlusion, occlusion_backward, hidden = (np.zeros((count - 1, *size), bool) for _ in range(3))
+    unkept = _Target.blank(height, width)  # what no field keeps
     maps = _maps(plan)
     outlines = _outlines(plan, maps)
-    forward = [(first.flow, first.occlusion)]
-    backward = [(first.flow_backward, first.occlusion_backward)]
-    for i in range(1, plan.frames - 1):  # frames i -> i + 1, 0-based
-        forward.append(_step(maps[i], maps[i + 1], segmentation[i], outlines[i + 1]))
-        backward.append(_step(maps[i + 1], maps[i], segmentation[i + 1], outlines[i]))
-    flow = np.stack([f for f, _ in forward])
-    flow_backward = np.stack([f for f, _ in backward])
-    threshold = scaled(cfg or Render(), plan.scale).motion_boundary_threshold
+    pairs = [  # layers._outline of each layer of the pair plans at_frame(2 .. T)
+        [
+            None
+            if shape is None or rings is None
+            else _Outline(shape, rings, shape.bounds(), rings.bounds())
+            for shape, rings in zip(outlines[0], moved, strict=True)
+        ]
+        for moved in outlines[1:]
+    ]
+    shown = _visible(pairs[0], 0, size, cfg.supersampling)  # frame 1: the same for every t
+    for t, pair in enumerate(pairs, start=2):
+        i = t - 2
+        targets = (
+            (
+                _Target(frames[0], flow[0], occlusion[0], segmentation[0]),
+                _Target(frames[1], flow_backward[0], occlusion_backward[0], segmentation[1]),
+            )
+            if t == 2  # the pair sample's painting
+            else (
+                _Target(unkept.image, flow_from_first[i], hidden[i], unkept.segmentation),
+                _Target(frames[t - 1], unkept.flow, unkept.occlusion, segmentation[t - 1]),
+            )
+        )
+        canvas = _Canvas(height, width, targets)
+        layers = plan.at_frame(t).layers
+        occluders = _occluders(pair, 1)
+        _paint(canvas, layers, pair, shown, occluders, backward=False, colour=t == 2)
+        visible = _visible(pair, 1, size, cfg.supersampling)
+        back = _occluders(pair, 0) if t == 2 else None  # the way back is kept for t = 2 only
+        _paint(canvas, layers, pair, visible, back, backward=True)
+    flow_from_first[0], hidden[0] = flow[0], occlusion[0]
+    for i in range(1, count - 1):  # frames i -> i + 1, 0-based
+        forward, backward = (flow[i], occlusion[i]), (flow_backward[i], occlusion_backward[i])
+        _step(maps[i], maps[i + 1], segmentation[i], outlines[i + 1], forward)
+        _step(maps[i + 1], maps[i], segmentation[i + 1], outlines[i], backward)
+    threshold = cfg.motion_boundary_threshold
     return SequenceSample(
-        frames=np.stack([first.image1, *(p.image2 for p in pairs)]),
+        frames=frames,
         flow=flow,
         flow_backward=flow_backward,
-        occlusion=np.stack([o for _, o in forward]),
-        occlusion_backward=np.stack([o for _, o in backward]),
-        valid=np.stack([first.valid, *(_valid(f) for f in flow[1:])]),
-        valid_backward=np.stack([first.valid_backward, *(_valid(f) for f in flow_backward[1:])]),
-        segmentation=np.stack(segmentation),
-        motion_boundary=np.stack(
-            [first.motion_boundary, *(motion_boundaries(f, threshold) for f in flow[1:])]
-        ),
-        motion_boundary_backward=np.stack(
-            [
-                first.motion_boundary_backward,
-                *(motion_boundaries(f, threshold) for f in flow_backward[1:]),
-            ]
-        ),
-        flow_from_first=np.stack([p.flow for p in pairs]),
-        visible_from_first=~np.stack([p.occlusion for p in pairs]),
+        occlusion=occlusion,
+        occlusion_backward=occlusion_backward,
+        valid=_valid(flow),
+        valid_backward=_valid(flow_backward),
+        segmentation=segmentation,
+        motion_boundary=np.stack([motion_boundaries(f, threshold) for f in flow]),
+        motion_boundary_backward=np.stack([motion_boundaries(f, threshold) for f in flow_backward]),
+        flow_from_first=flow_from_first,
+        visible_from_first=~hidden,
     )
+
+
+def _valid(flow: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    return np.isfinite(flow[..., 0]) & np.isfinite(flow[..., 1])
 
 
 def render_sequence_sample(

@@ -444,3 +444,114 @@ def test_unhidden_keeps_what_the_front_layers_leave(whole: bool) -> None:
         False,
     )
     assert box[2] == 0 and left_alpha.size == 0 and spans.size == 0
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_truth_is_the_ground_truth_that_composite_writes(backward: bool) -> None:
+    """The same flow, occlusion and segmentation as ``composite`` with an owner mask, within the
+    row spans; the image untouched."""
+    motion = _motion(deformed=True)
+    roi = Roi(2, 3, 20, 6)
+    texture = np.random.default_rng(3).integers(0, 256, (16, 30, 3), dtype=np.uint8)
+    rng = np.random.default_rng(7)
+    owned, covered = rng.random((6, 20)) < 0.7, rng.random((6, 20)) < 0.5
+    spans = np.array([[0, 0], [0, 20], [5, 12], [19, 20], [0, 1], [7, 8]], np.int64)
+    drawn, alone = _Frame(12, 26), _Frame(12, 26)
+    drawn.draw(
+        motion, roi, texture, (0, 0), owned=owned, covered=covered, spans=spans, backward=backward
+    )
+    kernels.truth(
+        alone.flow, alone.occlusion, alone.segmentation, 4, roi.x0, roi.y0, roi.height, roi.width,
+        owned, covered, spans, motion.kernel_args(inverse=backward),
+    )  # fmt: skip
+    for name in ("flow", "occlusion", "segmentation"):
+        np.testing.assert_array_equal(getattr(alone, name), getattr(drawn, name), err_msg=name)
+    assert (alone.segmentation == 4).any()
+    np.testing.assert_array_equal(alone.image, _Frame(12, 26).image)
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_coloured_is_the_colour_and_segmentation_that_composite_writes(backward: bool) -> None:
+    """The same image and segmentation as ``composite`` with alpha and an owner mask, within
+    the row spans; flow and occlusion untouched."""
+    motion = _motion(deformed=True)
+    roi = Roi(2, 3, 20, 6)
+    texture = np.random.default_rng(3).integers(0, 256, (16, 30, 3), dtype=np.uint8)
+    rng = np.random.default_rng(10)
+    alpha = rng.choice([0.0, 0.5, 1.0], size=(6, 20)).astype(np.float32)
+    owned = rng.random((6, 20)) < 0.7
+    spans = np.array([[0, 0], [0, 20], [5, 12], [19, 20], [0, 1], [7, 8]], np.int64)
+    drawn, alone = _Frame(12, 26), _Frame(12, 26)
+    drawn.draw(
+        motion, roi, texture, (0, 0), alpha=alpha, owned=owned, spans=spans, backward=backward
+    )
+    kernels.coloured(
+        alone.image, alone.segmentation, 4, roi.x0, roi.y0, roi.height, roi.width, texture, 0, 0,
+        alpha, owned, spans, motion.kernel_args(inverse=backward),
+    )  # fmt: skip
+    for name in ("image", "segmentation"):
+        np.testing.assert_array_equal(getattr(alone, name), getattr(drawn, name), err_msg=name)
+    assert (alone.segmentation == 4).any() and (alone.image != _Frame(12, 26).image).any()
+    assert (alone.flow == 7.0).all() and not alone.occlusion.any()
+
+
+def test_boxes_hold_each_labels_pixels() -> None:
+    rng = np.random.default_rng(8)
+    labels = rng.integers(0, 3, (23, 31)).astype(np.uint16)
+    labels[labels == 2] = 0
+    labels[4:9, 20:26] = 2  # label 2: one block
+    labels[11, 3] = 5  # beyond count: ignored
+    found = kernels.boxes(labels, 4)
+    np.testing.assert_array_equal(found[2], [20, 4, 6, 5])
+    np.testing.assert_array_equal(found[3], [0, 0, 0, 0])  # none
+    for label in (0, 1):
+        ys, xs = np.nonzero(labels == label)
+        box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+        np.testing.assert_array_equal(found[label], box)
+
+
+@pytest.mark.parametrize("deformed", [False, True])
+def test_carried_maps_each_pixel_twice_and_pulls_the_front_layers_back(deformed: bool) -> None:
+    """Flow ``there(here^-1(q)) - q`` of the layer's pixels as ``map_points`` gives it twice;
+    occlusion where it leaves the frame or where the front outlines that ``occluded`` takes,
+    pulled back by ``there^-1`` then ``here`` (``_map``), hold the pixel centre; nothing written
+    elsewhere."""
+    shapes = [_shape(seed) for seed in (4, 5, 6)]
+    shapes[2] = shapely.affinity.translate(shapes[2], 60.0, 0.0)  # far right
+    parts = [raster.pack(geometry_rings(shape)) for shape in shapes]
+    layers = [parts[0], None, parts[1], parts[2]]
+    rings = raster.concat(parts)
+    layer_rings = np.array([0, 2, 2, 4, 6], np.int64)
+    bounds = np.array([(0.0,) * 4 if p is None else p.bounds() for p in layers])
+    here, there = _motion(deformed), LayerMotion(affine_about((25.0, 20.0), -7.0, 0.93, (2.0, 1.5)))
+    edges = [
+        m.deformation.max_edge(CHORD_TOLERANCE) if m.deformation else 0.0 for m in (here, there)
+    ]
+    height, width = 44, 70
+    owner = np.random.default_rng(9).integers(0, 3, (height, width)).astype(np.uint16)
+    owner[:, :2] = 0  # the layer (1) within columns 2 .. 69, rows 0 .. 43
+    near = (0.0, 0.0, 45.0, 45.0)  # meets the first two shapes only
+    flow = np.full((height, width, 2), 7.0, np.float32)
+    occlusion = np.zeros((height, width), bool)
+    kernels.carried(
+        *rings, layer_rings, bounds, near, False, owner, 1, 2, 0, height, width - 2,
+        here.kernel_args(inverse=False), here.kernel_args(inverse=True), edges[0],
+        there.kernel_args(inverse=False), there.kernel_args(inverse=True), edges[1],
+        flow, occlusion,
+    )  # fmt: skip
+    mine = owner == 1
+    ys, xs = np.nonzero(mine)
+    points = np.stack([xs, ys], axis=1).astype(np.float64)
+    moved = scene_kernels.map_points(
+        scene_kernels.map_points(points, here.kernel_args(inverse=True)),
+        there.kernel_args(inverse=False),
+    )
+    np.testing.assert_array_equal(flow[mine], (moved - points).astype(np.float32))
+    assert (flow[~mine] == 7.0).all()
+    front = raster.concat([parts[1]])  # layers 2 and on that meet ``near``
+    pulled = _map(here, _map(there, front, inverse=True))
+    covered = raster.inside(pulled, Roi(0, 0, width, height))[mine]
+    out = (moved < -0.5).any(axis=1) | (moved[:, 0] > width - 0.5) | (moved[:, 1] > height - 0.5)
+    np.testing.assert_array_equal(occlusion[mine], covered | out)
+    assert covered.any() and out.any() and not (covered | out).all()
+    assert not occlusion[~mine].any()

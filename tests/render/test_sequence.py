@@ -311,6 +311,24 @@ def test_two_frames_are_the_pair_sample_bit_for_bit(name: str) -> None:
         assert sequence.visible_from_first.tobytes() == (~pair.occlusion).tobytes()
 
 
+@pytest.mark.parametrize("name", ["holes", "deformations"])
+def test_each_frame_and_its_flow_from_the_first_are_the_pair_render_of_its_plan(name: str) -> None:
+    """Frame 1 is drawn once and reused for every frame: frame ``t``, its segmentation and the
+    flow and visibility from frame 1 are, byte for byte, those of the pair plan
+    ``at_frame(t)``."""
+    recipe = _recipe(name, *DEFORMED)
+    for index in range(2):
+        plan, sequence = _sequence(recipe, index)
+        for t in range(2, plan.frames + 1):
+            pair = render(plan.at_frame(t), recipe.render)
+            assert sequence.frames[0].tobytes() == pair.image1.tobytes()
+            assert sequence.segmentation[0].tobytes() == pair.segmentation1.tobytes()
+            assert sequence.frames[t - 1].tobytes() == pair.image2.tobytes()
+            assert sequence.segmentation[t - 1].tobytes() == pair.segmentation2.tobytes()
+            assert sequence.flow_from_first[t - 2].tobytes() == pair.flow.tobytes()
+            assert sequence.visible_from_first[t - 2].tobytes() == (~pair.occlusion).tobytes()
+
+
 def test_a_sequence_starts_with_the_pair_samples_motion() -> None:
     """Frames 1 and 2 of a sequence move as the pair sample does (step 1 has rate 1); only the
     background's texture, made for every frame, differs."""
