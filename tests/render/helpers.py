@@ -10,6 +10,7 @@ from flowsynth.recipe.load import load_recipe
 from flowsynth.render.layers import render
 from flowsynth.render.sample import Sample
 from flowsynth.scene.plan import ScenePlan, scene_for_index
+from flowsynth.scene.transform import LayerMotion
 
 ABLATION = [row for row, _ in paper.ROWS]
 
@@ -118,4 +119,36 @@ def reference_occlusion(
         )
         front = reference_owner(plan, moved[:, 0], moved[:, 1], there) > k
         occluded[sel] = out | front
+    return occluded.reshape(h, w), owner.reshape(h, w)
+
+
+def map_to(plan: ScenePlan, t: int) -> list[LayerMotion]:
+    """Every layer's map from frame 1 to frame ``t`` (1-based)."""
+    return [LayerMotion() if t == 1 else layer.motion for layer in plan.at_frame(max(t, 2)).layers]
+
+
+def owner_in_frame(plan: ScenePlan, t: int, points: np.ndarray) -> np.ndarray:
+    """Brute force: the front-most layer whose shape holds each point of frame ``t``."""
+    owner = np.zeros(len(points), dtype=int)
+    maps = map_to(plan, t)
+    for k, layer in enumerate(plan.layers[1:], start=1):
+        local = maps[k].inverse(points)
+        owner[shapely.contains_xy(layer.geometry, local[:, 0], local[:, 1])] = k
+    return owner
+
+
+def reference_step(plan: ScenePlan, here: int, there: int) -> tuple[np.ndarray, np.ndarray]:
+    """Brute-force occlusion from frame ``here`` to frame ``there`` (1-based) and the owners of
+    frame ``here``, point by point with shapely and ``LayerMotion``'s numpy maps."""
+    h, w = plan.height, plan.width
+    ys, xs = np.mgrid[0:h, 0:w]
+    points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+    owner = owner_in_frame(plan, here, points)
+    from_first, to_there = map_to(plan, here), map_to(plan, there)
+    occluded = np.zeros(len(points), dtype=bool)
+    for k in np.unique(owner):
+        sel = owner == k
+        moved = to_there[k].forward(from_first[k].inverse(points[sel]))
+        out = (moved < -0.5).any(axis=1) | (moved[:, 0] > w - 0.5) | (moved[:, 1] > h - 0.5)
+        occluded[sel] = out | (owner_in_frame(plan, there, moved) > k)
     return occluded.reshape(h, w), owner.reshape(h, w)

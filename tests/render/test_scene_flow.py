@@ -22,8 +22,7 @@ from flowsynth.render.stereo import (
 )
 from flowsynth.scene.disparity import sample_disparity_planes
 from flowsynth.scene.plan import ScenePlan
-from tests.render.helpers import cubic_at, interior_pixels
-from tests.render.test_sequence import _reference_step
+from tests.render.helpers import cubic_at, interior_pixels, reference_step
 
 #: A fifth of the default scene: 77 x 102 views, motions and disparities scaled alike.
 SMALL = ["scale=0.2", "objects.count=[3,6]"]
@@ -162,7 +161,7 @@ def test_occlusion_and_segmentation_match_brute_force_at_both_times(name: str) -
             (4, 2): (sample.occ_right_next, sample.seg_right_next),
         }
         for (here, there), (occlusion, segmentation) in cases.items():
-            occluded, owner = _reference_step(plan, here, there)
+            occluded, owner = reference_step(plan, here, there)
             assert (segmentation != owner).sum() <= tolerance, (here, there)
             assert (occlusion != occluded).sum() <= tolerance, (here, there)
 

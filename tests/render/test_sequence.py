@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shapely
 
 from flowsynth.base.conventions import warp_backward
 from flowsynth.recipe.fields import RecipeError, recipe_hash
@@ -17,11 +16,12 @@ from flowsynth.render.sample import Sample
 from flowsynth.render.sequence import SequenceSample, render_sequence, render_sequence_sample
 from flowsynth.scene import plan as scene_plan
 from flowsynth.scene.plan import ScenePlan, scene_for_index
-from flowsynth.scene.transform import LayerMotion
 from tests.render.helpers import (
     cubic_at,
     interior_pixels,
+    map_to,
     reference_occlusion,
+    reference_step,
     same_label_around,
     small_recipe,
 )
@@ -226,43 +226,11 @@ def _exact_flow(plan: ScenePlan, owner: np.ndarray, here: int, there: int) -> np
     ys, xs = np.mgrid[0:h, 0:w]
     points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
     flow = np.zeros_like(points)
-    from_first, to_there = _map_to(plan, here), _map_to(plan, there)
+    from_first, to_there = map_to(plan, here), map_to(plan, there)
     for k in np.unique(owner):
         sel = owner.ravel() == k
         flow[sel] = to_there[k].forward(from_first[k].inverse(points[sel])) - points[sel]
     return flow.reshape(h, w, 2)
-
-
-def _map_to(plan: ScenePlan, t: int) -> list[LayerMotion]:
-    """Every layer's map from frame 1 to frame ``t`` (1-based)."""
-    return [LayerMotion() if t == 1 else layer.motion for layer in plan.at_frame(max(t, 2)).layers]
-
-
-def _owner(plan: ScenePlan, t: int, points: np.ndarray) -> np.ndarray:
-    """Brute force: the front-most layer whose shape holds each point of frame ``t``."""
-    owner = np.zeros(len(points), dtype=int)
-    maps = _map_to(plan, t)
-    for k, layer in enumerate(plan.layers[1:], start=1):
-        local = maps[k].inverse(points)
-        owner[shapely.contains_xy(layer.geometry, local[:, 0], local[:, 1])] = k
-    return owner
-
-
-def _reference_step(plan: ScenePlan, here: int, there: int) -> tuple[np.ndarray, np.ndarray]:
-    """Brute-force occlusion from frame ``here`` to frame ``there`` (1-based) and the owners of
-    frame ``here``, point by point with shapely and ``LayerMotion``'s numpy maps."""
-    h, w = plan.height, plan.width
-    ys, xs = np.mgrid[0:h, 0:w]
-    points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
-    owner = _owner(plan, here, points)
-    from_first, to_there = _map_to(plan, here), _map_to(plan, there)
-    occluded = np.zeros(len(points), dtype=bool)
-    for k in np.unique(owner):
-        sel = owner == k
-        moved = to_there[k].forward(from_first[k].inverse(points[sel]))
-        out = (moved < -0.5).any(axis=1) | (moved[:, 0] > w - 0.5) | (moved[:, 1] > h - 0.5)
-        occluded[sel] = out | (_owner(plan, there, moved) > k)
-    return occluded.reshape(h, w), owner.reshape(h, w)
 
 
 @pytest.mark.parametrize("name", ["boxes", "rotations", "holes", "thin", "deformations"])
@@ -277,7 +245,7 @@ def test_neighbour_occlusion_and_segmentation_match_brute_force(name: str) -> No
         for i in range(len(sequence.flow)):
             for backward in (False, True):
                 here, there = (i + 2, i + 1) if backward else (i + 1, i + 2)
-                occluded, owner = _reference_step(plan, here, there)
+                occluded, owner = reference_step(plan, here, there)
                 got = (sequence.occlusion_backward if backward else sequence.occlusion)[i]
                 assert (sequence.segmentation[here - 1] != owner).sum() <= tolerance
                 assert (got != occluded).sum() <= tolerance, (i, backward)
