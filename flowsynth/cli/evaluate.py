@@ -28,8 +28,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``evaluate`` subcommand to ``commands``."""
     parser = commands.add_parser(
         "evaluate",
-        help="EPE / Fl / accuracy of a checkpoint (and zero flow) on flow datasets",
-        description="Evaluate a 'flowsynth train' checkpoint. Writes OUT (JSON) and OUT.md.",
+        help="EPE / Fl / accuracy of a checkpoint (and zero flow) on flow datasets; stereo "
+        "checkpoints: EPE / D1 / bad pixels (and a constant disparity) on stereo pairs",
+        description="Evaluate a 'flowsynth train' checkpoint. Writes OUT (JSON) and OUT.md. "
+        "Flow checkpoints get a zero-flow row per dataset; stereo checkpoints a "
+        "constant-disparity row (the median of the dataset's own true disparities).",
     )
     _add_inputs(parser)
     _add_options(parser)
@@ -53,7 +56,8 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="NAME (a folder under --data-root), NAME=ROOT or recipe:RECIPE; names: "
         f"{', '.join([*FOLDERS, *ALIASES])}; segmentation checkpoints: isbi2012_em[25:]; "
-        "repeatable",
+        "stereo checkpoints: middlebury_stereo, kitti_stereo=PATH, flowsynth_stereo=PATH, "
+        "recipe:stereo/default; repeatable",
     )
     parser.add_argument(
         "--data-root",
@@ -88,7 +92,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         "--recipe-seed",
         type=int,
         default=DEFAULT_RECIPE_SEED,
-        help=f"seed of recipe:NAME samples (default {DEFAULT_RECIPE_SEED})",
+        help=f"seed of recipe:NAME samples, flow or stereo (default {DEFAULT_RECIPE_SEED})",
     )
     parser.add_argument(
         "--recipe-count",

@@ -41,6 +41,7 @@ _FIELDS = (
     "ema",
     "init",
     "compile_backend",
+    "max_disparity",
 )
 
 
@@ -59,9 +60,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     ``--help`` lists them."""
     p = commands.add_parser(
         "train",
-        help="train a flow model (or a U-Net) on a recipe or a dataset; --resume continues",
-        description="Train a flow model on procedural or on-disk data, or a U-Net on "
-        "image/label folders (--task segmentation). Writes RUN_DIR/checkpoint.pt, "
+        help="train a flow model (a U-Net, a stereo model) on a recipe or a dataset; --resume "
+        "continues",
+        description="Train a flow model on procedural or on-disk data, a U-Net on "
+        "image/label folders (--task segmentation), or a cost-volume stereo model on a stereo "
+        "recipe or stereo pairs (--task stereo). Writes RUN_DIR/checkpoint.pt, "
         "config.json, log.csv (and tensorboard/ when TensorBoard is installed).",
     )
     for add_arguments in (
@@ -72,6 +75,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         _add_loading_arguments,
         _add_runtime_arguments,
         _add_segmentation_arguments,
+        _add_stereo_arguments,
         _add_start_arguments,
     ):
         add_arguments(p)
@@ -86,12 +90,13 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="recipe:NAME or a recipe name/file (rendered on the fly), a dataset "
         "(middlebury, flyingchairs=PATH, ...); segmentation: isbi2012_em[:25], "
-        "IMAGES_DIR,LABELS_DIR",
+        "IMAGES_DIR,LABELS_DIR; stereo: a stereo recipe (stereo/default), middlebury_stereo, "
+        "kitti_stereo=PATH, flowsynth_stereo=PATH",
     )
     p.add_argument("--out", required=True, type=Path, help="run folder")
     p.add_argument(
         "--task",
-        choices=("flow", "segmentation"),
+        choices=("flow", "segmentation", "stereo"),
         default=None,
         help="default: the model's task (flow)",
     )
@@ -110,7 +115,7 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Which model, and how wide."""
-    p.add_argument("--model", default=None, help="pwc (alias corr), flownets, unet")
+    p.add_argument("--model", default=None, help="pwc (alias corr), flownets, unet, cvnet (stereo)")
     p.add_argument("--width", type=float, default=None, help="channel width multiplier")
 
 
@@ -124,7 +129,7 @@ def _add_optimisation_arguments(p: argparse.ArgumentParser) -> None:
         nargs=2,
         default=None,
         metavar=("H", "W"),
-        help="training crop, multiples of the model stride (64 flow, 16 U-Net)",
+        help="training crop, multiples of the model stride (64 flow, 16 U-Net, 8 stereo)",
     )
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (AdamW)")
     p.add_argument("--min-lr", type=float, default=None, help="final lr as a share of --lr")
@@ -244,6 +249,18 @@ def _add_segmentation_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_stereo_arguments(p: argparse.ArgumentParser) -> None:
+    """The stereo model's disparity range."""
+    p.add_argument(
+        "--max-disparity",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="stereo: largest disparity the cost volume holds, full-resolution pixels, a "
+        "multiple of 8 (default 192: 48 candidates at 1/4 resolution)",
+    )
+
+
 def _add_start_arguments(p: argparse.ArgumentParser) -> None:
     """Where the run starts (initial weights, or resuming its checkpoint) and whether it shows
     progress."""
@@ -315,7 +332,8 @@ def run(args: argparse.Namespace) -> int:
         held_out=held_out,
     )
     last = result.last
-    summary = ", ".join(f"{k} {last[k]:.4g}" for k in ("loss", "epe", "pixel_error") if k in last)
+    shown = ("loss", "epe", "d1", "pixel_error")
+    summary = ", ".join(f"{k} {last[k]:.4g}" for k in shown if k in last)
     print(
         f"trained steps {result.start_step}..{result.step} of {config.steps}"
         f"{'; last step: ' + summary if summary else ''}; checkpoint {result.checkpoint}",

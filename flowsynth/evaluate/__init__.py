@@ -1,9 +1,11 @@
 """Evaluation: flow metrics (EPE, accuracies, KITTI Fl, speed bins), segmentation metrics,
-padding to a model's stride, and the ``flowsynth evaluate`` harness.
+stereo metrics (EPE, D1, bad pixels), padding to a model's stride, and the
+``flowsynth evaluate`` harness.
 
-Torch-free at import: :mod:`~flowsynth.evaluate.metrics` and
-:mod:`~flowsynth.evaluate.segmetrics` are numpy only; :mod:`~flowsynth.evaluate.flow`,
-:mod:`~flowsynth.evaluate.padding` and :mod:`~flowsynth.evaluate.run` import torch.
+Torch-free at import: :mod:`~flowsynth.evaluate.metrics`, :mod:`~flowsynth.evaluate.segmetrics`
+and :mod:`~flowsynth.evaluate.stereo_metrics` are numpy only; :mod:`~flowsynth.evaluate.flow`,
+:mod:`~flowsynth.evaluate.stereo`, :mod:`~flowsynth.evaluate.padding` and
+:mod:`~flowsynth.evaluate.run` import torch.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ _MODULES = {
     "load_model": "flow",
     "evaluate_flow": "flow",
     "evaluate_segmentation": "segmentation",
+    "StereoMetrics": "stereo_metrics",
+    "evaluate_stereo": "stereo",
+    "predict_disparity": "stereo",
     "evaluate": "run",
     "markdown_table": "report",
     "write_results": "report",

@@ -15,7 +15,11 @@ POOLING = (
     "pools pixels); *_image_mean are means over images of each image's value. Fl-all: EPE > 3 px "
     "and > 5 % of |gt|. Speed bins by |gt|: [0,10), [10,40), [40,inf) px. noc/occ only where "
     "the dataset has occlusion. Segmentation: IoU, Dice (foreground classes) and pixel error "
-    "pooled per pixel; adapted Rand error averaged over images."
+    "pooled per pixel; adapted Rand error averaged over images. Stereo: EPE (mean absolute "
+    "disparity error), D1 (error > 3 px and > 5 % of the true disparity), >1px / >3px (error "
+    "above 1 / 3 px) pooled per pixel over valid pixels, noc over valid non-occluded ones; the "
+    "constant row predicts the median of the dataset's own valid true disparities everywhere "
+    "(an oracle constant: the one with the least EPE)."
 )
 
 
@@ -51,6 +55,16 @@ SEGMENTATION_COLUMNS = (
     ("pixel_error", "pixel error", "f"),
     ("rand_error", "Rand error", "f"),
 )
+STEREO_COLUMNS = (
+    ("epe", "EPE", "f"),
+    ("epe_noc", "noc", "f"),
+    ("d1", "D1 %", "%"),
+    ("d1_noc", "D1 noc %", "%"),
+    ("bad_1px", ">1px %", "%"),
+    ("bad_3px", ">3px %", "%"),
+    ("bad_3px_noc", ">3px noc %", "%"),
+)
+COLUMNS = {"segmentation": SEGMENTATION_COLUMNS, "stereo": STEREO_COLUMNS}
 METHOD_NAMES = {"model": "model", "zero_flow": "zero flow"}
 
 
@@ -61,8 +75,9 @@ def _cell(value: Any, kind: str) -> str:
 
 
 def markdown_table(document: dict[str, Any]) -> str:
-    """One row per (dataset, method): the model's row, then the zero-flow baseline."""
-    columns = SEGMENTATION_COLUMNS if document.get("task") == "segmentation" else FLOW_COLUMNS
+    """One row per (dataset, method): the model's row, then the zero-flow baseline (stereo: the
+    constant-disparity baseline, named with its disparity)."""
+    columns = COLUMNS.get(str(document.get("task")), FLOW_COLUMNS)
     lines = [
         "| dataset | method | images | " + " | ".join(h for _, h, _ in columns) + " |",
         "|---|---|---:|" + "---:|" * len(columns),
@@ -71,6 +86,8 @@ def markdown_table(document: dict[str, Any]) -> str:
         for method, summary in methods.items():
             cells = [_cell(summary.get(key), kind) for key, _, kind in columns]
             name = METHOD_NAMES.get(method, method)
+            if "disparity" in summary:
+                name = f"{name} d={summary['disparity']:.2f}"
             lines.append(f"| {spec} | {name} | {summary['images']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

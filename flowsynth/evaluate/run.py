@@ -19,6 +19,7 @@ from flowsynth.evaluate.datasets import (
 from flowsynth.evaluate.flow import evaluate_flow, load_model
 from flowsynth.evaluate.report import POOLING, scale_note
 from flowsynth.evaluate.segmentation import evaluate_segmentation
+from flowsynth.evaluate.stereo import evaluate_stereo, resolve_stereo_eval_dataset
 from flowsynth.train.build import resolve_device
 
 
@@ -38,7 +39,10 @@ def evaluate(
 
     Flow checkpoints get a model row and a zero-flow row per dataset
     (:func:`~flowsynth.evaluate.flow.evaluate_flow`); segmentation checkpoints take
-    segmentation specs (:func:`flowsynth.data.segmentation.parse_segmentation_spec`).
+    segmentation specs (:func:`flowsynth.data.segmentation.parse_segmentation_spec`); stereo
+    checkpoints take stereo specs (``middlebury_stereo``, ``kitti_stereo=PATH``,
+    ``flowsynth_stereo=PATH``, a stereo recipe) and get a model row and a constant-disparity
+    row (:func:`~flowsynth.evaluate.stereo.evaluate_stereo`).
 
     ``scale`` (``0 < scale <= 1``) downsamples every flow pair before evaluation
     (:func:`flowsynth.data.rescale.rescale_pair`: area-averaged images, valid-weighted flow times
@@ -49,12 +53,14 @@ def evaluate(
     dict
         ``checkpoint``, ``task``, ``step``, ``model_spec``, ``train_config``, ``scale``,
         ``scale_note``, ``pooling`` and
-        ``datasets: {spec: {"model": summary, "zero_flow": summary}}`` (JSON-ready).
+        ``datasets: {spec: {"model": summary, "zero_flow": summary}}`` (JSON-ready; stereo:
+        ``{"model", "constant"}``).
 
     Raises
     ------
     ValueError
-        No datasets, ``scale`` outside ``(0, 1]``, or ``scale != 1`` for segmentation.
+        No datasets, ``scale`` outside ``(0, 1]``, or ``scale != 1`` for segmentation or
+        stereo.
     """
     if not datasets:
         raise ValueError("no datasets to evaluate: give at least one --dataset")
@@ -62,8 +68,8 @@ def evaluate(
     torch_device = resolve_device(device)
     model, state = (None, {}) if checkpoint is None else load_model(checkpoint, torch_device)
     task = state.get("config", {}).get("task", "flow")
-    if task == "segmentation" and scale != 1.0:
-        raise ValueError(f"--scale applies to flow datasets only; got {scale:g} for segmentation")
+    if task in ("segmentation", "stereo") and scale != 1.0:
+        raise ValueError(f"--scale applies to flow datasets only; got {scale:g} for {task}")
     document = _header(checkpoint, state, task, torch_device, scale)
     for spec in datasets:
         if task == "segmentation":
@@ -71,6 +77,13 @@ def evaluate(
             values = state["info"]["label_values"]
             result = _evaluate_segmentation(
                 model, spec, data_root, values, torch_device, max_images, progress
+            )
+        elif task == "stereo":
+            stereo = resolve_stereo_eval_dataset(
+                spec, data_root, recipe_seed=recipe_seed, recipe_count=recipe_count
+            )
+            result = evaluate_stereo(
+                model, stereo, device=torch_device, max_images=max_images, progress=progress
             )
         else:
             dataset = resolve_flow_dataset(

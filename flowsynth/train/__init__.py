@@ -1,4 +1,4 @@
-"""Training: models (``flownets``, ``pwc``, ``unet``), losses, the loop, checkpoints.
+"""Training: models (``flownets``, ``pwc``, ``unet``, ``cvnet``), losses, the loop, checkpoints.
 
 Sees batches (:class:`flowsynth.data.FlowExample`), never scenes. Names load lazily, so
 ``import flowsynth.train`` (and the CLI's :mod:`flowsynth.cli.train`) does not import torch
@@ -29,6 +29,8 @@ _MODULES = {
     "FlowNetS": "flownets",
     "PWCNet": "pwc",
     "UNet": "unet",
+    "CostVolumeStereo": "stereo_net",
+    "stereo_loss": "losses",
 }
 
 __all__ = sorted(_MODULES)

@@ -93,6 +93,29 @@ def segmentation_dataset(config: TrainConfig) -> tuple[Dataset[Any], dict[str, A
     return dataset, info, image_channels(pairs[0])
 
 
+def stereo_dataset(config: TrainConfig) -> tuple[Dataset[Any], dict[str, Any]]:
+    """The training stereo dataset (random crops of ``config.crop``; recipes also colour jitter
+    unless ``augment`` is off) and what to record of it."""
+    from flowsynth.data.stereo_stream import STEREO_COLOUR, resolve_stereo_data
+
+    dataset = resolve_stereo_data(
+        config.data,
+        config.data_root,
+        crop=(int(config.crop[0]), int(config.crop[1])),
+        seed=config.recipe_seed,
+        length=config.epoch_length,
+        overrides=list(config.overrides),
+        colour=STEREO_COLOUR if config.augment else None,
+    )
+    info: dict[str, Any] = {"data_spec": config.data}
+    recipe = getattr(dataset, "recipe", None)
+    if recipe is not None:
+        from flowsynth.recipe.fields import recipe_hash, to_dict
+
+        info.update(recipe=to_dict(recipe), recipe_hash=recipe_hash(recipe))
+    return dataset, info
+
+
 def training_data(config: TrainConfig) -> tuple[Dataset[Any], dict[str, Any], dict[str, Any]]:
     """``(dataset, model spec, info)`` for ``config``; info is stored in the checkpoint."""
     if model_task(config.model) != config.task:
@@ -103,6 +126,9 @@ def training_data(config: TrainConfig) -> tuple[Dataset[Any], dict[str, Any], di
     if config.task == "flow":
         dataset, info = flow_dataset(config)
         spec = model_spec(config.model, width=config.width)
+    elif config.task == "stereo":
+        dataset, info = stereo_dataset(config)
+        spec = model_spec(config.model, width=config.width, max_disparity=config.max_disparity)
     else:
         dataset, info, channels = segmentation_dataset(config)
         classes = len(info["label_values"])

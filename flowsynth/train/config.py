@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-TASKS = ("flow", "segmentation")
+TASKS = ("flow", "segmentation", "stereo")
 SCHEDULES = ("cosine", "step", "constant")
 PRESET_NAMES = ("cpu", "gpu")
 
@@ -46,8 +46,10 @@ class TrainConfig:
     Attributes
     ----------
     data : dataset spec: ``recipe:NAME``, a bare recipe name, ``NAME``, ``NAME=PATH``
-        (flow; :func:`flowsynth.data.resolve_dataset`), or a segmentation spec
-        (:func:`flowsynth.data.segmentation.parse_segmentation_spec`).
+        (flow; :func:`flowsynth.data.resolve_dataset`), a segmentation spec
+        (:func:`flowsynth.data.segmentation.parse_segmentation_spec`), or a stereo spec
+        (a stereo recipe, ``middlebury_stereo``, ``kitti_stereo=PATH``,
+        ``flowsynth_stereo=PATH``; :func:`flowsynth.data.stereo_stream.resolve_stereo_data`).
     out : run folder (``checkpoint.pt``, ``config.json``, ``log.csv``, ``tensorboard/``).
     crop : (height, width) of the training crops; multiples of the model's stride.
     schedule : learning-rate decay after a linear warm-up: cosine to ``min_lr`` x ``lr``,
@@ -77,6 +79,8 @@ class TrainConfig:
     ema : decay of an exponential moving average of the weights (and batch-norm statistics),
         updated after every step and evaluated instead of the last weights (0: off; e.g. 0.99
         averages over ~100 steps). It smooths the noise of the last steps of a short run.
+    max_disparity : stereo: the largest disparity the model considers, full-resolution pixels
+        (a multiple of 8); ground truth at or beyond it is left out of the loss.
     init : checkpoint whose model weights start a new run (curricula: simple data, then
         complex); optimizer and schedule start afresh. Ignored when resuming.
     """
@@ -118,6 +122,7 @@ class TrainConfig:
     seg_weights: str = "unet"
     ema: float = 0.0
     init: str | None = None
+    max_disparity: int = 192
 
     def __post_init__(self) -> None:
         _check(self.task in TASKS, f"task must be one of {TASKS}, got {self.task!r}")
@@ -145,6 +150,10 @@ class TrainConfig:
         _check(0 <= self.min_lr <= 1, f"min_lr is a share of lr in [0, 1], got {self.min_lr}")
         _check(self.clip >= 0 and self.weight_decay >= 0, "clip and weight_decay must be >= 0")
         _check(0 <= self.ema < 1, f"ema is a decay in [0, 1), got {self.ema}")
+        _check(
+            self.max_disparity >= 8 and self.max_disparity % 8 == 0,
+            f"max_disparity must be a positive multiple of 8, got {self.max_disparity}",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form: tuples become lists (JSON and ``weights_only`` friendly)."""
@@ -226,6 +235,30 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
         "checkpoint_every": 2000,
         "log_every": 50,
         "dice": 0.5,
+    },
+    ("cpu", "stereo"): {
+        "model": "cvnet",
+        "width": 1.0,
+        "batch": 4,
+        "crop": (128, 256),
+        "steps": 400,
+        "lr": 1e-3,
+        "warmup": 30,
+        "workers": 0,
+        "checkpoint_every": 100,
+        "log_every": 10,
+    },
+    ("gpu", "stereo"): {
+        "model": "cvnet",
+        "width": 2.0,
+        "batch": 8,
+        "crop": (256, 512),
+        "steps": 100_000,
+        "lr": 1e-3,
+        "warmup": 1000,
+        "workers": 8,
+        "checkpoint_every": 5000,
+        "log_every": 100,
     },
 }
 

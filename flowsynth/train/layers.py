@@ -62,6 +62,23 @@ class FlowHead(nn.Conv2d):
         super().__init__(in_channels, 2, 3, 1, 1)
 
 
+class DisparityHead(nn.Conv2d):
+    """3x3 convolution to one channel, a disparity residual, initialised near zero like
+    :class:`FlowHead` (a fresh refinement then keeps the disparity it refines)."""
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__(in_channels, 1, 3, 1, 1)
+
+
+class CostHead(nn.Conv3d):
+    """3x3x3 convolution to one matching cost per candidate disparity, initialised near zero
+    like :class:`FlowHead`: a fresh stereo model's costs are then its raw feature correlation
+    (a matching prior that works from the first step), not noise that drowns it."""
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__(in_channels, 1, 3, 1, 1)
+
+
 #: Scale of :class:`FlowHead` weights relative to a Kaiming initialisation.
 HEAD_SCALE = 0.01
 
@@ -91,25 +108,25 @@ def full_resolution_flow(prediction: torch.Tensor, size: tuple[int, int]) -> tor
 def initialize(module: nn.Module, generator: torch.Generator) -> None:
     """Initialise every parameter and buffer from ``generator`` (no global RNG).
 
-    Convolutions: Kaiming normal (LeakyReLU slope 0.1), zero bias, flow heads scaled by
+    Convolutions (2D and 3D): Kaiming normal (LeakyReLU slope 0.1), zero bias, flow heads scaled by
     :data:`HEAD_SCALE`; norms: weight 1, bias 0,
     running statistics reset. Raises ``TypeError`` for a module with parameters it does not
     know, so no parameter is left uninitialised (models are built on the meta device).
     """
     for sub in module.modules():
         own = list(sub.parameters(recurse=False))
-        if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d)):
+        if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d, nn.Conv3d, nn.ConvTranspose3d)):
             nn.init.kaiming_normal_(sub.weight, a=0.1, generator=generator)
-            if isinstance(sub, FlowHead):
+            if isinstance(sub, (FlowHead, DisparityHead, CostHead)):
                 with torch.no_grad():
                     sub.weight.mul_(HEAD_SCALE)
             if sub.bias is not None:
                 nn.init.zeros_(sub.bias)
-        elif isinstance(sub, (nn.BatchNorm2d, nn.GroupNorm)):
+        elif isinstance(sub, (nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)):
             if sub.weight is not None:
                 nn.init.ones_(sub.weight)
                 nn.init.zeros_(sub.bias)
-            if isinstance(sub, nn.BatchNorm2d):
+            if isinstance(sub, (nn.BatchNorm2d, nn.BatchNorm3d)):
                 sub.reset_running_stats()
         elif own:
             raise TypeError(f"initialize: no rule for {type(sub).__name__} with parameters")

@@ -19,7 +19,15 @@ from flowsynth.io.atomic import atomic_write_bytes
 LOG_NAME = "log.csv"
 CURVES_NAME = "curves.png"
 #: The columns drawn by :func:`write_curves`, each in its own panel, when the log has them.
-CURVE_COLUMNS = ("loss", "epe", "pixel_error", "dice", "heldout_iou", "heldout_rand_error")
+CURVE_COLUMNS = (
+    "loss",
+    "epe",
+    "d1",
+    "pixel_error",
+    "dice",
+    "heldout_iou",
+    "heldout_rand_error",
+)
 
 
 def _truncate_csv(path: Path, last_step: int) -> None:

@@ -41,7 +41,7 @@ from flowsynth.train.checkpoint import (
 )
 from flowsynth.train.config import TrainConfig, config_differences
 from flowsynth.train.logs import RunLog, write_curves
-from flowsynth.train.losses import multiscale_epe, segmentation_loss
+from flowsynth.train.losses import multiscale_epe, segmentation_loss, stereo_loss
 from flowsynth.train.models import build_model
 from flowsynth.train.schedule import make_optimizer, make_scheduler
 
@@ -56,6 +56,7 @@ SEGMENTATION_COLUMNS = (
     "step_s",
     "grad_norm",
 )
+STEREO_COLUMNS = ("loss", "epe", "d1", "lr", "samples_per_s", "data_wait_s", "step_s", "grad_norm")
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,34 @@ def segmentation_step(
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
         logits = model(image)
     return segmentation_loss(logits.float(), label, weight, dice=config.dice)
+
+
+def stereo_step(
+    model: nn.Module, batch: Any, device: torch.device, config: TrainConfig, amp: bool
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Forward pass and loss (smooth L1 + candidate cross-entropy,
+    :func:`~flowsynth.train.losses.stereo_loss`) of one ``StereoExample`` batch."""
+    left = batch.left.to(device, non_blocking=True)
+    right = batch.right.to(device, non_blocking=True)
+    disparity = batch.disparity.to(device, non_blocking=True)
+    valid = batch.valid.to(device, non_blocking=True)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
+        predictions = model(left, right)
+    return stereo_loss(
+        [p.float() for p in predictions], disparity, valid, max_disparity=config.max_disparity
+    )
+
+
+#: The log columns of each task.
+COLUMNS = {"flow": FLOW_COLUMNS, "segmentation": SEGMENTATION_COLUMNS, "stereo": STEREO_COLUMNS}
+
+
+def step_function(task: str) -> Callable[..., tuple[torch.Tensor, dict[str, float]]]:
+    """The forward-and-loss function of ``task`` (looked up when called, so a test may wrap the
+    module's ``flow_step``)."""
+    if task == "stereo":
+        return stereo_step
+    return flow_step if task == "flow" else segmentation_step
 
 
 def tensorboard_available() -> bool:
@@ -246,7 +275,7 @@ def train(
         if config.compile
         else run.model
     )
-    columns = FLOW_COLUMNS if config.task == "flow" else SEGMENTATION_COLUMNS
+    columns = COLUMNS[config.task]
     if held_out is not None:
         columns = (*columns, *held_out.log_columns())
     log = RunLog(
@@ -414,7 +443,7 @@ def _optimise(run: _Run, forward: nn.Module, batch: Any, step: int) -> dict[str,
     Raises ``RuntimeError`` when the loss is not finite, before the weights change.
     """
     config, optimizer = run.config, run.optimizer
-    step_fn = flow_step if config.task == "flow" else segmentation_step
+    step_fn = step_function(config.task)
     amp = config.amp and (run.device.type == "cuda" or config.cpu_amp)
     lr = float(optimizer.param_groups[0]["lr"])
     optimizer.zero_grad(set_to_none=True)

@@ -4,6 +4,8 @@
   downsampled (masked area mean) to every prediction's size, masked by ``valid``.
 - :func:`segmentation_loss`: U-Net's pixel-weighted cross-entropy (weights from
   :func:`flowsynth.deform.unet_weight_map`), optionally plus a soft Dice term.
+- :func:`stereo_loss`: smooth L1 of full-resolution disparities on valid pixels (PSMNet's),
+  plus a cross-entropy of the cost volume's candidates.
 """
 
 from __future__ import annotations
@@ -160,4 +162,85 @@ def segmentation_loss(
         "dice": float(dice_value.detach()),
         "pixel_error": pixel_error,
     }
+    return loss, metrics
+
+
+#: Weights of a stereo model's predictions, refined first (PSMNet weighs its outputs alike).
+STEREO_WEIGHTS = (1.0, 0.5)
+#: KITTI's D1 outliers: error above 3 px and above 5 % of the true disparity.
+D1_PIXELS = 3.0
+D1_RELATIVE = 0.05
+
+
+def candidate_cross_entropy(
+    cost: torch.Tensor, disparity: torch.Tensor, valid: torch.Tensor, *, max_disparity: float
+) -> torch.Tensor:
+    """Cross-entropy of ``softmax(-cost)`` over the candidates against the true disparity:
+    ``[B,D,h,w], [B,H,W], [B,H,W] -> ()``; candidate ``k`` is disparity ``k H / h`` pixels.
+
+    The truth is block-averaged over its valid pixels to ``h x w`` (as
+    :func:`downsample_flow`), divided by the stride, and split between its two neighbouring
+    candidates by linear weights; blocks without valid pixels, or at or beyond
+    ``max_disparity``, are left out. It points the matching scores at the right candidate
+    directly, which the soft-argmin's regression does only through an expectation.
+    """
+    factor = disparity.shape[-2] // cost.shape[-2]
+    small, small_valid = downsample_flow(disparity.unsqueeze(1), valid, factor)
+    index = small.squeeze(1) / factor
+    keep = small_valid & (small.squeeze(1) < max_disparity) & (index <= cost.shape[1] - 1)
+    index = index.clamp(0, cost.shape[1] - 1)
+    low = index.floor().long()
+    high = (low + 1).clamp_max(cost.shape[1] - 1)
+    upper = index - low.to(index.dtype)
+    log_p = F.log_softmax(-cost.float(), dim=1)
+    picked = (1 - upper) * log_p.gather(1, low.unsqueeze(1)).squeeze(1)
+    picked = picked + upper * log_p.gather(1, high.unsqueeze(1)).squeeze(1)
+    return _masked_mean(-picked, keep.to(picked.dtype))
+
+
+def stereo_loss(
+    predictions: Sequence[torch.Tensor],
+    disparity: torch.Tensor,
+    valid: torch.Tensor,
+    *,
+    max_disparity: float,
+    weights: Sequence[float] = STEREO_WEIGHTS,
+    cross_entropy: float = 1.0,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Weighted smooth L1 (``beta = 1`` px) plus a candidate cross-entropy:
+    ``([B,H,W] x L, [B,D,h,w]), [B,H,W], [B,H,W] -> (loss, metrics)``.
+
+    ``predictions``: the disparities (refined first, one weight each in ``weights``), then the
+    cost volume (:class:`~flowsynth.train.stereo_net.StereoOutput`). Each disparity's mean smooth
+    L1 over the pixels that are ``valid`` with a true disparity below ``max_disparity`` (beyond it
+    the model has no candidate), weighted; plus ``cross_entropy`` times
+    :func:`candidate_cross_entropy` of the cost volume.
+
+    Metrics (first prediction, same pixels): ``loss``, ``ce``, ``epe`` (mean absolute error,
+    px), ``d1`` (share of pixels with error > 3 px and > 5 % of the truth), ``bad1`` / ``bad3``
+    (shares with error > 1 / 3 px).
+    """
+    *disparities, cost = predictions
+    if len(disparities) != len(weights):
+        raise ValueError(f"{len(disparities)} disparities but {len(weights)} weights")
+    mask = valid & (disparity < max_disparity)
+    loss = disparity.new_zeros(())
+    for prediction, weight in zip(disparities, weights, strict=True):
+        error = F.smooth_l1_loss(prediction.float(), disparity, reduction="none", beta=1.0)
+        loss = loss + weight * _masked_mean(error, mask.to(error.dtype))
+    ce = candidate_cross_entropy(cost, disparity, valid, max_disparity=max_disparity)
+    loss = loss + cross_entropy * ce
+    with torch.no_grad():
+        error = (disparities[0].float() - disparity).abs()[mask]
+        truth = disparity[mask]
+        count = max(int(error.numel()), 1)
+        outliers = (error > D1_PIXELS) & (error > D1_RELATIVE * truth)
+        metrics = {
+            "loss": float(loss.detach()),
+            "ce": float(ce.detach()),
+            "epe": float(error.sum()) / count,
+            "d1": float(outliers.sum()) / count,
+            "bad1": float((error > 1).sum()) / count,
+            "bad3": float((error > 3).sum()) / count,
+        }
     return loss, metrics

@@ -1,4 +1,4 @@
-"""Models by name: ``flownets``, ``pwc`` (alias ``corr``), ``unet``.
+"""Models by name: ``flownets``, ``pwc`` (alias ``corr``), ``unet``, ``cvnet`` (stereo).
 
 A model is described by a plain *spec* ``{"name": str, "options": {...}}`` (stored in every
 checkpoint, so evaluation rebuilds the same network). :func:`build_model` builds it on the meta
@@ -16,6 +16,7 @@ from torch import nn
 from flowsynth.train.flownets import FlowNetS
 from flowsynth.train.layers import initialize
 from flowsynth.train.pwc import PWCNet
+from flowsynth.train.stereo_net import CostVolumeStereo
 from flowsynth.train.unet import UNet
 
 #: name -> (class, task, allowed options)
@@ -27,8 +28,9 @@ MODELS: dict[str, tuple[Callable[..., nn.Module], str, tuple[str, ...]]] = {
         ("width", "max_displacement", "context", "cosine"),
     ),
     "unet": (UNet, "segmentation", ("width", "depth", "in_channels", "classes", "norm")),
+    "cvnet": (CostVolumeStereo, "stereo", ("width", "max_disparity", "groups", "refine")),
 }
-ALIASES = {"corr": "pwc", "flownet": "flownets", "flownet-s": "flownets"}
+ALIASES = {"corr": "pwc", "flownet": "flownets", "flownet-s": "flownets", "costvolume": "cvnet"}
 
 
 def canonical_name(name: str) -> str:
@@ -41,7 +43,7 @@ def canonical_name(name: str) -> str:
 
 
 def model_task(name: str) -> str:
-    """``'flow'`` or ``'segmentation'``."""
+    """``'flow'``, ``'segmentation'`` or ``'stereo'``."""
     return MODELS[canonical_name(name)][1]
 
 
