@@ -186,13 +186,13 @@ def resolve_stereo_data(
     """The stereo dataset a spec names (module docstring), cropped to ``crop`` when given.
 
     Recipes render ``length`` items per epoch with ``seed`` and ``overrides``
-    (``["scale=0.5"]``) and take ``colour``; disk datasets take neither (their crops are drawn
-    with ``seed``).
+    (``["scale=0.5"]``) and take ``colour``; disk datasets are random crops only (drawn with
+    ``seed``; ``colour`` does not apply to them).
 
     Raises
     ------
     ValueError
-        Overrides or colour jitter for a disk dataset; an unknown dataset name.
+        Overrides for a disk dataset; an unknown dataset name.
     RecipeError
         A recipe that does not describe stereo.
     FileNotFoundError

@@ -188,3 +188,21 @@ def test_train_resume_and_evaluate_from_the_cli(
     assert rows["model"]["images"] == rows["constant"]["images"] == 2
     assert "constant d=" in capsys.readouterr().out
     assert "D1 %" in results.with_suffix(".md").read_text()
+
+
+@pytest.mark.parametrize("layout", ["files", "flyingthings3d"])
+def test_training_reads_stereo_pairs_from_disk(layout: str, tmp_path: Path) -> None:
+    """Pairs written by ``flowsynth generate`` (flat files, FlyingThings3D's tree) train a
+    model from the CLI: ``flowsynth_stereo=PATH``, ``flyingthings3d_stereo=PATH``."""
+    data = tmp_path / "data"
+    generate = ["generate", "stereo/default", "--out", str(data), "--count", "3", "--set"]
+    generate += ["scale=0.25", "--format", layout, "--preview", "0", "--no-progress"]
+    assert main(generate) == 0
+    name = "flowsynth_stereo" if layout == "files" else "flyingthings3d_stereo"
+    out = tmp_path / "run"
+    train = ["train", "--task", "stereo", "--data", f"{name}={data}", "--out", str(out)]
+    train += ["--width", "0.25", "--batch", "2", "--crop", "32", "48", "--max-disparity", "32"]
+    assert main([*train, "--device", "cpu", "--no-progress", "--steps", "2"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["data"] == f"{name}={data}"
+    assert len((out / "log.csv").read_text().splitlines()) >= 2
