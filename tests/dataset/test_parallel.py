@@ -32,6 +32,7 @@ from flowsynth.io.manifest import (
     superseded,
 )
 from flowsynth.recipe.load import load_recipe
+from tests.dataset.engines import loopback_dask_client
 from tests.render.helpers import SMALL
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,19 +118,8 @@ def test_a_mismatched_recipe_or_seed_is_refused(
 
 
 def test_dask_cluster_writes_the_same_bytes(reference: Path, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
     recipe = load_recipe("default", SMALL)
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=False,
-            protocol="tcp",  # real sockets on the loopback, as on a cluster
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with loopback_dask_client() as client:
         summary = generate_dataset(
             recipe, 0, tmp_path / "data", count=7, chunk_size=3, executor=client
         )

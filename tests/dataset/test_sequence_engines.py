@@ -1,5 +1,5 @@
 """Sequences written through a Dask cluster and through Ray: the bytes of the in-process run
-(issue: workers, chunks and engines keep every guarantee they have for pairs)."""
+(workers, chunks and engines keep for sequences every guarantee they have for pairs)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from flowsynth.dataset.write import generate_dataset
+from tests.dataset.engines import loopback_dask_client
 from tests.dataset.test_sequences_write import digests, generate, sequence_recipe
 
 
@@ -22,18 +23,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_dask_cluster_writes_the_same_sequences(reference: Path, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=False,
-            protocol="tcp",  # real sockets on the loopback, as on a cluster
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with loopback_dask_client() as client:
         summary = generate_dataset(
             sequence_recipe(), 0, tmp_path / "data", count=3, chunk_size=2, executor=client
         )

@@ -25,6 +25,7 @@ from flowsynth.io.layout import (
 from flowsynth.io.manifest import MANIFEST_DIR, Chunk, manifest_path
 from flowsynth.recipe.load import load_recipe
 from flowsynth.recipe.schema import FlowRecipe
+from tests.dataset.engines import loopback_dask_client
 
 SETS = ["--set", "scale=0.25"]
 RECIPE = "stereo/default"
@@ -171,18 +172,7 @@ def test_workers_dask_and_ray_write_the_same_bytes(flat: Path, tree: Path, tmp_p
     extra = ("--format", "flyingthings3d", "--workers", "2", "--chunk-size", "2")
     assert generate(tmp_path / "two-tree", *extra) == 0
     assert digests(tmp_path / "two-tree") == digests(tree)
-    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=False,
-            protocol="tcp",
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with loopback_dask_client() as client:
         for layout, reference in (("files", flat), ("flyingthings3d", tree)):
             out = tmp_path / f"dask-{layout}"
             summary = generate_dataset(
