@@ -72,8 +72,9 @@ def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("files", "shards", "flyingthings3d"),
         default="files",
         help="files: FlyingChairs2 files (sequences: MPI Sintel's tree); shards: WebDataset "
-        "tar shards, one per chunk (pairs and stereo pairs); flyingthings3d: stereo pairs in "
-        "FlyingThings3D's tree (frames_cleanpass/, disparity/), read by stereo loaders as is",
+        "tar shards, one per chunk (pairs, stereo pairs and scene flow); flyingthings3d: stereo "
+        "pairs or scene flow in FlyingThings3D's tree (frames_cleanpass/, disparity/, "
+        "optical_flow/, disparity_change/), read by its loaders as is",
     )
     parser.add_argument(
         "--workers",
@@ -129,7 +130,8 @@ def _parser() -> argparse.ArgumentParser:
             "flowsynth generate default --out data/train --count 22232",
             "flowsynth generate ablation/boxes --out boxes --count 1000 --set size=[192,256]",
             "flowsynth generate default --out tex --count 100 --textures ~/photos",
-            "flowsynth generate stereo/default --out sf --count 1000 --format flyingthings3d",
+            "flowsynth generate stereo/default --out st --count 1000 --format flyingthings3d",
+            "flowsynth generate stereo/sceneflow --out sf --count 1000 --format flyingthings3d",
         ),
     )
     _add_recipe_arguments(generate)
