@@ -46,7 +46,8 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         type=Path,
         default=None,
-        help="RUN_DIR/checkpoint.pt (or RUN_DIR); leave out with --zero-flow",
+        help="RUN_DIR/checkpoint.pt (or RUN_DIR); leave out with --zero-flow or "
+        "--constant-disparity",
     )
     parser.add_argument(
         "--dataset",
@@ -75,6 +76,12 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         "--zero-flow",
         action="store_true",
         help="evaluate only the zero-flow baseline (no checkpoint)",
+    )
+    parser.add_argument(
+        "--constant-disparity",
+        action="store_true",
+        help="evaluate only the constant-disparity baseline on stereo datasets (no "
+        "checkpoint): the median of each dataset's own true disparities",
     )
 
 
@@ -116,8 +123,11 @@ def run(args: argparse.Namespace) -> int:
     """Handle ``flowsynth evaluate``."""
     from flowsynth.evaluate.run import evaluate  # loads torch: only when the command runs
 
-    if args.zero_flow == (args.checkpoint is not None):
-        raise ValueError("give a checkpoint, or --zero-flow without one")
+    baselines = int(args.zero_flow) + int(args.constant_disparity)
+    if baselines > 1 or (baselines == 1) == (args.checkpoint is not None):
+        raise ValueError(
+            "give a checkpoint, or one of --zero-flow and --constant-disparity without one"
+        )
     document = evaluate(
         args.checkpoint,
         args.datasets,
@@ -128,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         recipe_count=args.recipe_count,
         progress=not args.no_progress,
         scale=args.scale,
+        baseline_task="stereo" if args.constant_disparity else "flow",
     )
     if document["scale"] != 1.0:
         print(f"{document['scale_note']}\n")

@@ -34,8 +34,11 @@ def evaluate(
     recipe_count: int = DEFAULT_RECIPE_COUNT,
     progress: bool = False,
     scale: float = 1.0,
+    baseline_task: str = "flow",
 ) -> dict[str, Any]:
-    """Evaluate a checkpoint (or, with ``checkpoint=None``, only zero flow) on ``datasets``.
+    """Evaluate a checkpoint (or, with ``checkpoint=None``, only the baseline of
+    ``baseline_task``: zero flow for ``"flow"``, the constant disparity for ``"stereo"``) on
+    ``datasets``.
 
     Flow checkpoints get a model row and a zero-flow row per dataset
     (:func:`~flowsynth.evaluate.flow.evaluate_flow`); segmentation checkpoints take
@@ -59,15 +62,17 @@ def evaluate(
     Raises
     ------
     ValueError
-        No datasets, ``scale`` outside ``(0, 1]``, or ``scale != 1`` for segmentation or
-        stereo.
+        No datasets, ``scale`` outside ``(0, 1]``, ``scale != 1`` for segmentation or
+        stereo, or a ``baseline_task`` without a baseline.
     """
     if not datasets:
         raise ValueError("no datasets to evaluate: give at least one --dataset")
+    if baseline_task not in ("flow", "stereo"):
+        raise ValueError(f"baseline_task is flow or stereo, got {baseline_task!r}")
     scale = check_scale(scale)
     torch_device = resolve_device(device)
     model, state = (None, {}) if checkpoint is None else load_model(checkpoint, torch_device)
-    task = state.get("config", {}).get("task", "flow")
+    task = state.get("config", {}).get("task", "flow") if state else baseline_task
     if task in ("segmentation", "stereo") and scale != 1.0:
         raise ValueError(f"--scale applies to flow datasets only; got {scale:g} for {task}")
     document = _header(checkpoint, state, task, torch_device, scale)

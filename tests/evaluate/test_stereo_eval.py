@@ -3,6 +3,7 @@ the report table, and a checkpoint evaluated on real Middlebury 2014 (skipped wi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -129,3 +130,29 @@ def test_a_stereo_checkpoint_on_middlebury_stereo(data_subdir, tmp_path: Path) -
     assert rows["model"]["images"] == rows["constant"]["images"] == 2
     assert rows["model"]["epe_noc"] is not None  # Middlebury marks occlusion
     assert 20 < rows["constant"]["disparity"] < 60
+
+
+def test_the_constant_disparity_alone_from_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--constant-disparity`` needs no checkpoint: one row per stereo dataset, the pooled
+    median of its own true disparities, as with a checkpoint."""
+    from flowsynth.cli.main import main
+    from flowsynth.evaluate.datasets import DEFAULT_RECIPE_SEED
+    from flowsynth.evaluate.stereo import resolve_stereo_eval_dataset
+
+    out = tmp_path / "results.json"
+    spec = "recipe:stereo/default"
+    args = ["evaluate", "--constant-disparity", "--dataset", spec, "--recipe-count", "3"]
+    assert main([*args, "--out", str(out), "--no-progress", "--device", "cpu"]) == 0
+    document = json.loads(out.read_text())
+    assert document["task"] == "stereo" and document["checkpoint"] is None
+    rows = document["datasets"][spec]
+    assert set(rows) == {"constant"} and rows["constant"]["images"] == 3
+    pairs = resolve_stereo_eval_dataset(spec, None, recipe_seed=DEFAULT_RECIPE_SEED, recipe_count=3)
+    truths = [(p.disparity[p.valid].numpy(), None) for p in (pairs[i] for i in range(3))]
+    assert rows["constant"]["disparity"] == pytest.approx(constant_baseline(truths)["disparity"])
+    assert "constant d=" in capsys.readouterr().out
+    for both in (["--zero-flow", "--constant-disparity"], ["--constant-disparity", str(out)]):
+        assert main(["evaluate", *both, "--dataset", spec]) == 2
+        assert "--constant-disparity" in capsys.readouterr().err
