@@ -4,7 +4,6 @@ interruption, and refusal to mix datasets."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import itertools
 import os
 import shutil
@@ -21,7 +20,7 @@ import pytest
 from flowsynth.cli.main import main
 from flowsynth.dataset.verify import verify_dataset
 from flowsynth.dataset.write import generate_dataset
-from flowsynth.io.layout import FLOW_FILES, METADATA_NAME, DatasetMismatchError, file_name
+from flowsynth.io.layout import FLOW_FILES, DatasetMismatchError, file_name
 from flowsynth.io.manifest import (
     MANIFEST_DIR,
     Chunk,
@@ -32,21 +31,11 @@ from flowsynth.io.manifest import (
     superseded,
 )
 from flowsynth.recipe.load import load_recipe
-from tests.dataset.engines import loopback_dask_client
+from tests.dataset.helpers import digests, loopback_dask_client
 from tests.render.helpers import SMALL
 
 REPO = Path(__file__).resolve().parent.parent
 SETS = [arg for s in SMALL for arg in ("--set", s)]
-
-
-def digests(folder: Path, *, samples_only: bool = False) -> dict[str, str]:
-    """Relative path -> sha256 of every file below ``folder`` (or of its samples only)."""
-    found = {}
-    for path in sorted(folder.rglob("*")):
-        bookkeeping = path.parent.name == MANIFEST_DIR or path.name == METADATA_NAME
-        if path.is_file() and not (samples_only and bookkeeping):
-            found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 def generate(out: Path, *extra: str, count: int = 7) -> int:

@@ -4,7 +4,6 @@ paired as the flow loaders pair it) and shards, each holding the rendered sample
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from flowsynth.io.layout import SCENE_FLOW_FILES, file_name, flyingthings3d_file
 from flowsynth.io.pfm import read_pfm
 from flowsynth.recipe.load import load_flow_recipe
 from flowsynth.render.stereo import SceneFlowSample, render_scene_flow_sample
+from tests.dataset.helpers import digests
 
 SETS = ["--set", "scale=0.25"]
 RECIPE = "stereo/sceneflow"
@@ -31,14 +31,6 @@ def generate(out: Path, *extra: str, count: int = 2) -> int:
 
 def rendered(index: int) -> SceneFlowSample:
     return render_scene_flow_sample(load_flow_recipe(RECIPE, ["scale=0.25"]), 0, index)
-
-
-def digests(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from flowsynth.dataset.write import generate_dataset
-from tests.dataset.engines import loopback_dask_client
-from tests.dataset.test_sequences_write import digests, generate, sequence_recipe
+from tests.dataset.helpers import digests, loopback_dask_client
+from tests.dataset.test_sequences_write import generate, sequence_recipe
 
 
 @pytest.fixture(scope="module")

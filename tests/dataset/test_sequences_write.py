@@ -3,7 +3,6 @@ workers and resuming, and Sintel readers (flowsynth's own) that read it unchange
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -27,6 +26,7 @@ from flowsynth.recipe.fields import RecipeError
 from flowsynth.recipe.load import load_recipe
 from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.sequence import render_sequence_sample
+from tests.dataset.helpers import digests
 
 REPO = Path(__file__).resolve().parent.parent.parent
 #: 5 frames of 96 x 128 pixels (the recipe's reach rule accepts the quarter scale).
@@ -38,15 +38,6 @@ def sequence_recipe() -> FlowRecipe:
     recipe = load_recipe(RECIPE, ["scale=0.25"])
     assert isinstance(recipe, FlowRecipe)
     return recipe
-
-
-def digests(folder: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file below ``folder``."""
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
 
 
 def generate(out: Path, *extra: str, count: int = 2) -> int:

@@ -22,10 +22,10 @@ from flowsynth.io.layout import (
     file_name,
     flyingthings3d_files,
 )
-from flowsynth.io.manifest import MANIFEST_DIR, Chunk, manifest_path
+from flowsynth.io.manifest import Chunk, manifest_path
 from flowsynth.recipe.load import load_recipe
 from flowsynth.recipe.schema import FlowRecipe
-from tests.dataset.engines import loopback_dask_client
+from tests.dataset.helpers import digests, loopback_dask_client
 
 SETS = ["--set", "scale=0.25"]
 RECIPE = "stereo/default"
@@ -36,16 +36,6 @@ def stereo_recipe() -> FlowRecipe:
     recipe = load_recipe(RECIPE, ["scale=0.25"])
     assert isinstance(recipe, FlowRecipe)
     return recipe
-
-
-def digests(folder: Path, *, samples_only: bool = False) -> dict[str, str]:
-    """Relative path -> sha256 of every file below ``folder`` (or of its samples only)."""
-    found = {}
-    for path in sorted(folder.rglob("*")):
-        bookkeeping = path.parent.name == MANIFEST_DIR or path.name == METADATA_NAME
-        if path.is_file() and not (samples_only and bookkeeping):
-            found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 def generate(out: Path, *extra: str, count: int = 3) -> int:

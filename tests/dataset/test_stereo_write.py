@@ -3,7 +3,6 @@ repair, workers. (FlyingThings3D's tree, shards and Dask: test_stereo_layouts.py
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from flowsynth.recipe.fields import RecipeError
 from flowsynth.recipe.load import load_recipe
 from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.stereo import render_stereo_sample
+from tests.dataset.helpers import digests
 
 SETS = ["--set", "scale=0.25"]
 RECIPE = "stereo/default"
@@ -39,15 +39,6 @@ def stereo_recipe(name: str = RECIPE) -> FlowRecipe:
     recipe = load_recipe(name, ["scale=0.25"])
     assert isinstance(recipe, FlowRecipe)
     return recipe
-
-
-def digests(folder: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file below ``folder``."""
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
 
 
 def generate(out: Path, *extra: str, count: int = 2, recipe: str = RECIPE) -> int:

@@ -44,43 +44,45 @@ def _render(recipe: FlowRecipe, index: int) -> tuple[ScenePlan, SceneFlowSample]
     return plan, render_scene_flow(plan, recipe.render)
 
 
+def _pair(**fields: np.ndarray) -> Sample:
+    """A pair sample of ``fields``, every pixel valid and no motion boundary."""
+    ones = np.ones(fields["occlusion"].shape, bool)
+    return Sample(
+        **fields,
+        valid=ones,
+        valid_backward=ones,
+        motion_boundary=~ones,
+        motion_boundary_backward=~ones,
+    )
+
+
 def _as_pair(sample: SceneFlowSample, *, later: bool) -> Sample:
     """The stereo pair at ``t`` (``later``: ``t + 1``) as a pair sample: flow ``(-d, 0)``."""
     stereo = sample.stereo(later=later)
     zero = np.zeros_like(stereo.disp_left)
-    ones = np.ones(zero.shape, bool)
-    return Sample(
+    return _pair(
         image1=stereo.left,
         image2=stereo.right,
         flow=np.stack([-stereo.disp_left, zero], axis=-1),
         flow_backward=np.stack([stereo.disp_right, zero], axis=-1),
         occlusion=stereo.occ_left,
         occlusion_backward=stereo.occ_right,
-        valid=ones,
-        valid_backward=ones,
         segmentation1=stereo.seg_left,
         segmentation2=stereo.seg_right,
-        motion_boundary=~ones,
-        motion_boundary_backward=~ones,
     )
 
 
 def _left_flow(sample: SceneFlowSample) -> Sample:
     """The left view's pair ``t -> t + 1``."""
-    ones = np.ones(sample.occ_flow.shape, bool)
-    return Sample(
+    return _pair(
         image1=sample.left,
         image2=sample.left_next,
         flow=sample.flow,
         flow_backward=sample.flow_backward,
         occlusion=sample.occ_flow,
         occlusion_backward=sample.occ_flow_backward,
-        valid=ones,
-        valid_backward=ones,
         segmentation1=sample.seg_left,
         segmentation2=sample.seg_left_next,
-        motion_boundary=~ones,
-        motion_boundary_backward=~ones,
     )
 
 
