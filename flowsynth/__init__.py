@@ -11,7 +11,7 @@ flow sign.
 - :func:`render_stereo_sample`: sample ``index`` of a stereo recipe (``recipes/stereo``) -> a
   rectified left/right pair with exact disparity, occlusion and segmentation of both views.
 - :func:`render_scene_flow_sample`: sample ``index`` of a scene-flow recipe
-  (``stereo/sceneflow``) -> stereo at ``t`` and ``t + 1``, the left view's flow and the
+  (``stereo/sceneflow``) -> stereo at ``t`` and ``t + 1``, each view's flow and
   disparity change (FlyingThings3D's set).
 - :func:`sample_elastic_pair`: one elastically deformed image/label pair (the U-Net augmentation).
 - :func:`generate_dataset`: a recipe's samples written to disk (workers, clusters, resume).

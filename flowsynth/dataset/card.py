@@ -164,12 +164,21 @@ _STEREO_MEANINGS = {
     "occ_right": "255 where the right pixel is not visible in the left view",
     "seg_left": "instance ids of the left view, 16-bit (0 = background)",
     "seg_right": "instance ids of the right view, 16-bit",
-    "flow": "the left view's flow t -> t + 1, float32 (u, v)",
-    "flow_backward": "the left view's flow t + 1 -> t",
-    "occ_flow": "255 where the left pixel at t is not visible at t + 1",
-    "occ_flow_backward": "255 where the left pixel at t + 1 is not visible at t",
-    "disp_change": "disparity at t + 1 of the point each left pixel at t shows, less its"
-    " disparity at t (> 0: nearer), float32 PFM",
+    **{
+        name.format(view): meaning.format(view)
+        for view in ("left", "right")
+        for name, meaning in (
+            ("flow_{}", "the {} view's flow t -> t + 1, float32 (u, v)"),
+            ("flow_{}_backward", "the {} view's flow t + 1 -> t"),
+            ("occ_flow_{}", "255 where the {} pixel at t is not visible at t + 1"),
+            ("occ_flow_{}_backward", "255 where the {} pixel at t + 1 is not visible at t"),
+            (
+                "disp_change_{}",
+                "disparity at t + 1 of the point each {} pixel at t shows, less its disparity"
+                " at t (> 0: nearer), float32 PFM",
+            ),
+        )
+    },
     "unknown_flow": "NaN: a frame pair the sample lacks (the loaders pair files by index and"
     " never open it)",
     "unknown": "NaN: a frame pair the sample lacks",

@@ -91,19 +91,25 @@ STEREO_FILES: dict[str, tuple[str, str]] = {
 
 #: A scene-flow sample's file suffix -> (field of ``SceneFlowSample``, kind of encoding), in
 #: writing order: the stereo pair at ``t`` (:data:`STEREO_FILES`), the pair at ``t + 1``
-#: (``left_next.png``, ...), then the left view's flow both ways, its occlusion both ways and
-#: the disparity change.
+#: (``left_next.png``, ...), then per view (left, right) its flow both ways, their occlusion
+#: and the disparity change.
 SCENE_FLOW_FILES: dict[str, tuple[str, str]] = {
     **STEREO_FILES,
     **{
         suffix.replace(".", "_next."): (field + "_next", kind)
         for suffix, (field, kind) in STEREO_FILES.items()
     },
-    "flow.flo": ("flow", "flo"),
-    "flow_backward.flo": ("flow_backward", "flo"),
-    "occ_flow.png": ("occ_flow", "png"),
-    "occ_flow_backward.png": ("occ_flow_backward", "png"),
-    "disp_change.pfm": ("disp_change", "pfm"),
+    **{
+        f"{name}.{kind}": (name, kind)
+        for view in ("left", "right")
+        for name, kind in (
+            (f"flow_{view}", "flo"),
+            (f"flow_{view}_backward", "flo"),
+            (f"occ_flow_{view}", "png"),
+            (f"occ_flow_{view}_backward", "png"),
+            (f"disp_change_{view}", "pfm"),
+        )
+    },
 }
 #: Fields of nothing but NaN that a scene-flow sample's FlyingThings3D tree writes where that
 #: tree has a file and the sample has no value (:func:`flyingthings3d_files`).
@@ -176,9 +182,10 @@ def flyingthings3d_files(
     left/0000.png``).
 
     With ``scene_flow`` (fields of :class:`~flowsynth.render.stereo.SceneFlowSample`), frame
-    ``0001`` too (``t + 1``), and FlyingThings3D's files of the left view's flow and disparity
+    ``0001`` too (``t + 1``), and FlyingThings3D's files of each view's flow and disparity
     change, index-aligned with the frames as its loaders expect (``into_future`` file ``k``:
-    frame ``k -> k + 1``; ``into_past`` file ``k``: ``k -> k - 1``)::
+    frame ``k -> k + 1``; ``into_past`` file ``k``: ``k -> k - 1``); for the right view
+    ``right/`` and ``_R``::
 
         optical_flow/TRAIN/A/{i:07d}/into_future/left/OpticalFlowIntoFuture_0000_L.pfm  t -> t+1
         optical_flow/TRAIN/A/{i:07d}/into_past/left/OpticalFlowIntoPast_0001_L.pfm      t+1 -> t
@@ -205,27 +212,23 @@ def flyingthings3d_files(
             files[entry] = (field + tail, kind)
     if not scene_flow:
         return files
-    root = f"{FLYINGTHINGS3D_ROOT}/{{}}/{split}/{subset}/{{}}/left"
-    flow, change, occlusion = (
-        root.format("optical_flow", "{}"),
-        root.format("disparity_change", "{}"),
-        root.format("flow_occlusion", "{}"),
-    )
-    for frame, (future, past) in enumerate(
-        (("flow", "unknown_flow"), ("unknown_flow", "flow_backward"))
-    ):
-        files[f"{flow.format('into_future')}/OpticalFlowIntoFuture_{frame:04d}_L.pfm"] = (
-            future,
-            "pfm_flow",
+    for view in ("left", "right"):
+        root = f"{FLYINGTHINGS3D_ROOT}/{{}}/{split}/{subset}/{{}}/{view}"
+        flow, change, occlusion = (
+            root.format(folder, "{}")
+            for folder in ("optical_flow", "disparity_change", "flow_occlusion")
         )
-        files[f"{flow.format('into_past')}/OpticalFlowIntoPast_{frame:04d}_L.pfm"] = (
-            past,
-            "pfm_flow",
-        )
-    files[f"{change.format('into_future')}/0000.pfm"] = ("disp_change", "pfm")
-    files[f"{change.format('into_future')}/0001.pfm"] = ("unknown", "pfm")
-    files[f"{occlusion.format('into_future')}/0000.png"] = ("occ_flow", "png")
-    files[f"{occlusion.format('into_past')}/0001.png"] = ("occ_flow_backward", "png")
+        tag = view[0].upper()
+        pairs = ((f"flow_{view}", "unknown_flow"), ("unknown_flow", f"flow_{view}_backward"))
+        for frame, (future, past) in enumerate(pairs):
+            name = f"{flow.format('into_future')}/OpticalFlowIntoFuture_{frame:04d}_{tag}.pfm"
+            files[name] = (future, "pfm_flow")
+            name = f"{flow.format('into_past')}/OpticalFlowIntoPast_{frame:04d}_{tag}.pfm"
+            files[name] = (past, "pfm_flow")
+        files[f"{change.format('into_future')}/0000.pfm"] = (f"disp_change_{view}", "pfm")
+        files[f"{change.format('into_future')}/0001.pfm"] = ("unknown", "pfm")
+        files[f"{occlusion.format('into_future')}/0000.png"] = (f"occ_flow_{view}", "png")
+        files[f"{occlusion.format('into_past')}/0001.png"] = (f"occ_flow_{view}_backward", "png")
     return files
 
 

@@ -252,7 +252,7 @@ class Stereo:
     With ``scene_flow`` the layers move as in a flow recipe (motion and deformation as the
     recipe asks) between time ``t`` and ``t + 1``, and each layer's plane changes its disparity
     by a draw from ``disparity_change`` (``scene.disparity``): a sample is left and right views
-    at ``t`` and ``t + 1`` with the left view's flow, disparities at both times and the
+    at ``t`` and ``t + 1`` with each view's flow, disparities at both times and each view's
     disparity change (FlyingThings3D's set; ``flowsynth.render.stereo.render_scene_flow``).
     """
 

@@ -9,8 +9,8 @@ Scene flow (``stereo.scene_flow``): the plan has four images (``scene.disparity`
 view at ``t`` (frame 1), the left view at ``t + 1``, the right view at ``t`` and the right view
 at ``t + 1``. Three pair renders from the left view at ``t`` give the three other images with
 the left view's flow, the stereo pair at ``t`` and the flow into the right view at ``t + 1``;
-the stereo pair at ``t + 1`` follows from the neighbour step of sequences
-(``render.sequence``), and the disparity change from the three flows.
+the stereo pair at ``t + 1`` and the right view's flow follow from the neighbour step of
+sequences (``render.sequence``), and each view's disparity change from three flows.
 """
 
 from __future__ import annotations
@@ -123,9 +123,9 @@ def render_stereo_sample(
 
 @dataclass(frozen=True, eq=False)
 class SceneFlowSample:
-    """Rectified stereo at ``t`` and ``t + 1`` with the left view's flow: FlyingThings3D's
-    scene-flow set. Shapes for views of height ``H`` and width ``W``; conventions as
-    :class:`StereoSample`'s and ``render.sample.Sample``'s.
+    """Rectified stereo at ``t`` and ``t + 1`` with each view's flow and disparity change:
+    FlyingThings3D's scene-flow set. Shapes for views of height ``H`` and width ``W``;
+    conventions as :class:`StereoSample`'s and ``render.sample.Sample``'s.
 
     Attributes
     ----------
@@ -133,13 +133,13 @@ class SceneFlowSample:
         The views at ``t`` and at ``t + 1``.
     disp_left, disp_right, disp_left_next, disp_right_next : float32 (H, W)
         Each view's disparity, >= 0 (``x_right = x_left - d``).
-    disp_change : float32 (H, W)
-        Left view at ``t``: the disparity at ``t + 1`` of the point a pixel shows, less its
+    disp_change_left, disp_change_right : float32 (H, W)
+        Each view at ``t``: the disparity at ``t + 1`` of the point a pixel shows, less its
         disparity at ``t`` (> 0: it comes nearer; FlyingThings3D's ``into_future``).
-    flow, flow_backward : float32 (H, W, 2)
-        Left view, ``t -> t + 1`` and ``t + 1 -> t``.
-    occ_flow, occ_flow_backward : bool (H, W)
-        Left view: not visible at the other time.
+    flow_left, flow_left_backward, flow_right, flow_right_backward : float32 (H, W, 2)
+        Each view's flow, ``t -> t + 1`` and ``t + 1 -> t``.
+    occ_flow_left, occ_flow_left_backward, occ_flow_right, occ_flow_right_backward : bool (H, W)
+        Not visible in the same view at the other time.
     occ_left, occ_right, occ_left_next, occ_right_next : bool (H, W)
         Not visible in the other view at the same time.
     seg_left, seg_right, seg_left_next, seg_right_next : uint16 (H, W)
@@ -154,11 +154,16 @@ class SceneFlowSample:
     disp_right: npt.NDArray[np.float32]
     disp_left_next: npt.NDArray[np.float32]
     disp_right_next: npt.NDArray[np.float32]
-    disp_change: npt.NDArray[np.float32]
-    flow: npt.NDArray[np.float32]
-    flow_backward: npt.NDArray[np.float32]
-    occ_flow: npt.NDArray[np.bool_]
-    occ_flow_backward: npt.NDArray[np.bool_]
+    disp_change_left: npt.NDArray[np.float32]
+    disp_change_right: npt.NDArray[np.float32]
+    flow_left: npt.NDArray[np.float32]
+    flow_left_backward: npt.NDArray[np.float32]
+    flow_right: npt.NDArray[np.float32]
+    flow_right_backward: npt.NDArray[np.float32]
+    occ_flow_left: npt.NDArray[np.bool_]
+    occ_flow_left_backward: npt.NDArray[np.bool_]
+    occ_flow_right: npt.NDArray[np.bool_]
+    occ_flow_right_backward: npt.NDArray[np.bool_]
     occ_left: npt.NDArray[np.bool_]
     occ_right: npt.NDArray[np.bool_]
     occ_left_next: npt.NDArray[np.bool_]
@@ -183,13 +188,25 @@ def _disparity(flow_x: npt.NDArray[np.float32], sign: float) -> npt.NDArray[np.f
     return np.maximum(np.float32(sign) * flow_x, np.float32(0.0))
 
 
+def _change(
+    *terms: tuple[float, npt.NDArray[np.float32]],
+) -> npt.NDArray[np.float32]:
+    """``sum(sign * flow[..., 0])`` over ``(sign, flow)`` terms, in float64, as float32."""
+    total = np.zeros(terms[0][1].shape[:2])
+    for sign, flow in terms:
+        total += sign * flow[..., 0].astype(np.float64)
+    return total.astype(np.float32)
+
+
 def render_scene_flow(plan: ScenePlan, cfg: Render | None = None) -> SceneFlowSample:
     """Render a scene-flow plan (:func:`scene_flow_plan`). Draws no random numbers.
 
-    The disparity change of a left-view pixel ``x`` at ``t`` is ``d_(t+1)(M x) - d_t(x)``,
-    ``M x - M_R' x - (x - M_R x)`` along x with the maps into the left view at ``t + 1``
-    (``M``), the right view at ``t`` (``M_R``) and at ``t + 1`` (``M_R'``): the x parts of the
-    three pair renders' flows, summed in float64.
+    With the maps from the left view at ``t`` into the left view at ``t + 1`` (``M``), the
+    right view at ``t`` (``S``) and at ``t + 1`` (``S' M``), the disparity change of a left
+    pixel ``x`` is ``d_(t+1)(M x) - d_t(x) = (M x - S' M x) - (x - S x)`` along x, and that of
+    the right pixel ``r = S x`` the same, ``(M x - r) - (S' M x - r) - (x - r)``: sums of the x
+    parts of flows from the view at ``t`` (the pair renders' from the left view, the neighbour
+    steps' from the right view), in float64.
     """
     left = render(plan.at_frame(2), cfg)
     stereo = render(plan.at_frame(3), cfg)
@@ -197,13 +214,18 @@ def render_scene_flow(plan: ScenePlan, cfg: Render | None = None) -> SceneFlowSa
     later = render(plan.at_frame(4), cfg)
     maps = _maps(plan)
     outlines = _outlines(plan, maps)
-    into_right, occ_left_next = _step(maps[1], maps[3], left.segmentation2, outlines[3])
-    into_left, occ_right_next = _step(maps[3], maps[1], later.segmentation2, outlines[1])
-    change = (
-        left.flow[..., 0].astype(np.float64)
-        - later.flow[..., 0].astype(np.float64)
-        + stereo.flow[..., 0].astype(np.float64)
+    seg_right, seg_left_next, seg_right_next = (
+        stereo.segmentation2,
+        left.segmentation2,
+        later.segmentation2,
     )
+    into_right, occ_left_next = _step(maps[1], maps[3], seg_left_next, outlines[3])
+    into_left, occ_right_next = _step(maps[3], maps[1], seg_right_next, outlines[1])
+    flow_right, occ_flow_right = _step(maps[2], maps[3], seg_right, outlines[3])
+    flow_right_backward, occ_flow_right_backward = _step(
+        maps[3], maps[2], seg_right_next, outlines[2]
+    )
+    right_into_left_next, _ = _step(maps[2], maps[1], seg_right, outlines[1])
     return SceneFlowSample(
         left=left.image1,
         right=now.right,
@@ -213,19 +235,26 @@ def render_scene_flow(plan: ScenePlan, cfg: Render | None = None) -> SceneFlowSa
         disp_right=now.disp_right,
         disp_left_next=_disparity(into_right[..., 0], -1.0),
         disp_right_next=_disparity(into_left[..., 0], 1.0),
-        disp_change=change.astype(np.float32),
-        flow=left.flow,
-        flow_backward=left.flow_backward,
-        occ_flow=left.occlusion,
-        occ_flow_backward=left.occlusion_backward,
+        disp_change_left=_change((1.0, left.flow), (-1.0, later.flow), (1.0, stereo.flow)),
+        disp_change_right=_change(
+            (1.0, right_into_left_next), (-1.0, flow_right), (-1.0, stereo.flow_backward)
+        ),
+        flow_left=left.flow,
+        flow_left_backward=left.flow_backward,
+        flow_right=flow_right,
+        flow_right_backward=flow_right_backward,
+        occ_flow_left=left.occlusion,
+        occ_flow_left_backward=left.occlusion_backward,
+        occ_flow_right=occ_flow_right,
+        occ_flow_right_backward=occ_flow_right_backward,
         occ_left=now.occ_left,
         occ_right=now.occ_right,
         occ_left_next=occ_left_next,
         occ_right_next=occ_right_next,
         seg_left=left.segmentation1,
-        seg_right=now.seg_right,
-        seg_left_next=left.segmentation2,
-        seg_right_next=later.segmentation2,
+        seg_right=seg_right,
+        seg_left_next=seg_left_next,
+        seg_right_next=seg_right_next,
     )
 
 

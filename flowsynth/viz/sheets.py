@@ -227,7 +227,7 @@ SCENE_FLOW_COLUMNS = (
     "disparity (left)",
     "occlusion (left)",
     "flow (left, t->t+1)",
-    "disparity change",
+    "disparity change (left)",
 )
 
 
@@ -245,7 +245,7 @@ def scene_flow_preview_sheet(
     indices: Sequence[int] | None = None,
 ) -> npt.NDArray[np.uint8]:
     """``uint8 (h, w, 3)``: two rows per scene-flow sample, ``#index t`` and ``#index t+1``,
-    columns as in :data:`SCENE_FLOW_COLUMNS` (the left view's flow and the disparity change in
+    columns as in :data:`SCENE_FLOW_COLUMNS` (the left view's flow and disparity change in
     the ``t`` row); under them the disparity colour bar, the flow colour key and what the
     masks and greys mean. One disparity scale, one flow scale and one change scale for the
     sheet.
@@ -260,8 +260,10 @@ def scene_flow_preview_sheet(
         d for s in samples for d in (s.disp_left, s.disp_right, s.disp_left_next, s.disp_right_next)
     ]
     max_disparity = max((float(d.max(initial=0.0)) for d in disparities), default=0.0)
-    max_magnitude = max_speed([s.flow for s in samples])
-    largest = max((float(np.abs(s.disp_change).max(initial=0.0)) for s in samples), default=0.0)
+    max_magnitude = max_speed([s.flow_left for s in samples])
+    largest = max(
+        (float(np.abs(s.disp_change_left).max(initial=0.0)) for s in samples), default=0.0
+    )
     rows: list[list[npt.NDArray[np.generic] | None]] = []
     row_titles = []
     for sample, title in zip(samples, titles, strict=True):
@@ -275,8 +277,8 @@ def scene_flow_preview_sheet(
             ]
             if not later:
                 row += [
-                    flow_to_color(sample.flow, max_magnitude),
-                    _change_to_grey(sample.disp_change, largest),
+                    flow_to_color(sample.flow_left, max_magnitude),
+                    _change_to_grey(sample.disp_change_left, largest),
                 ]
             rows.append(row)
             row_titles.append(f"{title} {'t+1' if later else 't'}")

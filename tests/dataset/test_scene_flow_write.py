@@ -104,32 +104,35 @@ def test_the_projects_reader_reads_both_times_stereo_pairs_from_the_tree(tree: P
         assert pair.occlusion is not None and np.array_equal(pair.occlusion, stereo.occ_left)
 
 
-def test_flow_loaders_pairing_finds_the_left_views_flows(tree: Path) -> None:
-    """The FlyingThings3D flow loaders' pairing (RAFT's ``FlyingThings3D``, torchvision's):
-    ``into_future`` file ``i`` with frames ``(i, i + 1)``, ``into_past`` file ``i + 1`` with
-    frames ``(i + 1, i)``, for every ``i`` but the last."""
+def test_flow_loaders_pairing_finds_each_views_flows(tree: Path) -> None:
+    """The FlyingThings3D flow loaders' pairing (RAFT's ``FlyingThings3D``, torchvision's with
+    ``camera="both"``): ``into_future`` file ``i`` with frames ``(i, i + 1)``, ``into_past``
+    file ``i + 1`` with frames ``(i + 1, i)``, for every ``i`` but the last."""
     root = str(tree / "FlyingThings3D")
     found = []
-    for direction in ("into_future", "into_past"):
-        image_dirs = sorted(glob.glob(os.path.join(root, "frames_cleanpass", "TRAIN/*/*")))
-        flow_dirs = sorted(glob.glob(os.path.join(root, "optical_flow", "TRAIN/*/*")))
-        for idir, fdir in zip(image_dirs, flow_dirs, strict=True):
-            images = sorted(glob.glob(os.path.join(idir, "left", "*.png")))
-            flows = sorted(glob.glob(os.path.join(fdir, direction, "left", "*.pfm")))
-            for i in range(len(flows) - 1):
-                if direction == "into_future":
-                    found.append((images[i], images[i + 1], flows[i]))
-                else:
-                    found.append((images[i + 1], images[i], flows[i + 1]))
-    assert len(found) == 4
-    for first, second, flow_path in found:
+    for view in ("left", "right"):
+        for direction in ("into_future", "into_past"):
+            image_dirs = sorted(glob.glob(os.path.join(root, "frames_cleanpass", "TRAIN/*/*")))
+            flow_dirs = sorted(glob.glob(os.path.join(root, "optical_flow", "TRAIN/*/*")))
+            for idir, fdir in zip(image_dirs, flow_dirs, strict=True):
+                images = sorted(glob.glob(os.path.join(idir, view, "*.png")))
+                flows = sorted(glob.glob(os.path.join(fdir, direction, view, "*.pfm")))
+                for i in range(len(flows) - 1):
+                    if direction == "into_future":
+                        found.append((view, images[i], images[i + 1], flows[i]))
+                    else:
+                        found.append((view, images[i + 1], images[i], flows[i + 1]))
+    assert len(found) == 8
+    for view, first, second, flow_path in found:
         index = int(Path(first).parts[-3])
-        sample = rendered(index)
+        sample = rendered(index).as_dict()
+        now, later = sample[view], sample[f"{view}_next"]
         future = Path(first).stem == "0000"
-        assert np.array_equal(read_image(first), sample.left if future else sample.left_next)
-        assert np.array_equal(read_image(second), sample.left_next if future else sample.left)
+        assert np.array_equal(read_image(first), now if future else later)
+        assert np.array_equal(read_image(second), later if future else now)
         flow = read_pfm(flow_path)[..., :2]
-        assert np.array_equal(flow, sample.flow if future else sample.flow_backward)
+        expected = sample[f"flow_{view}" if future else f"flow_{view}_backward"]
+        assert np.array_equal(flow, expected)
 
 
 def test_two_workers_and_shards_keep_the_bytes_and_verify(

@@ -1,5 +1,5 @@
-"""Scene flow from the layered renderer: stereo at t and t + 1, the left view's flow and the
-disparity change, each exact and consistent with the others."""
+"""Scene flow from the layered renderer: stereo at t and t + 1, each view's flow and disparity
+change, each exact and consistent with the others."""
 
 from __future__ import annotations
 
@@ -72,17 +72,17 @@ def _as_pair(sample: SceneFlowSample, *, later: bool) -> Sample:
     )
 
 
-def _left_flow(sample: SceneFlowSample) -> Sample:
-    """The left view's pair ``t -> t + 1``."""
+def _flow_pair(sample: SceneFlowSample, view: str) -> Sample:
+    """The ``view``'s (``"left"``, ``"right"``) pair ``t -> t + 1``."""
     return _pair(
-        image1=sample.left,
-        image2=sample.left_next,
-        flow=sample.flow,
-        flow_backward=sample.flow_backward,
-        occlusion=sample.occ_flow,
-        occlusion_backward=sample.occ_flow_backward,
-        segmentation1=sample.seg_left,
-        segmentation2=sample.seg_left_next,
+        image1=getattr(sample, view),
+        image2=getattr(sample, f"{view}_next"),
+        flow=getattr(sample, f"flow_{view}"),
+        flow_backward=getattr(sample, f"flow_{view}_backward"),
+        occlusion=getattr(sample, f"occ_flow_{view}"),
+        occlusion_backward=getattr(sample, f"occ_flow_{view}_backward"),
+        segmentation1=getattr(sample, f"seg_{view}"),
+        segmentation2=getattr(sample, f"seg_{view}_next"),
     )
 
 
@@ -102,10 +102,16 @@ def _warp_ratio(pair: Sample) -> float:
 @pytest.mark.parametrize("name", RECIPES)
 def test_every_flow_and_disparity_warps_its_image_onto_the_other(name: str) -> None:
     recipe = _recipe(name)
-    ratios: dict[str, list[float]] = {"flow": [], "stereo": [], "stereo_next": []}
+    ratios: dict[str, list[float]] = {
+        "flow_left": [],
+        "flow_right": [],
+        "stereo": [],
+        "stereo_next": [],
+    }
     for index in range(3):
         _, sample = _render(recipe, index)
-        ratios["flow"].append(_warp_ratio(_left_flow(sample)))
+        ratios["flow_left"].append(_warp_ratio(_flow_pair(sample, "left")))
+        ratios["flow_right"].append(_warp_ratio(_flow_pair(sample, "right")))
         ratios["stereo"].append(_warp_ratio(_as_pair(sample, later=False)))
         ratios["stereo_next"].append(_warp_ratio(_as_pair(sample, later=True)))
     for key, values in ratios.items():
@@ -129,18 +135,21 @@ def test_left_right_disparities_agree_at_both_times(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", RECIPES)
-def test_disparity_change_is_the_disparity_at_t_plus_1_along_the_flow(name: str) -> None:
+@pytest.mark.parametrize("view", ["left", "right"])
+def test_disparity_change_is_the_disparity_at_t_plus_1_along_the_flow(name: str, view: str) -> None:
     recipe = _recipe(name)
     worst, changed = 0.0, 0
     for index in range(3):
         _, sample = _render(recipe, index)
-        ys, xs, _ = interior_pixels(_left_flow(sample), reach=3)
-        x2 = xs + sample.flow[ys, xs, 0].astype(np.float64)
-        y2 = ys + sample.flow[ys, xs, 1].astype(np.float64)
-        later = cubic_at(sample.disp_left_next[..., None].astype(np.float64), x2, y2)[:, 0]
-        expected = sample.disp_left[ys, xs] + sample.disp_change[ys, xs].astype(np.float64)
-        worst = max(worst, float(np.abs(later - expected).max()))
-        changed += int((np.abs(sample.disp_change[ys, xs]) > 0.5).sum())
+        flow, change = getattr(sample, f"flow_{view}"), getattr(sample, f"disp_change_{view}")
+        ys, xs, _ = interior_pixels(_flow_pair(sample, view), reach=3)
+        x2 = xs + flow[ys, xs, 0].astype(np.float64)
+        y2 = ys + flow[ys, xs, 1].astype(np.float64)
+        next_disparity = getattr(sample, f"disp_{view}_next")[..., None].astype(np.float64)
+        later = cubic_at(next_disparity, x2, y2)[:, 0]
+        now = getattr(sample, f"disp_{view}")[ys, xs]
+        worst = max(worst, float(np.abs(later - now - change[ys, xs].astype(np.float64)).max()))
+        changed += int((np.abs(change[ys, xs]) > 0.5).sum())
     assert worst <= 0.01, worst
     assert changed > 100  # the disparities do change
 
@@ -155,8 +164,10 @@ def test_occlusion_and_segmentation_match_brute_force_at_both_times(name: str) -
     for index in range(2):
         plan, sample = _render(recipe, index)
         cases = {
-            (1, 2): (sample.occ_flow, sample.seg_left),
-            (2, 1): (sample.occ_flow_backward, sample.seg_left_next),
+            (1, 2): (sample.occ_flow_left, sample.seg_left),
+            (2, 1): (sample.occ_flow_left_backward, sample.seg_left_next),
+            (3, 4): (sample.occ_flow_right, sample.seg_right),
+            (4, 3): (sample.occ_flow_right_backward, sample.seg_right_next),
             (1, 3): (sample.occ_left, sample.seg_left),
             (3, 1): (sample.occ_right, sample.seg_right),
             (2, 4): (sample.occ_left_next, sample.seg_left_next),
@@ -185,7 +196,8 @@ def test_disparities_are_nonnegative_within_range_and_the_change_within_its_rang
             assert disparity.dtype == np.float32 and disparity.shape == (77, 102)
             assert disparity.min() >= 0.0 and disparity.max() <= high + 1e-3
         if name != "slanted":  # fronto-parallel: the change is each layer's, within its range
-            assert np.abs(sample.disp_change).max() <= 4.0 * 0.2 + 1e-3
+            for change in (sample.disp_change_left, sample.disp_change_right):
+                assert np.abs(change).max() <= 4.0 * 0.2 + 1e-3
 
 
 @pytest.mark.parametrize("slant", [0.0, 0.3])
@@ -226,7 +238,10 @@ def test_still_scene_flow_is_the_stereo_sample_twice() -> None:
                     assert np.allclose(value, stereo[key], rtol=0, atol=1e-4), key
                 else:
                     assert np.array_equal(value, stereo[key]), (later, key)
-        assert not sample.flow.any() and not sample.disp_change.any()
+        assert not sample.flow_left.any() and not sample.disp_change_left.any()
+        # The right view's come from the neighbour step's float64 maps: zero up to rounding.
+        assert np.abs(sample.flow_right).max() < 1e-4
+        assert np.abs(sample.disp_change_right).max() < 1e-4
 
 
 def test_same_seed_and_index_give_the_same_bytes() -> None:
