@@ -172,7 +172,8 @@ def encode_scene_flow_sample(
 
     sample = render_scene_flow_sample(recipe, seed, index, texture_images=texture_images)
     fields = sample.as_dict()
-    shape = sample.disp_left.shape
+    shape, wanted = sample.disp_left.shape, {field for field, _ in files.values()}
     for name, channels in UNKNOWN_FIELDS.items():
-        fields[name] = np.full(shape + ((channels,) if channels else ()), np.nan, np.float32)
+        if name in wanted:  # the tree's files only; flat files have none
+            fields[name] = np.full(shape + ((channels,) if channels else ()), np.nan, np.float32)
     return encode_fields(fields, files, compression)
