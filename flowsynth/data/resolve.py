@@ -64,6 +64,30 @@ def data_root_path(data_root: str | os.PathLike[str] | None = None) -> Path:
     return root
 
 
+def spec_root(
+    spec: str, name: str, folder: str | None, data_root: str | os.PathLike[str] | None = None
+) -> tuple[Path, bool]:
+    """``(root, under the data root)`` of a dataset spec ``NAME`` or ``NAME=PATH`` of the
+    dataset ``name``, whose folder under the data root is ``folder`` (None: it has none, a path
+    must be given).
+
+    Raises
+    ------
+    ValueError
+        An empty path after ``=``, or no path for a name without a folder.
+    FileNotFoundError
+        No data root (:func:`data_root_path`).
+    """
+    _, separator, path = spec.partition("=")
+    if separator:
+        if not path:
+            raise ValueError(f"dataset spec {spec!r} has an empty path after '='")
+        return Path(path).expanduser(), False
+    if folder is None:
+        raise ValueError(f"dataset {name!r} has no folder under the data root; give {name}=PATH")
+    return data_root_path(data_root) / folder, True
+
+
 def resolve_dataset(
     spec: str, data_root: str | os.PathLike[str] | None = None, **options: Any
 ) -> EpochDataset:
@@ -95,20 +119,13 @@ def resolve_dataset(
     """
     if spec.startswith(RECIPE_PREFIX):
         return _recipe_dataset(spec[len(RECIPE_PREFIX) :], **options)
-    name, separator, path = spec.partition("=")
-    name, variant = canonical(name)
+    name, variant = canonical(spec.partition("=")[0])
     if name not in READERS:
         raise ValueError(f"unknown dataset {spec!r}; give {FORMS}")
     options = {**variant, **options}
     folder, factory = FOLDERS[name], READERS[name]
-    if separator:
-        if not path:
-            raise ValueError(f"dataset spec {spec!r} has an empty path after '='")
-        root = Path(path).expanduser()
-    elif folder is None:
-        raise ValueError(f"dataset {name!r} has no folder under the data root; give {name}=PATH")
-    else:
-        root = data_root_path(data_root) / folder
+    root, in_data_root = spec_root(spec, name, folder, data_root)
+    if in_data_root:
         if not root.is_dir():
             raise FileNotFoundError(
                 f"{name}: no folder {os.fspath(root)!r} in the data root; put the dataset there "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -165,21 +164,12 @@ def resolve_stereo_dataset(
     FileNotFoundError
         No data root, or the folder does not hold the expected layout.
     """
-    from flowsynth.data.resolve import data_root_path
+    from flowsynth.data.resolve import spec_root
 
-    name, separator, path = spec.partition("=")
-    name = name.strip().lower()
+    name = spec.partition("=")[0].strip().lower()
     if name not in STEREO_FOLDERS:
         raise ValueError(f"unknown stereo dataset {spec!r}; give one of {list(STEREO_FOLDERS)}")
-    folder = STEREO_FOLDERS[name]
-    if separator:
-        if not path:
-            raise ValueError(f"dataset spec {spec!r} has an empty path after '='")
-        root = Path(path).expanduser()
-    elif folder is None:
-        raise ValueError(f"dataset {name!r} has no folder under the data root; give {name}=PATH")
-    else:
-        root = data_root_path(data_root) / folder
+    root, _ = spec_root(spec, name, STEREO_FOLDERS[name], data_root)
     dataset_options = {k: options.pop(k) for k in ("crop", "seed", "transforms") if k in options}
     pairs: list[StereoFiles] | list[ShardSample]
     if name == "middlebury_stereo":
