@@ -1,19 +1,27 @@
-"""Shared helpers of the dataset tests: file digests of a written dataset, and a local Dask
-cluster (two in-process workers of one thread each, talking over real sockets on the loopback,
-as on a cluster)."""
+"""Shared helpers of the dataset tests: file digests of a written dataset, a generation killed
+mid-run, and a local Dask cluster (two in-process workers of one thread each, talking over real
+sockets on the loopback, as on a cluster)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flowsynth.io.layout import METADATA_NAME
-from flowsynth.io.manifest import MANIFEST_DIR
+from flowsynth.io.manifest import MANIFEST_DIR, list_manifests
+
+#: The repository root, the working folder of the generations the tests start.
+REPO = Path(__file__).resolve().parents[2]
 
 
 def digests(folder: Path, *, samples_only: bool = False) -> dict[str, str]:
@@ -25,6 +33,44 @@ def digests(folder: Path, *, samples_only: bool = False) -> dict[str, str]:
         if path.is_file() and not (samples_only and bookkeeping):
             found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
+
+
+def kill_mid_run(
+    command: Sequence[str],
+    out: Path,
+    env: dict[str, str],
+    *,
+    chunks: int,
+    delay: float = 0.0,
+    timeout: float = 60.0,
+) -> bool:
+    """Start ``command`` (a ``flowsynth generate`` of ``chunks`` chunks into ``out``), wait for
+    it to finish one chunk more than ``out`` held (unless it held them all), then kill -9 it and
+    its workers ``delay`` seconds later; True if it was still running."""
+    before = len(list_manifests(out))
+    run = subprocess.Popen(
+        list(command),
+        env=env,
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while run.poll() is None and len(list_manifests(out)) <= before < chunks:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(delay)
+    alive = run.poll() is None
+    if alive:
+        os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    # What joblib/loky's killed resource tracker could not remove: semaphores, empty folders.
+    for leftover in Path("/dev/shm").glob(f"sem.loky-{run.pid}-*"):
+        leftover.unlink(missing_ok=True)
+    for folder in Path("/dev/shm").glob(f"joblib_memmapping_folder_{run.pid}_*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    return alive
 
 
 @contextlib.contextmanager

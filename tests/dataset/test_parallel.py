@@ -7,10 +7,8 @@ import errno
 import itertools
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +29,9 @@ from flowsynth.io.manifest import (
     superseded,
 )
 from flowsynth.recipe.load import load_recipe
-from tests.dataset.helpers import digests, loopback_dask_client
+from tests.dataset.helpers import REPO, digests, kill_mid_run, loopback_dask_client
 from tests.render.helpers import SMALL
 
-REPO = Path(__file__).resolve().parent.parent
 SETS = [arg for s in SMALL for arg in ("--set", s)]
 
 
@@ -163,42 +160,16 @@ def _command(out: Path) -> list[str]:
     ]
 
 
-def _kill_mid_run(out: Path, env: dict[str, str], delay: float) -> bool:
-    """Start the command, wait for it to finish a chunk, then kill -9 it (and its workers)
-    ``delay`` seconds later; True if it was still running."""
-    before = len(list_manifests(out))
-    run = subprocess.Popen(
-        _command(out),
-        env=env,
-        cwd=REPO,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while run.poll() is None and len(list_manifests(out)) <= before < 8:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(delay)
-    alive = run.poll() is None
-    if alive:
-        os.killpg(run.pid, signal.SIGKILL)
-    run.wait()
-    # What joblib/loky's killed resource tracker could not remove: semaphores, empty folders.
-    for leftover in Path("/dev/shm").glob(f"sem.loky-{run.pid}-*"):
-        leftover.unlink(missing_ok=True)
-    for folder in Path("/dev/shm").glob(f"joblib_memmapping_folder_{run.pid}_*"):
-        shutil.rmtree(folder, ignore_errors=True)
-    return alive
-
-
 def test_killed_runs_resume_to_the_same_bytes(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     expected = tmp_path / "expected"
     assert main([*_command(expected)[3:], "--workers", "1"]) == 0
     out = tmp_path / "killed"
     rng = np.random.default_rng(12)
-    killed = [_kill_mid_run(out, env, delay) for delay in rng.uniform(0.0, 0.3, size=3)]
+    killed = [
+        kill_mid_run(_command(out), out, env, chunks=8, delay=delay)
+        for delay in rng.uniform(0.0, 0.3, size=3)
+    ]
     assert killed[0], "the first run finished before it could be killed"
     # A stale temporary file, and a chunk whose files are there (one cut short) but whose
     # manifest is not: it is regenerated wholesale.

@@ -14,10 +14,10 @@ import pytest
 
 from flowsynth.dataset.write import generate_dataset
 from flowsynth.recipe.load import load_recipe
+from tests.dataset.helpers import REPO
 
 ray = pytest.importorskip("ray", reason="ray is not installed")
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = ["size=[32,48]", "objects.count=[1,2]"]
 BAR = re.compile(r"\d+%\|.*\| *\d+/\d+ \[")  # tqdm's line: " 50%|#####     | 2/4 [00:01<...]"
 

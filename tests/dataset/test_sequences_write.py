@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +19,13 @@ from flowsynth.dataset.verify import verify_dataset
 from flowsynth.dataset.write import generate_dataset
 from flowsynth.io import read_flo, read_image, read_png
 from flowsynth.io.layout import METADATA_NAME, file_name, sequence_files
-from flowsynth.io.manifest import MANIFEST_DIR, Chunk, list_manifests, manifest_path
+from flowsynth.io.manifest import MANIFEST_DIR, Chunk, manifest_path
 from flowsynth.recipe.fields import RecipeError
 from flowsynth.recipe.load import load_recipe
 from flowsynth.recipe.schema import FlowRecipe
 from flowsynth.render.sequence import render_sequence_sample
-from tests.dataset.helpers import digests
+from tests.dataset.helpers import REPO, digests, kill_mid_run
 
-REPO = Path(__file__).resolve().parent.parent.parent
 #: 5 frames of 96 x 128 pixels (the recipe's reach rule accepts the quarter scale).
 SETS = ["--set", "scale=0.25"]
 RECIPE = "sequences/default"
@@ -204,22 +201,7 @@ def test_a_killed_run_resumes_to_the_same_bytes(tmp_path: Path) -> None:
     expected = tmp_path / "expected"
     assert main(_command(expected)[3:]) == 0
     out = tmp_path / "killed"
-    run = subprocess.Popen(
-        _command(out),
-        env=env,
-        cwd=REPO,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while run.poll() is None and not list_manifests(out):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    killed = run.poll() is None
-    if killed:
-        os.killpg(run.pid, signal.SIGKILL)
-    run.wait()
+    killed = kill_mid_run(_command(out), out, env, chunks=8, timeout=120)
     assert killed, "the run finished before it could be killed"
     (out / "training/clean/0000006").mkdir(parents=True, exist_ok=True)
     (out / "training/clean/0000006/.frame_0001.png.999.1.0.tmp").write_bytes(b"half")
