@@ -213,22 +213,19 @@ def flyingthings3d_files(
     if not scene_flow:
         return files
     for view in ("left", "right"):
-        root = f"{FLYINGTHINGS3D_ROOT}/{{}}/{split}/{subset}/{{}}/{view}"
-        flow, change, occlusion = (
-            root.format(folder, "{}")
-            for folder in ("optical_flow", "disparity_change", "flow_occlusion")
-        )
-        tag = view[0].upper()
-        pairs = ((f"flow_{view}", "unknown_flow"), ("unknown_flow", f"flow_{view}_backward"))
-        for frame, (future, past) in enumerate(pairs):
-            name = f"{flow.format('into_future')}/OpticalFlowIntoFuture_{frame:04d}_{tag}.pfm"
-            files[name] = (future, "pfm_flow")
-            name = f"{flow.format('into_past')}/OpticalFlowIntoPast_{frame:04d}_{tag}.pfm"
-            files[name] = (past, "pfm_flow")
-        files[f"{change.format('into_future')}/0000.pfm"] = (f"disp_change_{view}", "pfm")
-        files[f"{change.format('into_future')}/0001.pfm"] = ("unknown", "pfm")
-        files[f"{occlusion.format('into_future')}/0000.png"] = (f"occ_flow_{view}", "png")
-        files[f"{occlusion.format('into_past')}/0001.png"] = (f"occ_flow_{view}_backward", "png")
+        flow_name = "OpticalFlowInto{}_{:04d}_" + view[0].upper() + ".pfm"
+        for folder, direction, name, field in (
+            ("optical_flow", "into_future", flow_name.format("Future", 0), f"flow_{view}"),
+            ("optical_flow", "into_past", flow_name.format("Past", 0), "unknown_flow"),
+            ("optical_flow", "into_future", flow_name.format("Future", 1), "unknown_flow"),
+            ("optical_flow", "into_past", flow_name.format("Past", 1), f"flow_{view}_backward"),
+            ("disparity_change", "into_future", "0000.pfm", f"disp_change_{view}"),
+            ("disparity_change", "into_future", "0001.pfm", "unknown"),
+            ("flow_occlusion", "into_future", "0000.png", f"occ_flow_{view}"),
+            ("flow_occlusion", "into_past", "0001.png", f"occ_flow_{view}_backward"),
+        ):  # fmt: skip
+            entry = f"{FLYINGTHINGS3D_ROOT}/{folder}/{split}/{subset}/{direction}/{view}/{name}"
+            files[entry] = (field, "pfm_flow" if folder == "optical_flow" else name[-3:])
     return files
 
 
